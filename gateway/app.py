@@ -1,0 +1,123 @@
+"""Composition root: builds the store, router, transports, components and web server; starts and stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway.config import Config
+from gateway.core.policy import AccessControl, AccessPolicy
+from gateway.core.router import Router
+from gateway.store.store import Store
+from gateway.transports.base import Transport
+from gateway.transports.registry import adapter_class
+from gateway.web.metrics import Metrics
+from gateway.web.server import WebServer, build_app
+from gateway.xmpp.component import GatewayComponent, State
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL = 3600.0
+
+
+class Gateway:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.store: Store | None = None
+        self.router: Router | None = None
+        self.transports: dict[str, Transport[Any]] = {}
+        self.components: dict[str, GatewayComponent] = {}
+        self.web: WebServer | None = None
+        self._purger: asyncio.Task[None] | None = None
+        self._stop_requested = asyncio.Event()
+
+    def health(self) -> dict[str, str]:
+        return {c.domain: c.state.value for c in self.components.values()}
+
+    async def start(self) -> None:
+        config = self.config
+        self.store = store = await Store.open(config.database.sqlalchemy_url,
+                                              migrate=config.database.migrate_on_start)
+        policies = {name: AccessPolicy(s.access, s.allowlist) for name, s in config.transports.items()}
+        access = AccessControl(store.users, frozenset(config.xmpp.admins), policies)
+        self.router = router = Router(store.journal, access, self.metrics.count_message)
+        for name, settings in config.transports.items():
+            transport = adapter_class(name)(settings, router)
+            component = GatewayComponent(
+                transport, router, host=config.xmpp.host, port=config.xmpp.component_port,
+                server_domain=config.server_domain(settings.jid),
+                reconnect_max_delay=config.xmpp.reconnect_max_delay,
+                on_state=self._component_state, on_reconnect=self._component_reconnect)
+            router.attach(name, transport, component)
+            self.transports[name] = transport
+            self.components[name] = component
+            self.metrics.connected.labels(component=settings.jid).set(0)
+
+        routes = [route for t in self.transports.values() for route in t.routes()]
+        self.web = WebServer(build_app(self.health, self.metrics, routes), config.http.host, config.http.port)
+        await self.web.start()
+        for transport in self.transports.values():
+            await transport.start()
+        for component in self.components.values():
+            component.start()
+        for name in self.transports:
+            await router.resume(name)
+        self._purger = asyncio.create_task(self._purge_loop(), name="journal-purge")
+        log.info("gateway started: %s; HTTP on %s", ", ".join(c.domain for c in self.components.values())
+                 or "no transports", config.http.listen)
+
+    async def stop(self) -> None:
+        """Drain: finish in-flight work, confirm what was written to the server, then close."""
+        log.info("gateway stopping")
+        if self._purger is not None:
+            self._purger.cancel()
+        for transport in self.transports.values():
+            await transport.stop()
+        if self.router is not None:
+            await self.router.drain()
+        await asyncio.gather(*(c.stop() for c in self.components.values()))
+        if self.router is not None:
+            await self.router.drain()
+        if self.web is not None:
+            await self.web.stop()
+        if self.store is not None:
+            await self.store.close()
+        log.info("gateway stopped")
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    async def run(self) -> None:
+        """Run until SIGTERM or SIGINT, then drain."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.start()
+            await self._stop_requested.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    async def _purge_loop(self) -> None:
+        assert self.store is not None
+        retention = timedelta(days=self.config.database.journal_retention_days)
+        while True:
+            try:
+                removed = await self.store.journal.purge(datetime.now(UTC) - retention)
+                if removed:
+                    log.info("purged %d journal row(s) older than %s", removed, retention)
+            except Exception:
+                log.exception("journal purge failed; retrying in an hour")
+            await asyncio.sleep(PURGE_INTERVAL)
+
+    def _component_state(self, jid: str, state: State) -> None:
+        self.metrics.connected.labels(component=jid).set(1 if state is State.CONNECTED else 0)
+
+    def _component_reconnect(self, jid: str) -> None:
+        self.metrics.reconnects.labels(component=jid).inc()

@@ -1,0 +1,194 @@
+"""The command line: parse, call app and admin functions, print. A user's mistake never shows a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from gateway import __version__
+from gateway.admin.output import print_records
+from gateway.admin.users import AdminError, add_user, list_users, remove_user
+from gateway.config import Config, ConfigError, default_config_path, load_config
+from gateway.logs import setup_logging
+from gateway.store.database import schema_revision
+from gateway.store.store import Store
+
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    except (CliError, AdminError) as exc:
+        print(f"xmpp-gateway: {exc}", file=sys.stderr)
+        return exc.status if isinstance(exc, CliError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xmpp-gateway",
+                                     description="XMPP components bridging users to SMS and IRC.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str,
+                parent: Any = commands, config: bool = True) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        if config:
+            sub.add_argument("-c", "--config", type=Path, default=None,
+                             help=f"config file (default: $XMPP_GATEWAY_CONFIG or {default_config_path({})})")
+        return sub
+
+    run = command("run", _run, "run the gateway")
+    run.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
+    command("check-config", _check_config, "validate the config file and summarise it")
+    command("version", _version, "print the version", config=False)
+    demo = command("demo", _demo, "start a complete local stack to try the gateway", config=False)
+    demo.add_argument("--dir", type=Path, default=Path(".demo"), help="where the demo keeps its files")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands", metavar="COMMAND")
+    command("upgrade", _db_upgrade, "migrate the database to the newest schema", parent=db)
+
+    admin = commands.add_parser("admin", help="manage users and their data").add_subparsers(
+        title="admin areas", metavar="AREA")
+    users = admin.add_parser("user", help="users of the gateway").add_subparsers(title="user commands",
+                                                                                  metavar="COMMAND")
+    add = command("add", _user_add, "add a user", parent=users)
+    add.add_argument("jid", help="bare JID, e.g. alice@example.org")
+    add.add_argument("--admin", action="store_true", help="make the user an admin")
+    listing = command("list", _user_list, "list users", parent=users)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    remove = command("remove", _user_remove, "remove a user and all their data", parent=users)
+    remove.add_argument("jid")
+    return parser
+
+
+# -- commands ---------------------------------------------------------------------------------------------
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config or default_config_path())
+
+
+def _version(_args: argparse.Namespace) -> int:
+    print(f"xmpp-gateway {__version__}")
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(f"{config.path}: valid")
+    print(f"  XMPP server:  {config.xmpp.host}:{config.xmpp.component_port}"
+          f"  admins: {', '.join(config.xmpp.admins) or '(none)'}")
+    print(f"  database:     {_safe_url(config.database.sqlalchemy_url)}")
+    print(f"  HTTP:         {config.http.listen}  public URL: {config.http.base_url}")
+    for name, settings in config.transports.items():
+        print(f"  transport {name}: {settings.jid}  access: {settings.access}")
+    if not config.transports:
+        print("  no transports configured: add a [transports.<name>] table")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.app import Gateway  # keeps `check-config` and `admin` from importing slixmpp
+
+    config = _config(args)
+    setup_logging(config.log.level, args.log_json or config.log.format == "json", config.secrets())
+    _run_async(Gateway(config).run(), config)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    setup_logging("info")
+    asyncio.run(run_demo(args.dir))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    config = _config(args)
+
+    async def upgrade() -> str | None:
+        store = await Store.open(config.database.sqlalchemy_url, migrate=True)
+        try:
+            return (await schema_revision(store.engine))[0]
+        finally:
+            await store.close()
+
+    revision = _run_async(upgrade(), config)
+    print(f"database at {_safe_url(config.database.sqlalchemy_url)} is at revision {revision}")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    user = _with_store(args, lambda store: add_user(store, args.jid, admin=args.admin))
+    print(f"added {user.jid}{' (admin)' if user.is_admin else ''}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    users = _with_store(args, list_users)
+    print_records([dataclasses.asdict(u) for u in users], ["jid", "is_admin", "enabled"], sys.stdout,
+                  as_json=args.json)
+    return 0
+
+
+def _user_remove(args: argparse.Namespace) -> int:
+    _with_store(args, lambda store: remove_user(store, args.jid))
+    print(f"removed {args.jid} and all their data")
+    return 0
+
+
+# -- plumbing ---------------------------------------------------------------------------------------------
+def _with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable[T]]) -> T:
+    config = _config(args)
+
+    async def go() -> T:
+        store = await Store.open(config.database.sqlalchemy_url)
+        try:
+            current, head = await schema_revision(store.engine)
+            if current != head:
+                raise CliError(f"the database schema is at {current or 'nothing'}, this gateway needs {head}: "
+                               f"run `xmpp-gateway db upgrade -c {config.path}` first")
+            return await operation(store)
+        finally:
+            await store.close()
+
+    return _run_async(go(), config)
+
+
+def _run_async(coroutine: Coroutine[Any, Any, T], config: Config) -> T:
+    try:
+        return asyncio.run(coroutine)
+    except (DBAPIError, SQLAlchemyError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise CliError(f"database {_safe_url(config.database.sqlalchemy_url)}: {reason}") from None
+    except OSError as exc:  # a port in use, a database server that is down, a directory we cannot write
+        raise CliError(str(exc)) from None
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,293 @@
+"""The only reader of configuration: the TOML file, secret files and XMPP_GATEWAY_* environment variables.
+
+Every problem is collected and reported as `key: why`, so a bad file is fixed in one pass, never with a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+
+from gateway.transports.registry import SETTINGS as TRANSPORT_SETTINGS
+from gateway.transports.settings import StrictModel, TransportSettings
+
+ENV_PREFIX = "XMPP_GATEWAY_"
+CONFIG_ENV = "XMPP_GATEWAY_CONFIG"
+M = TypeVar("M", bound=BaseModel)
+DEFAULT_CONFIG_PATH = Path("/etc/xmpp-gateway/config.toml")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `problems` holds one `key: why` line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        lines = [f"{self.source}: {count} problem{'s' if count != 1 else ''}:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class XmppSettings(StrictModel):
+    host: str = Field("127.0.0.1", description="where the XMPP server accepts components")
+    component_port: int = Field(5347, ge=1, le=65535)
+    domain: str | None = Field(None, description="the server's own domain; defaults to each component's parent")
+    admins: tuple[str, ...] = ()
+    reconnect_max_delay: float = Field(30.0, gt=0, le=3600)
+
+    @field_validator("admins")
+    @classmethod
+    def _bare_jids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for jid in value:
+            if jid.count("@") != 1 or "/" in jid or jid.startswith("@") or jid.endswith("@"):
+                raise ValueError(f"{jid!r} is not a bare JID like admin@example.org")
+        return tuple(j.lower() for j in value)
+
+
+class DatabaseSettings(StrictModel):
+    url: SecretStr = Field(SecretStr(""), description="SQLAlchemy URL; default: gateway.db beside the config")
+    migrate_on_start: bool = True
+    journal_retention_days: int = Field(30, ge=1)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return normalize_database_url(self.url.get_secret_value())
+
+
+class HttpSettings(StrictModel):
+    listen: str = Field("127.0.0.1:8080", description="host:port of the HTTP server")
+    public_url: str | None = Field(None, description="the URL the outside world uses to reach `listen`")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.listen}"
+
+
+class LogSettings(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+class _Tables(StrictModel):
+    """The fixed tables; `[transports.*]` is validated apart, each table by its own transport's class."""
+
+    xmpp: XmppSettings = XmppSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+    transports: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    xmpp: XmppSettings
+    database: DatabaseSettings
+    http: HttpSettings
+    log: LogSettings
+    transports: Mapping[str, TransportSettings]
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so that logging can mask them wherever they appear."""
+        found: list[str] = []
+        for model in (self.xmpp, self.database, self.http, self.log, *self.transports.values()):
+            found += _secret_values(model)
+        return [s for s in found if len(s) >= 4]
+
+    def server_domain(self, component_jid: str) -> str:
+        return self.xmpp.domain or component_jid.partition(".")[2] or component_jid
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the plain URL forms operators know and pick the async driver."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _secret_values(model: BaseModel) -> list[str]:
+    values = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+    return values
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate `path`; raise ConfigError naming every problem."""
+    environ = os.environ if environ is None else environ
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, ["cannot read the file: it does not exist"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [f"cannot read the file: {_reason(exc)}"]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    return parse_config(raw, path, environ)
+
+
+def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, str]) -> Config:
+    source = str(path) if path else "<config>"
+    base_dir = path.parent if path else Path.cwd()
+    problems: list[str] = []
+
+    fixed_raw = {k: v for k, v in raw.items() if k != "transports"}
+    for table, model in (("xmpp", XmppSettings), ("database", DatabaseSettings), ("http", HttpSettings),
+                         ("log", LogSettings)):
+        if isinstance(fixed_raw.get(table, {}), dict):
+            fixed_raw[table] = _resolve_secrets(model, dict(fixed_raw.get(table, {})), table, base_dir,
+                                                environ, problems)
+    transports_raw = raw.get("transports", {})
+    tables = _validate(_Tables, {**fixed_raw, "transports": {}}, "", problems)
+
+    transports: dict[str, TransportSettings] = {}
+    if not isinstance(transports_raw, dict):
+        problems.append("transports: must be a table of [transports.<name>] tables")
+        transports_raw = {}
+    for name, table_raw in transports_raw.items():
+        key = f"transports.{name}"
+        settings_cls = TRANSPORT_SETTINGS.get(name)
+        if settings_cls is None:
+            known = ", ".join(sorted(TRANSPORT_SETTINGS))
+            problems.append(f"{key}: unknown transport {name!r} (known: {known})")
+            continue
+        if not isinstance(table_raw, dict):
+            problems.append(f"{key}: must be a table")
+            continue
+        resolved = _resolve_secrets(settings_cls, dict(table_raw), key, base_dir, environ, problems)
+        settings = _validate(settings_cls, resolved, key, problems)
+        if settings is not None:
+            transports[name] = settings
+
+    owners: dict[str, str] = {}
+    for name, settings in transports.items():
+        if settings.jid in owners:
+            problems.append(f"transports.{name}.jid: {settings.jid!r} is already the JID of "
+                            f"transports.{owners[settings.jid]}; each transport needs its own domain")
+        owners.setdefault(settings.jid, name)
+
+    if problems or tables is None:
+        raise ConfigError(source, problems)
+    database = tables.database
+    if not database.url.get_secret_value():
+        default_url = f"sqlite+aiosqlite:///{(base_dir / 'gateway.db').resolve()}"
+        database = database.model_copy(update={"url": SecretStr(default_url)})
+    return Config(path=path, xmpp=tables.xmpp, database=database, http=tables.http, log=tables.log,
+                  transports=transports)
+
+
+def env_name(table: str, key: str) -> str:
+    return ENV_PREFIX + f"{table}_{key}".replace(".", "_").replace("-", "_").upper()
+
+
+def _resolve_secrets(model: type[BaseModel], table: dict[str, Any], table_key: str, base_dir: Path,
+                     environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """Fill each secret from `key`, `key_file` or the environment, in that order of precedence."""
+    for name, field in model.model_fields.items():
+        if field.annotation is not SecretStr:
+            continue
+        file_key = f"{name}_file"
+        env = env_name(table_key, name)
+        if file_key in table:
+            file_value = table.pop(file_key)
+            if name in table:
+                problems.append(f"{table_key}.{file_key}: give either {name} or {file_key}, not both")
+                continue
+            if not isinstance(file_value, str):
+                problems.append(f"{table_key}.{file_key}: must be a path (a string)")
+                continue
+            secret_path = base_dir / Path(file_value).expanduser()
+            try:
+                table[name] = secret_path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{table_key}.{file_key}: cannot read {secret_path}: {_reason(exc)}")
+        elif name not in table and env in environ:
+            table[name] = environ[env]
+        elif name not in table and field.is_required():
+            problems.append(f"{table_key}.{name}: missing secret: set {name}, {file_key} or the "
+                            f"environment variable {env}")
+    return table
+
+
+def _validate(model: type[M], raw: dict[str, Any], prefix: str, problems: list[str]) -> M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = ".".join(str(part) for part in error["loc"])
+            key = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+            if error["type"] == "missing" and any(p.startswith(key + ":") for p in problems):
+                continue  # already reported as a missing secret, with how to give it
+            secret = _is_secret(model, error["loc"])
+            problems.append(f"{key}: {_message(error, show_input=not secret)}")
+        return None
+
+
+def _is_secret(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
+    field = model.model_fields.get(str(loc[0])) if loc else None
+    return field is not None and field.annotation is SecretStr
+
+
+def _message(error: Any, show_input: bool) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing required key"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if show_input and kind != "value_error" and "input" in error and not isinstance(error["input"], dict | list):
+        message += f" (got {error['input']!r})"
+    return message
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)

@@ -1,0 +1,87 @@
+"""The messages and outcomes that flow between XMPP components and transports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    OUT = "out"  # an XMPP user to a foreign network
+    IN = "in"  # a foreign network to an XMPP user
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"  # out: stored, not yet taken by the provider
+    SENT = "sent"  # out: the provider took it
+    DELIVERED = "delivered"  # out: the provider reports delivery; in: the XMPP server took it
+    FAILED = "failed"  # out: the provider refused or gave up
+    UNKNOWN = "unknown"  # out: the provider may or may not have it; the user was told
+    PENDING = "pending"  # in: stored, not yet taken by the XMPP server
+    UNROUTABLE = "unroutable"  # in: no user to deliver to; kept for the operator
+    BLOCKED = "blocked"  # in: the user blocked the sender
+
+    @property
+    def final(self) -> bool:
+        return self not in (Status.ACCEPTED, Status.SENT, Status.PENDING)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message an XMPP user sent to a foreign address."""
+
+    transport: str
+    user: str  # bare JID
+    resource: str | None  # the sending resource, where errors must go
+    peer: str  # foreign address, canonical for its transport
+    body: str
+    xmpp_id: str | None
+    receipt_requested: bool = False
+    media: tuple[str, ...] = ()
+    journal_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message from a foreign address to an XMPP user."""
+
+    transport: str
+    user: str  # bare JID
+    peer: str
+    body: str
+    provider_id: str | None = None  # the provider's id: duplicates are recognised by it
+    media: tuple[str, ...] = ()
+    sender_name: str | None = None
+    timestamp: datetime | None = None
+    xmpp_id: str | None = None  # given when journaled; redeliveries reuse it
+    journal_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an outbound message, reported back to its sender."""
+
+    message: OutboundMessage
+    status: Status
+    provider_id: str | None = None
+    error_condition: str | None = None  # an XMPP stanza error condition, for FAILED and UNKNOWN
+    error_text: str | None = None
+
+    @property
+    def needs_report(self) -> bool:
+        if self.status in (Status.FAILED, Status.UNKNOWN):
+            return True
+        return self.status is Status.DELIVERED and self.message.receipt_requested
+
+
+@dataclass(frozen=True)
+class Refusal(Exception):
+    """An outbound message the gateway will not take; rendered as an XMPP error with this text."""
+
+    condition: str
+    text: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.condition}: {self.text}"

@@ -1,0 +1,63 @@
+"""Who may use a transport: admins always, then the transport's access mode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from gateway.core.events import Refusal
+from gateway.core.ports import UserDirectory, UserRecord
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    mode: str  # closed | allowlist | open
+    patterns: tuple[str, ...] = ()
+
+    def matches(self, jid: str) -> bool:
+        return any(fnmatchcase(jid, pattern.lower()) for pattern in self.patterns)
+
+
+class AccessControl:
+    # Users are read through a short cache: a change made by the CLI in another process must show within
+    # 2 s, and a lookup per stanza would put the database on the hot path.
+    CACHE_SECONDS = 1.0
+
+    def __init__(self, users: UserDirectory, admins: frozenset[str], policies: Mapping[str, AccessPolicy]
+                 ) -> None:
+        self._users = users
+        self._admins = admins
+        self._policies = policies
+        self._cache: dict[str, tuple[float, UserRecord | None]] = {}
+
+    async def user(self, jid: str) -> UserRecord | None:
+        now = time.monotonic()
+        cached = self._cache.get(jid)
+        if cached and now - cached[0] < self.CACHE_SECONDS:
+            return cached[1]
+        record = await self._users.get_user(jid)
+        self._cache[jid] = (now, record)
+        return record
+
+    async def is_admin(self, jid: str) -> bool:
+        if jid in self._admins:
+            return True
+        record = await self.user(jid)
+        return record is not None and record.enabled and record.is_admin
+
+    async def check(self, jid: str, transport: str) -> None:
+        """Return if `jid` may use `transport`; raise Refusal with a text saying why not."""
+        record = await self.user(jid)
+        if record is not None and not record.enabled:
+            raise Refusal("forbidden", "Your account on this gateway is disabled. Ask an admin to enable it.")
+        if jid in self._admins or record is not None:
+            return
+        policy = self._policies.get(transport, AccessPolicy("closed"))
+        if policy.mode == "open" or (policy.mode == "allowlist" and policy.matches(jid)):
+            return
+        if policy.mode == "allowlist":
+            raise Refusal("forbidden", f"{jid} is not allowed to use this gateway. Ask an admin to add you.")
+        raise Refusal("registration-required",
+                      f"{jid} is not a user of this gateway. Ask an admin to add you.")

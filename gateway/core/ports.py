@@ -1,0 +1,58 @@
+"""What core needs from the world, as interfaces that app.py fills with store, components and transports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Status
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    jid: str
+    is_admin: bool
+    enabled: bool
+
+
+class UserDirectory(Protocol):
+    async def get_user(self, jid: str) -> UserRecord | None: ...
+
+
+class Journal(Protocol):
+    """The durable record of every message; each call returns once its write is committed."""
+
+    async def record_outbound(self, message: OutboundMessage) -> OutboundMessage: ...
+
+    async def record_inbound(self, message: InboundMessage, status: Status = Status.PENDING
+                             ) -> tuple[InboundMessage, bool]:
+        """Store `message`; the bool is False when its provider id was seen before (nothing is stored)."""
+        ...
+
+    async def record_outcome(self, outcome: Outcome) -> None: ...
+
+    async def mark_reported(self, journal_id: int) -> None: ...
+
+    async def mark_delivered(self, journal_id: int) -> None: ...
+
+    async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]: ...
+
+    async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]: ...
+
+    async def accepted_outbound(self, transport: str) -> Sequence[OutboundMessage]: ...
+
+
+class XmppSink(Protocol):
+    """A component: writes to the XMPP server. Each future resolves once the server has the stanza."""
+
+    def deliver(self, message: InboundMessage) -> asyncio.Future[None]: ...
+
+    def report(self, outcome: Outcome) -> asyncio.Future[None]: ...
+
+
+class MessageSender(Protocol):
+    """A transport, as core sees it: it takes a journaled message and reports the outcome to the router."""
+
+    async def send(self, message: OutboundMessage) -> None: ...

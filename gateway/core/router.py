@@ -1,0 +1,118 @@
+"""Routes messages between components and transports, journaling each one before acting on it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.policy import AccessControl
+from gateway.core.ports import Journal, MessageSender, XmppSink
+
+log = logging.getLogger(__name__)
+
+MessageCounter = Callable[[str, Direction], None]
+
+
+@dataclass
+class _Route:
+    sender: MessageSender
+    sink: XmppSink
+
+
+class Router:
+    def __init__(self, journal: Journal, access: AccessControl, count: MessageCounter | None = None) -> None:
+        self._journal = journal
+        self.access = access
+        self._routes: dict[str, _Route] = {}
+        self._count = count or (lambda transport, direction: None)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def attach(self, transport: str, sender: MessageSender, sink: XmppSink) -> None:
+        self._routes[transport] = _Route(sender, sink)
+
+    # -- XMPP user -> foreign network -------------------------------------------------------------------
+    async def submit(self, message: OutboundMessage) -> None:
+        """Take a message from an XMPP user; raise Refusal when it is not allowed (nothing is stored)."""
+        route = self._routes[message.transport]
+        await self.access.check(message.user, message.transport)
+        message = await self._journal.record_outbound(message)
+        self._count(message.transport, Direction.OUT)
+        await self._send(route, message)
+
+    async def _send(self, route: _Route, message: OutboundMessage) -> None:
+        try:
+            await route.sender.send(message)
+        except Refusal as refusal:
+            await self.outcome(Outcome(message, Status.FAILED, error_condition=refusal.condition,
+                                       error_text=refusal.text))
+        except Exception:
+            log.exception("transport %s failed on message %s", message.transport, message.journal_id)
+            await self.outcome(Outcome(message, Status.FAILED, error_condition="internal-server-error",
+                                       error_text="The gateway could not send this message."))
+
+    async def outcome(self, outcome: Outcome) -> None:
+        """A transport reports what became of an outbound message."""
+        await self._journal.record_outcome(outcome)
+        if outcome.needs_report:
+            future = self._routes[outcome.message.transport].sink.report(outcome)
+            journal_id = outcome.message.journal_id
+            assert journal_id is not None
+            self._after(future, self._journal.mark_reported, journal_id)
+
+    # -- foreign network -> XMPP user -------------------------------------------------------------------
+    async def receive(self, message: InboundMessage) -> bool:
+        """Store, then deliver; returns False for a duplicate (acknowledged, not delivered again)."""
+        stored, new = await self._journal.record_inbound(message)
+        if not new:
+            log.info("duplicate %s message %s ignored", message.transport, message.provider_id)
+            return False
+        self._count(message.transport, Direction.IN)
+        self._deliver(stored)
+        return True
+
+    async def hold(self, message: InboundMessage, status: Status) -> bool:
+        """Journal an inbound message that is not to be delivered (no user for it, or blocked)."""
+        _, new = await self._journal.record_inbound(message, status)
+        log.warning("%s message from %s to %s kept as %s", message.transport, message.peer,
+                    message.user or "nobody", status)
+        return new
+
+    def _deliver(self, message: InboundMessage) -> None:
+        future = self._routes[message.transport].sink.deliver(message)
+        assert message.journal_id is not None
+        self._after(future, self._journal.mark_delivered, message.journal_id)
+
+    # -- start-up -----------------------------------------------------------------------------------------
+    async def resume(self, transport: str) -> None:
+        """Finish what a previous run accepted: deliver, report and send what is still open."""
+        route = self._routes[transport]
+        for inbound in await self._journal.pending_inbound(transport):
+            self._deliver(inbound)
+        for outcome in await self._journal.unreported_outcomes(transport):
+            await self.outcome(outcome)
+        accepted = await self._journal.accepted_outbound(transport)
+        if accepted:
+            log.info("resuming %d accepted %s message(s)", len(accepted), transport)
+        for outbound in accepted:
+            await self._send(route, outbound)
+
+    async def drain(self) -> None:
+        """Wait for the journal writes that follow deliveries and reports."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _after(self, future: asyncio.Future[None], then: Callable[[int], Coroutine[Any, Any, None]],
+               journal_id: int) -> None:
+        def done(f: asyncio.Future[None]) -> None:
+            if f.cancelled() or f.exception() is not None:
+                return  # still open in the journal: the next start delivers it
+            task = asyncio.ensure_future(then(journal_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        future.add_done_callback(done)
+

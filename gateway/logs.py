@@ -1,0 +1,48 @@
+"""Logging set-up: readable lines by default, JSON lines on request, secrets masked in both."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+MASK = "********"
+
+
+class _JsonFormatter(logging.Formatter):
+    # A few lines of stdlib; a dependency for it would add more than it saves.
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class _Redacting(logging.Formatter):
+    """Masks every configured secret in the finished line, tracebacks and library messages included."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._secrets = sorted(set(secrets), key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self._inner.format(record)
+        for secret in self._secrets:
+            line = line.replace(secret, MASK)
+        return line
+
+
+def setup_logging(level: str = "info", json_format: bool = False, secrets: Iterable[str] = ()) -> None:
+    inner = _JsonFormatter() if json_format else logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Redacting(inner, secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # slixmpp logs every stanza at debug and routine reconnect chatter at info; our own lines say what matters.
+    logging.getLogger("slixmpp").setLevel(max(logging.WARNING, root.level))

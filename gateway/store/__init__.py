@@ -1,0 +1,1 @@
+"""SQLAlchemy models and async repositories: the only place that speaks SQL."""

@@ -1,0 +1,183 @@
+"""The message journal: every message, both directions, with its status; the basis of 'nothing lost'."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
+from gateway.store.batch import BatchWriter
+from gateway.store.models import JournalEntry, utcnow
+
+J = cast(Table, JournalEntry.__table__)
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    id: int
+    direction: Direction
+    transport: str
+    user_jid: str
+    peer: str
+    xmpp_id: str | None
+    provider_id: str | None
+    status: Status
+    body: str
+    reported: bool
+    error: str | None
+    created_at: datetime
+
+
+class JournalRepository:
+    def __init__(self, engine: AsyncEngine, writer: BatchWriter | None = None) -> None:
+        self._engine = engine
+        self._writer = writer or BatchWriter(engine)
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert = dialect.insert
+
+    async def close(self) -> None:
+        await self._writer.close()
+
+    # -- writes (batched) ------------------------------------------------------------------------------
+    async def record_outbound(self, message: OutboundMessage) -> OutboundMessage:
+        values = dict(direction=Direction.OUT.value, transport=message.transport, user_jid=message.user,
+                      resource=message.resource, peer=message.peer, xmpp_id=message.xmpp_id,
+                      status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
+                      body=message.body, extra={"media": list(message.media)} if message.media else None)
+
+        async def op(conn: AsyncConnection) -> int:
+            return int((await conn.execute(J.insert().values(**_stamped(values)).returning(J.c.id))).scalar_one())
+
+        return replace(message, journal_id=await self._writer.run(op))
+
+    async def record_inbound(self, message: InboundMessage, status: Status = Status.PENDING
+                             ) -> tuple[InboundMessage, bool]:
+        message = replace(message, xmpp_id=message.xmpp_id or uuid.uuid4().hex)
+        extra = {k: v for k, v in (("media", list(message.media)), ("sender_name", message.sender_name),
+                                   ("timestamp", message.timestamp.isoformat() if message.timestamp else None))
+                 if v}
+        values = dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user,
+                      peer=message.peer, xmpp_id=message.xmpp_id, provider_id=message.provider_id,
+                      status=status.value, body=message.body, extra=extra or None, reported=True)
+        statement = (self._insert(J).values(**_stamped(values))
+                     .on_conflict_do_nothing(index_elements=["transport", "direction", "user_jid", "provider_id"])
+                     .returning(J.c.id))
+
+        async def op(conn: AsyncConnection) -> int | None:
+            found = (await conn.execute(statement)).scalar_one_or_none()
+            return None if found is None else int(found)
+
+        journal_id = await self._writer.run(op)
+        if journal_id is None:
+            return message, False
+        return replace(message, journal_id=journal_id), True
+
+    async def record_outcome(self, outcome: Outcome) -> None:
+        values: dict[str, Any] = dict(status=outcome.status.value,
+                                      reported=outcome.status.final and not outcome.needs_report)
+        if outcome.provider_id is not None:
+            values["provider_id"] = outcome.provider_id
+        if outcome.error_condition or outcome.error_text:
+            values["error"] = f"{outcome.error_condition or ''}: {outcome.error_text or ''}"
+        await self._update(outcome.message.journal_id, values)
+
+    async def mark_reported(self, journal_id: int) -> None:
+        await self._update(journal_id, {"reported": True})
+
+    async def mark_delivered(self, journal_id: int) -> None:
+        await self._update(journal_id, {"status": Status.DELIVERED.value})
+
+    async def _update(self, journal_id: int | None, values: dict[str, Any]) -> None:
+        if journal_id is None:
+            raise ValueError("this message was never journaled")
+        statement = update(J).where(J.c.id == journal_id).values(**values, updated_at=utcnow())
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(statement)
+
+        await self._writer.run(op)
+
+    # -- reads -----------------------------------------------------------------------------------------
+    async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
+        rows = await self._select(and_(J.c.transport == transport, J.c.direction == Direction.IN.value,
+                                       J.c.status == Status.PENDING.value))
+        return [_inbound(row) for row in rows]
+
+    async def accepted_outbound(self, transport: str) -> Sequence[OutboundMessage]:
+        rows = await self._select(and_(J.c.transport == transport, J.c.direction == Direction.OUT.value,
+                                       J.c.status == Status.ACCEPTED.value))
+        return [_outbound(row) for row in rows]
+
+    async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]:
+        rows = await self._select(and_(
+            J.c.transport == transport, J.c.direction == Direction.OUT.value, J.c.reported.is_(False),
+            or_(J.c.status.in_([Status.FAILED.value, Status.UNKNOWN.value]),
+                and_(J.c.status == Status.DELIVERED.value, J.c.receipt_requested.is_(True)))))
+        return [_outcome(row) for row in rows]
+
+    async def history(self, *, transport: str | None = None, user: str | None = None,
+                      direction: Direction | None = None, limit: int = 1000) -> list[JournalRow]:
+        conditions = [c for c in (J.c.transport == transport if transport else None,
+                                  J.c.user_jid == user if user else None,
+                                  J.c.direction == direction.value if direction else None) if c is not None]
+        rows = await self._select(and_(*conditions) if conditions else None, limit=limit)
+        return [JournalRow(id=r.id, direction=Direction(r.direction), transport=r.transport,
+                           user_jid=r.user_jid, peer=r.peer, xmpp_id=r.xmpp_id, provider_id=r.provider_id,
+                           status=Status(r.status), body=r.body, reported=r.reported, error=r.error,
+                           created_at=r.created_at) for r in rows]
+
+    async def count(self) -> int:
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(J))).scalar_one())
+
+    async def purge(self, older_than: datetime) -> int:
+        """Delete settled rows older than `older_than`; open ones stay whatever their age."""
+        settled = or_(and_(J.c.direction == Direction.IN.value, J.c.status != Status.PENDING.value),
+                      and_(J.c.direction == Direction.OUT.value, J.c.reported.is_(True)))
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(J).where(J.c.created_at < older_than, settled))
+            return int(result.rowcount)
+
+    async def _select(self, where: Any, limit: int | None = None) -> Sequence[Row[Any]]:
+        statement = select(J).order_by(J.c.id)
+        if where is not None:
+            statement = statement.where(where)
+        if limit is not None:
+            statement = statement.limit(limit)
+        async with self._engine.connect() as conn:
+            return (await conn.execute(statement)).all()
+
+
+def _stamped(values: dict[str, Any]) -> dict[str, Any]:
+    now = utcnow()
+    return {**values, "created_at": now, "updated_at": now}
+
+
+def _outbound(row: Row[Any]) -> OutboundMessage:
+    extra = row.extra or {}
+    return OutboundMessage(transport=row.transport, user=row.user_jid, resource=row.resource, peer=row.peer,
+                           body=row.body, xmpp_id=row.xmpp_id, receipt_requested=row.receipt_requested,
+                           media=tuple(extra.get("media", ())), journal_id=row.id)
+
+
+def _inbound(row: Row[Any]) -> InboundMessage:
+    extra = row.extra or {}
+    stamp = extra.get("timestamp")
+    return InboundMessage(transport=row.transport, user=row.user_jid, peer=row.peer, body=row.body,
+                          provider_id=row.provider_id, media=tuple(extra.get("media", ())),
+                          sender_name=extra.get("sender_name"),
+                          timestamp=datetime.fromisoformat(stamp) if stamp else None,
+                          xmpp_id=row.xmpp_id, journal_id=row.id)
+
+
+def _outcome(row: Row[Any]) -> Outcome:
+    condition, _, text = (row.error or "").partition(": ")
+    return Outcome(_outbound(row), Status(row.status), provider_id=row.provider_id,
+                   error_condition=condition or None, error_text=text or None)

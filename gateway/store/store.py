@@ -1,0 +1,28 @@
+"""One handle on the database for the gateway and the CLI: the engine and its repositories."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.database import create_engine, sessionmaker, upgrade
+from gateway.store.journal import JournalRepository
+from gateway.store.users import UserRepository
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        sessions = sessionmaker(engine)
+        self.users = UserRepository(sessions)
+        self.journal = JournalRepository(engine)
+
+    @classmethod
+    async def open(cls, url: str, migrate: bool = False) -> Store:
+        engine = create_engine(url)
+        if migrate:
+            await upgrade(engine)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.journal.close()
+        await self.engine.dispose()

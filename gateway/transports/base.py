@@ -1,0 +1,57 @@
+"""The interface every transport adapter implements. Transports speak core types, never XMPP stanzas."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Generic, TypeVar
+
+from aiohttp import web
+
+from gateway.core.events import OutboundMessage, Refusal
+from gateway.core.router import Router
+from gateway.transports.settings import TransportSettings
+
+S = TypeVar("S", bound=TransportSettings)
+
+
+class AddressError(Refusal):
+    """A local part that is no valid address on this transport (rendered as jid-malformed)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("jid-malformed", text)
+
+
+class Transport(ABC, Generic[S]):
+    name: ClassVar[str]
+    # XEP-0100 / disco identity: category "gateway", this type (sms, irc, ...).
+    gateway_type: ClassVar[str]
+    description: ClassVar[str]
+    features: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: S, router: Router) -> None:
+        self.settings = settings
+        self.router = router
+
+    @abstractmethod
+    def normalize_peer(self, local_part: str) -> str:
+        """The canonical foreign address for a JID's (unescaped) local part; raise AddressError if invalid."""
+
+    @abstractmethod
+    async def send(self, message: OutboundMessage) -> None:
+        """Take a journaled message; report its outcome through `self.router.outcome` (now or later).
+
+        Raise Refusal to fail it with a text for the sender.
+        """
+
+    def help_text(self) -> str:
+        return self.description
+
+    def routes(self) -> list[web.RouteDef]:
+        """HTTP routes this transport mounts on the shared web server (webhooks)."""
+        return []
+
+    async def start(self) -> None:
+        """Open what the transport needs; called before the router resumes its journal."""
+
+    async def stop(self) -> None:
+        """Finish in-flight work and close connections."""

@@ -1,0 +1,26 @@
+"""Which transports exist: each one's settings class, and (imported only when used) its adapter."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from gateway.transports.loopback.settings import LoopbackSettings
+from gateway.transports.settings import TransportSettings
+
+if TYPE_CHECKING:
+    from gateway.transports.base import Transport
+
+SETTINGS: dict[str, type[TransportSettings]] = {
+    "loopback": LoopbackSettings,
+}
+
+_ADAPTERS: dict[str, str] = {
+    "loopback": "gateway.transports.loopback.transport:LoopbackTransport",
+}
+
+
+def adapter_class(name: str) -> type[Transport[Any]]:
+    module_name, _, attr = _ADAPTERS[name].partition(":")
+    cls: type[Transport[Any]] = getattr(import_module(module_name), attr)
+    return cls

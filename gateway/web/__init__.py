@@ -1,0 +1,1 @@
+"""The one aiohttp server: health, metrics, and the routes transports mount (webhooks)."""

@@ -1,0 +1,1 @@
+"""slixmpp components, one per transport domain: stanzas <-> core events."""

@@ -1,0 +1,295 @@
+"""One XEP-0114 component per transport: keeps its stream up and turns stanzas into core events and back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from slixmpp import JID, ComponentXMPP, Iq, Message, Presence
+from slixmpp.exceptions import IqError, IqTimeout
+
+from gateway import __version__
+from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.router import Router
+from gateway.transports.base import Transport
+from gateway.xmpp.addressing import peer_jid, peer_of
+from gateway.xmpp.outbox import AckedOutbox
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT = 10.0
+HANDSHAKE_TIMEOUT = 15.0
+INITIAL_DELAY = 1.0
+STABLE_AFTER = 30.0  # a stream that lived this long resets the backoff
+
+
+class State(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    STOPPED = "stopped"
+
+
+class _ServiceUnavailableIq(Iq):
+    """RFC 6120 8.4: a request nobody handles gets service-unavailable (slixmpp's default differs)."""
+
+    def unhandled(self, *args: Any) -> None:
+        if self["type"] in ("get", "set"):
+            reply = self.reply()
+            reply["error"]["type"] = "cancel"
+            reply["error"]["condition"] = "service-unavailable"
+            reply["error"]["text"] = "This service does not handle that request."
+            reply.send()
+
+
+class GatewayComponent(ComponentXMPP):
+    def __init__(self, transport: Transport[Any], router: Router, *, host: str, port: int,
+                 server_domain: str, reconnect_max_delay: float,
+                 on_state: Callable[[str, State], None] | None = None,
+                 on_reconnect: Callable[[str], None] | None = None) -> None:
+        settings = transport.settings
+        super().__init__(settings.jid, settings.secret.get_secret_value(), host=host, port=port)
+        self.adapter = transport  # not `transport`: slixmpp uses that name for its asyncio transport
+        self.router = router
+        self.server_domain = server_domain
+        self.reconnect_max_delay = reconnect_max_delay
+        self.state = State.DISCONNECTED
+        self._on_state = on_state or (lambda jid, state: None)
+        self._on_reconnect = on_reconnect or (lambda jid: None)
+        self.enable_direct_tls = False  # the component port is plain TCP on the server's side
+        self.auto_authorize = None  # subscriptions are answered below, not by slixmpp's in-memory roster
+        self.auto_subscribe = False
+        self.outbox = AckedOutbox(self.send, self._ping_server)
+        self._attempt: asyncio.Future[str] | None = None
+        self._closed: asyncio.Future[None] | None = None
+        self._stream_error: str | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._presented: set[tuple[str, str]] = set()  # (contact JID, user bare JID) shown as available
+
+        self.remove_stanza(Iq)
+        self.register_stanza(_ServiceUnavailableIq)
+        for plugin in ("xep_0030", "xep_0199", "xep_0092", "xep_0184", "xep_0066", "xep_0172", "xep_0203"):
+            self.register_plugin(plugin)
+        self.plugin["xep_0199"].enable_keepalive = False
+        self.plugin["xep_0184"].auto_ack = False
+        self.plugin["xep_0184"].auto_request = False
+        self.plugin["xep_0092"].software_name = "xmpp-gateway"
+        self.plugin["xep_0092"].version = __version__
+        self._setup_disco()
+
+        self.del_event_handler("presence_probe", self._handle_probe)
+        self.add_event_handler("session_start", self._on_session_start)
+        self.add_event_handler("disconnected", self._on_disconnected)
+        self.add_event_handler("connection_failed", self._on_connection_failed)
+        self.add_event_handler("stream_error", self._on_stream_error)
+        self.add_event_handler("message", self._on_message)
+        self.add_event_handler("presence_subscribe", self._on_subscribe)
+        self.add_event_handler("presence_probe", self._on_probe)
+        self.add_event_handler("presence_unsubscribe", self._on_unsubscribe)
+
+    @property
+    def domain(self) -> str:
+        return str(self.boundjid.bare)
+
+    # -- connection supervision ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._stopping = False
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"component-{self.domain}")
+
+    async def wait_connected(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.state is not State.CONNECTED:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Confirm what is pending, tell users our contacts went offline, and close the stream."""
+        if self.state is State.CONNECTED:
+            if not await self.outbox.wait_empty(drain_timeout):
+                log.warning("%s: %d stanza(s) not confirmed before shutdown; they stay in the journal",
+                            self.domain, len(self.outbox))
+            for contact, user in sorted(self._presented):
+                self.send_presence(pfrom=contact, pto=user, ptype="unavailable")
+            self._presented.clear()
+        self._stopping = True
+        if self.state is State.CONNECTED:
+            await self.disconnect(wait=2.0, reason="gateway shutting down")
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        self.cancel_connection_attempt()
+        self._set_state(State.STOPPED)
+
+    async def _supervise(self) -> None:
+        delay = INITIAL_DELAY
+        first = True
+        while not self._stopping:
+            if not first:
+                self._on_reconnect(self.domain)
+            first = False
+            self._set_state(State.CONNECTING)
+            loop = asyncio.get_running_loop()
+            self._attempt, self._stream_error = loop.create_future(), None
+            self.connect(self.server_host, self.server_port)
+            try:
+                outcome = await asyncio.wait_for(asyncio.shield(self._attempt), HANDSHAKE_TIMEOUT)
+            except TimeoutError:
+                outcome = "the server did not answer the handshake in time"
+                self.abort()
+            if outcome == "connected":
+                self._closed = loop.create_future()
+                started = time.monotonic()
+                await self._closed
+                if self._stopping:
+                    break
+                log.warning("%s: lost the connection to the XMPP server at %s:%s; reconnecting", self.domain,
+                            self.server_host, self.server_port)
+                if time.monotonic() - started > STABLE_AFTER:
+                    delay = INITIAL_DELAY
+            else:
+                log.error("%s: cannot connect to the XMPP server at %s:%s: %s; retrying in %.0f s",
+                          self.domain, self.server_host, self.server_port, outcome, delay)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.0))
+            delay = min(delay * 2, self.reconnect_max_delay)
+
+    def _settle(self, outcome: str) -> None:
+        if self._attempt is not None and not self._attempt.done():
+            self._attempt.set_result(outcome)
+
+    def _on_connection_failed(self, error: Any) -> None:
+        self.cancel_connection_attempt()  # our supervisor retries, with its own capped backoff
+        self._settle(f"connection failed ({error})")
+
+    def _on_stream_error(self, error: Any) -> None:
+        self._stream_error = str(error["condition"])
+
+    def _on_session_start(self, _event: Any) -> None:
+        log.info("%s: connected to the XMPP server at %s:%s", self.domain, self.server_host, self.server_port)
+        self._set_state(State.CONNECTED)
+        self._settle("connected")
+        self.outbox.connected()
+
+    def _on_disconnected(self, _reason: Any) -> None:
+        self.outbox.disconnected()
+        if self.state is State.CONNECTED:
+            self._set_state(State.DISCONNECTED)
+        if self._stream_error in ("not-authorized", "host-unknown", "conflict"):
+            hint = {"not-authorized": "check the component secret",
+                    "host-unknown": "the server does not know this component domain",
+                    "conflict": "another connection already serves this domain"}[self._stream_error]
+            self._settle(f"the server refused the handshake ({self._stream_error}): {hint}")
+        else:
+            self._settle(f"the server closed the stream ({self._stream_error or 'no reason given'})")
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+
+    def _set_state(self, state: State) -> None:
+        if state is not self.state:
+            self.state = state
+            self._on_state(self.domain, state)
+
+    async def _ping_server(self) -> bool:
+        iq = self.make_iq_get(ito=self.server_domain, ifrom=self.boundjid)
+        iq.enable("ping")
+        try:
+            await iq.send(timeout=PING_TIMEOUT)
+        except IqError:
+            pass  # an error reply proves the server processed the stream up to here just as well
+        except IqTimeout:
+            return False
+        return True
+
+    # -- disco --------------------------------------------------------------------------------------------
+    def _setup_disco(self) -> None:
+        disco = self.plugin["xep_0030"]
+        disco.add_identity(category="gateway", itype=self.adapter.gateway_type,
+                           name=self.adapter.description.split(":")[0], jid=self.boundjid)
+        for feature in ("http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items",
+                        "urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:receipts",
+                        *self.adapter.features):
+            disco.add_feature(feature, jid=self.boundjid)
+
+    # -- stanzas in ---------------------------------------------------------------------------------------
+    async def _on_message(self, stanza: Message) -> None:
+        if stanza["type"] in ("error", "groupchat", "headline"):
+            return
+        sender, to = stanza["from"], stanza["to"]
+        body = stanza["body"]
+        if not to.user:
+            if body.strip():
+                self._reply(stanza, self.adapter.help_text())
+            return
+        media = tuple(u for u in [stanza["oob"]["url"]] if u)
+        if not body and not media:
+            return  # chat states and other bodiless notifications carry nothing to send
+        try:
+            peer = self.adapter.normalize_peer(peer_of(to))
+            await self.router.submit(OutboundMessage(
+                transport=self.adapter.name, user=str(sender.bare), resource=sender.resource or None,
+                peer=peer, body=body, xmpp_id=stanza["id"] or None,
+                receipt_requested=bool(stanza["request_receipt"]), media=media))
+        except Refusal as refusal:
+            self._error(stanza, refusal.condition, refusal.text)
+
+    def _reply(self, stanza: Message, text: str) -> None:
+        self.make_message(mto=stanza["from"], mfrom=stanza["to"], mbody=text, mtype="chat").send()
+
+    def _error(self, stanza: Message, condition: str, text: str) -> None:
+        reply = stanza.reply(clear=False)
+        reply["type"] = "error"
+        reply["error"]["type"] = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
+        reply["error"]["condition"] = condition
+        reply["error"]["text"] = text
+        reply.send()
+
+    def _on_subscribe(self, presence: Presence) -> None:
+        self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="subscribed")
+        self._available(presence["to"], presence["from"])
+
+    def _on_probe(self, presence: Presence) -> None:
+        self._available(presence["to"], presence["from"])
+
+    def _on_unsubscribe(self, presence: Presence) -> None:
+        self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="unsubscribed")
+        self._presented.discard((str(presence["to"].bare), str(presence["from"].bare)))
+
+    def _available(self, contact: JID, user: JID) -> None:
+        self.send_presence(pfrom=contact.bare, pto=user.bare)
+        self._presented.add((str(contact.bare), str(user.bare)))
+
+    # -- core events out (XmppSink) ---------------------------------------------------------------------
+    def deliver(self, message: InboundMessage) -> asyncio.Future[None]:
+        stanza = self.make_message(mto=message.user, mfrom=peer_jid(message.peer, self.domain),
+                                   mbody=message.body, mtype="chat")
+        stanza["id"] = message.xmpp_id
+        if message.media:
+            stanza["oob"]["url"] = message.media[0]
+        if message.sender_name:
+            stanza["nick"]["nick"] = message.sender_name
+        if message.timestamp:
+            stanza["delay"].set_stamp(message.timestamp)
+        return self.outbox.send(stanza)
+
+    def report(self, outcome: Outcome) -> asyncio.Future[None]:
+        message = outcome.message
+        to = f"{message.user}/{message.resource}" if message.resource else message.user
+        sender = peer_jid(message.peer, self.domain)
+        if outcome.status is Status.DELIVERED:
+            stanza = self.make_message(mto=to, mfrom=sender)
+            stanza["id"] = f"receipt-{message.journal_id}"
+            stanza["receipt"] = message.xmpp_id or ""
+        else:
+            stanza = self.make_message(mto=to, mfrom=sender, mtype="error")
+            stanza["id"] = message.xmpp_id or f"error-{message.journal_id}"
+            stanza["error"]["type"] = "cancel"
+            stanza["error"]["condition"] = outcome.error_condition or "undefined-condition"
+            stanza["error"]["text"] = outcome.error_text or "The message could not be delivered."
+        return self.outbox.send(stanza)
