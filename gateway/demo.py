@@ -1,0 +1,102 @@
+"""`xmpp-gateway demo`: Prosody on loopback, a demo user, and the gateway on SQLite, until Ctrl-C.
+
+Everything lives under one directory (`.demo/` by default): the generated configs, the database and the
+logs, so that the admin CLI can be tried on the running demo with `-c .demo/config.toml`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from pathlib import Path
+
+from gateway.app import Gateway
+from gateway.config import load_config
+from gateway.devstack.ports import LOOPBACK, free_port
+from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+
+DEMO_DOMAIN = "localhost"
+DEMO_USER = "demo"
+LOOPBACK_DOMAIN = f"loopback.{DEMO_DOMAIN}"
+
+
+def _port(preferred: int) -> int:
+    """The well-known port when it is free, so clients need no port setting; any free one otherwise."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, preferred))
+            return preferred
+        except OSError:
+            return free_port()
+
+
+def _config_text(component_port: int, http_port: int, workdir: Path, secret: str) -> str:
+    return f"""# Written by `xmpp-gateway demo`. Try: xmpp-gateway admin user list -c {workdir}/config.toml
+[xmpp]
+host = "{LOOPBACK}"
+component_port = {component_port}
+admins = ["{DEMO_USER}@{DEMO_DOMAIN}"]
+
+[database]
+url = "sqlite:///{workdir}/gateway.db"
+
+[http]
+listen = "{LOOPBACK}:{http_port}"
+
+[transports.loopback]
+jid = "{LOOPBACK_DOMAIN}"
+secret = "{secret}"
+access = "open"
+"""
+
+
+def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path) -> str:
+    jid = f"{DEMO_USER}@{DEMO_DOMAIN}"
+    return f"""
+=====================================================================
+ xmpp-gateway demo is running
+ Log in from any XMPP client (Gajim, Dino, Conversations, Profanity):
+   account   {jid}
+   password  {password}
+   server    {LOOPBACK}, port {prosody.c2s_port}, no TLS (loopback only)
+ e.g.  profanity, then: /connect {jid} server {LOOPBACK} port {prosody.c2s_port} tls disable
+ Then send a message to  echo@{LOOPBACK_DOMAIN}  (any name works):
+   it comes back, with a receipt when your client asks for one.
+ Health:   http://{LOOPBACK}:{http_port}/healthz
+ Metrics:  http://{LOOPBACK}:{http_port}/metrics
+ Files:    {workdir} (config.toml, gateway.db, prosody/)
+ Ctrl-C stops everything.
+=====================================================================
+"""
+
+
+async def run_demo(directory: Path) -> None:
+    if not prosody_available():
+        raise SystemExit("xmpp-gateway demo: prosody is not installed; `make demo` installs it")
+    workdir = directory.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(16)
+    prosody = ProsodyServer(workdir / "prosody", domain=DEMO_DOMAIN, c2s_port=_port(5222),
+                            component_port=_port(5347), components=[ComponentSpec(LOOPBACK_DOMAIN, secret)])
+    http_port = _port(8080)
+    config_path = workdir / "config.toml"
+    config_path.write_text(_config_text(prosody.component_port, http_port, workdir, secret))
+    config = load_config(config_path)
+
+    try:
+        prosody.start()
+    except (RuntimeError, TimeoutError) as exc:
+        raise SystemExit(f"xmpp-gateway demo: Prosody did not start: {exc}") from None
+    try:
+        password = secrets.token_urlsafe(9)
+        prosody.register(DEMO_USER, password)
+        gateway = Gateway(config)
+        running = asyncio.create_task(gateway.run())
+        while not running.done() and not (gateway.health() and set(gateway.health().values()) == {"connected"}):
+            await asyncio.wait([running], timeout=0.05)
+        if not running.done():
+            print(_banner(prosody, password, http_port, workdir), flush=True)
+        await running
+    finally:
+        prosody.stop()
