@@ -1,0 +1,74 @@
+"""Loopback port helpers shared by the server launchers."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+
+    The kernel picks it (bind to port 0); there is a small race until the server binds it,
+    which is acceptable for tests and the demo.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_accepts(port: int, host: str = LOOPBACK) -> bool:
+    """True if a TCP connection to host:port succeeds right now.
+
+    Only the kernel's accept is proven: a server may bind early and serve later (ejabberd does).
+    """
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            # A probe of a free port in the ephemeral range can connect to itself (TCP self-connect).
+            return bool(sock.getsockname() != sock.getpeername())
+    except OSError:
+        return False
+
+
+def xmpp_stream_answers(port: int, to: str, ns: str = "jabber:client", timeout: float = 0.5) -> bool:
+    """True if an XMPP server on 127.0.0.1:port answers a stream header (it is really serving).
+
+    `ns` is "jabber:client" for c2s, "jabber:component:accept" for a XEP-0114 listener.
+    """
+    header = (
+        f"<?xml version='1.0'?><stream:stream to='{to}' xmlns='{ns}'"
+        " xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+    )
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+            if sock.getsockname() == sock.getpeername():
+                return False
+            sock.sendall(header.encode())
+            data = b""
+            deadline = time.monotonic() + timeout
+            while b"stream:stream" not in data and b"<stream" not in data:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                sock.settimeout(remaining)
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return False
+                data += chunk
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(port: int, timeout: float, host: str = LOOPBACK) -> None:
+    """Block until host:port accepts TCP connections; raise TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if port_accepts(port, host):
+            return
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"nothing accepted TCP connections on {host}:{port} within {timeout:g} s")
+        time.sleep(0.02)
