@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from slixmpp import JID
-from slixmpp.jid import unescape_node
+import re
 
-# XEP-0106 section 3.1. slixmpp unescapes but has no escaping function, hence this table.
+from slixmpp import JID
+
+# XEP-0106 section 3.1. slixmpp has no escaping function, and its (compiled) unescape_node rejects results
+# that are no valid local part (an escaped space alone), so both directions are here.
 _ESCAPES = {" ": "\\20", '"': "\\22", "&": "\\26", "'": "\\27", "/": "\\2f", ":": "\\3a", "<": "\\3c",
             ">": "\\3e", "@": "\\40"}
-_SEQUENCES = (*_ESCAPES.values(), "\\5c")
+_UNESCAPES = {sequence: char for char, sequence in _ESCAPES.items()} | {"\\5c": "\\"}
+_SEQUENCE = re.compile(r"\\(?:20|22|26|27|2f|3a|3c|3e|40|5c)", re.IGNORECASE)
 
 
 def escape_node(text: str) -> str:
     out = []
     for index, char in enumerate(text):
-        if char == "\\" and text[index:index + 3].lower() in _SEQUENCES:
+        if char == "\\" and _SEQUENCE.match(text, index):
             out.append("\\5c")  # a backslash that would read as an escape must itself be escaped
         else:
             out.append(_ESCAPES.get(char, char))
     return "".join(out)
+
+
+def unescape_node(node: str) -> str:
+    return _SEQUENCE.sub(lambda match: _UNESCAPES[match.group(0).lower()], node)
 
 
 def peer_jid(peer: str, domain: str) -> JID:
@@ -26,4 +33,4 @@ def peer_jid(peer: str, domain: str) -> JID:
 
 
 def peer_of(jid: JID) -> str:
-    return str(unescape_node(jid.user))
+    return unescape_node(str(jid.user))

@@ -227,7 +227,8 @@ class GatewayComponent(ComponentXMPP):
             if body.strip():
                 self._reply(stanza, self.adapter.help_text())
             return
-        media = tuple(u for u in [stanza["oob"]["url"]] if u)
+        oob = stanza.get_plugin("oob", check=True)  # not stanza["oob"]: that adds an empty element
+        media = (oob["url"],) if oob is not None and oob["url"] else ()
         if not body and not media:
             return  # chat states and other bodiless notifications carry nothing to send
         try:
@@ -238,12 +239,17 @@ class GatewayComponent(ComponentXMPP):
                 receipt_requested=bool(stanza["request_receipt"]), media=media))
         except Refusal as refusal:
             self._error(stanza, refusal.condition, refusal.text)
+        except Exception:
+            # e.g. the journal cannot be written: the sender must learn the message was not taken.
+            log.exception("%s: cannot take the message %s from %s", self.domain, stanza["id"], sender)
+            self._error(stanza, "internal-server-error", "The gateway could not take this message. Try again later.")
 
     def _reply(self, stanza: Message, text: str) -> None:
         self.make_message(mto=stanza["from"], mfrom=stanza["to"], mbody=text, mtype="chat").send()
 
     def _error(self, stanza: Message, condition: str, text: str) -> None:
         reply = stanza.reply(clear=False)
+        reply["id"] = stanza["id"]  # Message.reply() draws a new id; the sender matches errors by theirs
         reply["type"] = "error"
         reply["error"]["type"] = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
         reply["error"]["condition"] = condition
