@@ -1,0 +1,106 @@
+"""AckedOutbox: a stanza counts as delivered only once a ping written after it was answered."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.xmpp.outbox import AckedOutbox
+
+
+class FakeStream:
+    """Records writes and pings in order; each ping waits until the test answers it."""
+
+    def __init__(self) -> None:
+        self.wire: list[str] = []
+        self.pings: asyncio.Queue[asyncio.Future[bool]] = asyncio.Queue()
+
+    def write(self, stanza: str) -> None:
+        self.wire.append(stanza)
+
+    async def ping(self) -> bool:
+        self.wire.append("PING")
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.pings.put_nowait(answer)
+        return await answer
+
+    async def answer(self, ok: bool = True) -> None:
+        pending = await asyncio.wait_for(self.pings.get(), 1)
+        while pending.cancelled():  # a ping whose stream broke
+            pending = await asyncio.wait_for(self.pings.get(), 1)
+        pending.set_result(ok)
+        for _ in range(5):  # let the outbox take the answer in
+            await asyncio.sleep(0)
+
+
+async def test_confirmed_only_after_a_later_ping_is_answered() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    first = outbox.send("m1")
+    await asyncio.sleep(0)
+    assert stream.wire == ["m1", "PING"]
+    assert not first.done()
+    second = outbox.send("m2")  # written after the ping: that ping does not cover it
+    await stream.answer()
+    assert first.done() and not second.done()
+    assert stream.wire == ["m1", "PING", "m2", "PING"]
+    await stream.answer()
+    assert second.done()
+    assert len(outbox) == 0
+    assert await outbox.wait_empty(0.1)
+
+
+async def test_unanswered_ping_keeps_the_stanza_pending_and_pings_again() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    future = outbox.send("m1")
+    await stream.answer(ok=False)  # a ping timeout
+    assert not future.done()
+    assert stream.wire == ["m1", "PING", "PING"]
+    await stream.answer()
+    assert future.done()
+
+
+async def test_a_stanza_cut_off_with_the_stream_is_written_again_after_reconnect() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    stanza = {"id": "same-id", "body": "hello"}
+    future = outbox.send(stanza)
+    await asyncio.sleep(0)
+    outbox.disconnected()  # the stream broke before the ping came back
+    await asyncio.sleep(0)
+    assert not future.done()
+    assert not await outbox.wait_empty(0.01)
+
+    stream.wire.clear()
+    outbox.connected()
+    await asyncio.sleep(0)
+    assert stream.wire == [stanza, "PING"]  # the very same stanza object, hence the same id
+    await stream.answer()
+    assert future.done()
+
+
+async def test_nothing_is_written_while_disconnected() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    future = outbox.send("m1")
+    await asyncio.sleep(0)
+    assert stream.wire == []
+    assert len(outbox) == 1
+    outbox.connected()
+    await asyncio.sleep(0)
+    assert stream.wire == ["m1", "PING"]
+    await stream.answer()
+    assert future.done()
+
+
+async def test_one_ping_confirms_a_burst() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    futures = [outbox.send(f"m{i}") for i in range(100)]
+    await stream.answer()
+    assert all(f.done() for f in futures)
+    assert stream.wire.count("PING") == 1
