@@ -183,11 +183,12 @@ class ProsodyServer:
             if plugin_dir is None:
                 raise RuntimeError("mod_privilege not found: install Debian's prosody-modules")
             lines.append(f"plugin_paths = {{ {lua_string(str(plugin_dir))} }}")
-            modules.append("privilege")
         lines.append("modules_enabled = { " + ", ".join(lua_string(m) for m in modules) + " }")
         lines += ["", f"VirtualHost {lua_string(self.domain)}"]
         if privileged:
-            # XEP-0356 grants live on the user host; the component host loads the module too.
+            # XEP-0356: the user host grants (host modules_enabled adds to the global list) and
+            # the component host loads the module too, to announce the grant on connect.
+            lines.append('    modules_enabled = { "privilege" }')
             lines.append("    privileged_entities = {")
             for domain in self.privileged_components:
                 lines.append(f'        [{lua_string(domain)}] = {{ roster = "both", message = "outgoing" }},')
