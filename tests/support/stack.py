@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from gateway.app import Gateway
 from gateway.config import parse_config
 
@@ -63,7 +65,15 @@ async def start_gateway(raw: dict[str, Any], tmp_path: Path, connect_timeout: fl
     return gateway
 
 
+async def fetch(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    """GET from async tests: a blocking client would stall the in-process gateway serving the request."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session, \
+            session.get(url) as response:
+        return response.status, await response.read()
+
+
 def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    """GET from synchronous code, e.g. while a gateway runs in another process."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return int(response.status), bytes(response.read())
