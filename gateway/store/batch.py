@@ -13,19 +13,21 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Operation = Callable[[AsyncConnection], Awaitable[T]]
+_Item = tuple[Operation[Any], "asyncio.Future[Any]"]
 
 
 class BatchWriter:
     """Runs operations in as few transactions as load allows; each caller resumes once its write committed.
 
     SQLAlchemy has no group commit of its own; without one every message would pay a commit (an fsync).
+    A drain task runs while there is work: it takes everything queued (up to `max_batch`) into one
+    transaction, and whatever arrives during that commit goes into the next one.
     """
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 500) -> None:
         self._engine = engine
         self._max_batch = max_batch
-        self._queue: list[tuple[Operation[Any], asyncio.Future[Any]]] = []
-        self._wake = asyncio.Event()
+        self._queue: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -34,29 +36,33 @@ class BatchWriter:
             raise RuntimeError("the journal is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((operation, future))
-        self._wake.set()
         if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="journal-writer")
+            self._task = asyncio.create_task(self._drain(), name="journal-writer")
         return await future
 
     async def close(self) -> None:
-        """Commit what is queued, then stop."""
+        """Commit what is queued, then refuse new writes."""
         self._closed = True
-        self._wake.set()
         if self._task is not None:
-            await self._task
+            await asyncio.shield(self._task)
 
-    async def _loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+    async def _drain(self) -> None:
+        batch: list[_Item] = []
+        try:
             while self._queue:
                 batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
                 await self._commit(batch)
-            if self._closed:
-                return
+            batch = []
+        finally:
+            # Normally nothing is left; if this task was cancelled, fail the callers instead of leaving
+            # them waiting forever (their writes may or may not have committed).
+            self._task = None
+            left, self._queue = batch + self._queue, []
+            for _, future in left:
+                if not future.done():
+                    future.set_exception(RuntimeError("the journal writer stopped before this write committed"))
 
-    async def _commit(self, batch: list[tuple[Operation[Any], asyncio.Future[Any]]]) -> None:
+    async def _commit(self, batch: list[_Item]) -> None:
         try:
             async with self._engine.begin() as connection:
                 results = [await operation(connection) for operation, _ in batch]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +56,29 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    await _migrate(engine, lambda sync: command.upgrade(alembic_config(sync), revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+    await _migrate(engine, lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], None]) -> None:
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Alembic rebuilds a SQLite table (batch mode) with DROP TABLE, which with foreign keys on
+            # deletes every row that refers to it by cascade: a user's bindings and contacts. The pragma
+            # only takes effect outside a transaction.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(migration)
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:

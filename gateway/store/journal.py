@@ -18,6 +18,14 @@ from gateway.store.models import JournalEntry, utcnow
 
 J = cast(Table, JournalEntry.__table__)
 
+# The open rows: what a restart must still deliver, send or report. Everything else is settled.
+_PENDING_INBOUND = and_(J.c.direction == Direction.IN.value, J.c.status == Status.PENDING.value)
+_ACCEPTED_OUTBOUND = and_(J.c.direction == Direction.OUT.value, J.c.status == Status.ACCEPTED.value)
+_UNREPORTED_OUTCOME = and_(
+    J.c.direction == Direction.OUT.value, J.c.reported.is_(False),
+    or_(J.c.status.in_([Status.FAILED.value, Status.UNKNOWN.value]),
+        and_(J.c.status == Status.DELIVERED.value, J.c.receipt_requested.is_(True))))
+
 
 @dataclass(frozen=True)
 class JournalRow:
@@ -106,20 +114,15 @@ class JournalRepository:
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
-        rows = await self._select(and_(J.c.transport == transport, J.c.direction == Direction.IN.value,
-                                       J.c.status == Status.PENDING.value))
+        rows = await self._select(and_(J.c.transport == transport, _PENDING_INBOUND))
         return [_inbound(row) for row in rows]
 
     async def accepted_outbound(self, transport: str) -> Sequence[OutboundMessage]:
-        rows = await self._select(and_(J.c.transport == transport, J.c.direction == Direction.OUT.value,
-                                       J.c.status == Status.ACCEPTED.value))
+        rows = await self._select(and_(J.c.transport == transport, _ACCEPTED_OUTBOUND))
         return [_outbound(row) for row in rows]
 
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]:
-        rows = await self._select(and_(
-            J.c.transport == transport, J.c.direction == Direction.OUT.value, J.c.reported.is_(False),
-            or_(J.c.status.in_([Status.FAILED.value, Status.UNKNOWN.value]),
-                and_(J.c.status == Status.DELIVERED.value, J.c.receipt_requested.is_(True)))))
+        rows = await self._select(and_(J.c.transport == transport, _UNREPORTED_OUTCOME))
         return [_outcome(row) for row in rows]
 
     async def history(self, *, transport: str | None = None, user: str | None = None,
@@ -138,11 +141,11 @@ class JournalRepository:
             return int((await conn.execute(select(func.count()).select_from(J))).scalar_one())
 
     async def purge(self, older_than: datetime) -> int:
-        """Delete settled rows older than `older_than`; open ones stay whatever their age."""
-        settled = or_(and_(J.c.direction == Direction.IN.value, J.c.status != Status.PENDING.value),
-                      and_(J.c.direction == Direction.OUT.value, J.c.reported.is_(True)))
+        """Delete rows created before `older_than`, except open ones (the three queries above), whatever
+        their age. A row that is merely 'sent' is settled: many providers never confirm delivery."""
+        is_open = or_(_PENDING_INBOUND, _ACCEPTED_OUTBOUND, _UNREPORTED_OUTCOME)
         async with self._engine.begin() as conn:
-            result = await conn.execute(delete(J).where(J.c.created_at < older_than, settled))
+            result = await conn.execute(delete(J).where(J.c.created_at < older_than, ~is_open))
             return int(result.rowcount)
 
     async def _select(self, where: Any, limit: int | None = None) -> Sequence[Row[Any]]:

@@ -1,0 +1,295 @@
+"""The message journal on SQLite and PostgreSQL: records, duplicates, open rows, purge, and group commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
+from gateway.store.batch import BatchWriter
+from gateway.store.journal import JournalRepository
+from gateway.store.models import JournalEntry
+from tests.store.conftest import Commits
+
+
+@pytest.fixture
+async def journal(engine: AsyncEngine) -> AsyncIterator[JournalRepository]:
+    repository = JournalRepository(engine)
+    yield repository
+    await repository.close()
+
+
+def outbound(body: str = "hi", *, transport: str = "sms", user: str = "alice@example.org",
+             receipt: bool = False, media: tuple[str, ...] = ()) -> OutboundMessage:
+    return OutboundMessage(transport=transport, user=user, resource="phone", peer="+15551234567", body=body,
+                           xmpp_id=f"x-{body}", receipt_requested=receipt, media=media)
+
+
+def inbound(provider_id: str | None, *, transport: str = "sms", user: str = "alice@example.org",
+            body: str = "hello") -> InboundMessage:
+    return InboundMessage(transport=transport, user=user, peer="+15557654321", body=body, provider_id=provider_id)
+
+
+async def test_outbound_round_trip(journal: JournalRepository) -> None:
+    message = outbound(receipt=True, media=("https://example.org/a.jpg",))
+
+    recorded = await journal.record_outbound(message)
+
+    assert recorded.journal_id is not None
+    assert await journal.accepted_outbound("sms") == [recorded]  # media came back out of the JSON column
+    [row] = await journal.history()
+    assert (row.direction, row.status, row.reported) == (Direction.OUT, Status.ACCEPTED, False)
+    assert row.created_at.tzinfo is not None and row.created_at.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - row.created_at) < timedelta(minutes=1)
+
+
+async def test_inbound_round_trip(journal: JournalRepository) -> None:
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    message = InboundMessage(transport="sms", user="alice@example.org", peer="+15557654321", body="hello",
+                             provider_id="SM1", media=("https://example.org/b.png",), sender_name="Mom",
+                             timestamp=stamp)
+
+    stored, new = await journal.record_inbound(message)
+
+    assert new is True
+    assert stored.journal_id is not None and stored.xmpp_id  # an id for the stanza, reused on redelivery
+    assert await journal.pending_inbound("sms") == [stored]
+    [again] = await journal.pending_inbound("sms")
+    assert again.timestamp == stamp and again.media == message.media and again.sender_name == "Mom"
+
+
+async def test_a_message_without_extras_stores_sql_null(journal: JournalRepository, engine: AsyncEngine) -> None:
+    await journal.record_inbound(inbound("SM1"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM journal WHERE extra IS NULL"))).scalar() == 1
+
+
+async def test_a_duplicate_provider_id_is_recognised_and_stores_nothing(journal: JournalRepository) -> None:
+    _, new = await journal.record_inbound(inbound("SM1"))
+    assert new
+
+    again, new = await journal.record_inbound(inbound("SM1", body="hello again"))
+
+    assert new is False
+    assert again.journal_id is None
+    assert await journal.count() == 1
+    assert [m.body for m in await journal.pending_inbound("sms")] == ["hello"]
+
+
+async def test_a_provider_id_is_unique_per_transport_and_user(journal: JournalRepository) -> None:
+    """A shared SMS line delivers one text to several users: one row each."""
+    results = [await journal.record_inbound(m) for m in (
+        inbound("SM1", user="alice@example.org"),
+        inbound("SM1", user="bob@example.org"),
+        inbound("SM1", transport="irc"),
+        inbound(None), inbound(None),  # no provider id: nothing to recognise duplicates by
+    )]
+
+    assert [new for _, new in results] == [True] * 5
+    assert await journal.count() == 5
+    assert (await journal.record_inbound(inbound("SM1", user="bob@example.org")))[1] is False
+
+
+async def test_outcomes_and_open_rows(journal: JournalRepository) -> None:
+    sent = await journal.record_outbound(outbound("sent"))
+    failed = await journal.record_outbound(outbound("failed"))
+    receipt = await journal.record_outbound(outbound("receipt", receipt=True))
+    plain = await journal.record_outbound(outbound("plain"))
+    waiting = await journal.record_outbound(outbound("waiting"))
+    other = await journal.record_outbound(outbound("other", transport="irc"))
+
+    await journal.record_outcome(Outcome(sent, Status.SENT, provider_id="SM-sent"))
+    await journal.record_outcome(Outcome(failed, Status.FAILED, error_condition="recipient-unavailable",
+                                         error_text="The number does not exist."))
+    await journal.record_outcome(Outcome(receipt, Status.DELIVERED, provider_id="SM-r"))
+    await journal.record_outcome(Outcome(plain, Status.DELIVERED, provider_id="SM-p"))
+
+    assert await journal.accepted_outbound("sms") == [waiting]
+    assert await journal.accepted_outbound("irc") == [other]
+    outcomes = await journal.unreported_outcomes("sms")
+    assert [(o.message.journal_id, o.status) for o in outcomes] == [
+        (failed.journal_id, Status.FAILED), (receipt.journal_id, Status.DELIVERED)]
+    assert (outcomes[0].error_condition, outcomes[0].error_text) == ("recipient-unavailable",
+                                                                     "The number does not exist.")
+    assert outcomes[1].provider_id == "SM-r"
+    rows = {r.id: r for r in await journal.history()}
+    assert rows[sent.journal_id].provider_id == "SM-sent"  # type: ignore[index]
+
+    assert failed.journal_id is not None and receipt.journal_id is not None
+    await journal.mark_reported(failed.journal_id)
+    await journal.mark_reported(receipt.journal_id)
+    assert await journal.unreported_outcomes("sms") == []
+
+
+async def test_delivered_inbound_is_no_longer_pending(journal: JournalRepository) -> None:
+    one, _ = await journal.record_inbound(inbound("SM1"))
+    two, _ = await journal.record_inbound(inbound("SM2"))
+    three, _ = await journal.record_inbound(inbound("SM3"))
+    await journal.record_inbound(inbound("SM4"), Status.UNROUTABLE)
+    await journal.record_inbound(inbound("SM5", transport="irc"))
+
+    assert two.journal_id is not None
+    await journal.mark_delivered(two.journal_id)
+
+    assert [m.journal_id for m in await journal.pending_inbound("sms")] == [one.journal_id, three.journal_id]
+
+
+async def test_updating_a_message_never_journaled_is_an_error(journal: JournalRepository) -> None:
+    with pytest.raises(ValueError):
+        await journal.mark_delivered(None)  # type: ignore[arg-type]
+
+
+async def _age_all(engine: AsyncEngine, days: int) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(update(JournalEntry).values(created_at=datetime.now(UTC) - timedelta(days=days)))
+
+
+async def test_purge_deletes_only_settled_old_rows(journal: JournalRepository, engine: AsyncEngine) -> None:
+    pending, _ = await journal.record_inbound(inbound("SM-pending"))
+    delivered, _ = await journal.record_inbound(inbound("SM-delivered"))
+    await journal.record_inbound(inbound("SM-unroutable"), Status.UNROUTABLE)
+    accepted = await journal.record_outbound(outbound("accepted"))
+    failed = await journal.record_outbound(outbound("failed"))
+    reported = await journal.record_outbound(outbound("reported"))
+    sent = await journal.record_outbound(outbound("sent"))
+    assert delivered.journal_id is not None and reported.journal_id is not None
+    await journal.mark_delivered(delivered.journal_id)
+    await journal.record_outcome(Outcome(failed, Status.FAILED, error_condition="internal-server-error"))
+    await journal.record_outcome(Outcome(reported, Status.FAILED, error_condition="internal-server-error"))
+    await journal.mark_reported(reported.journal_id)
+    await journal.record_outcome(Outcome(sent, Status.SENT, provider_id="SM-sent"))
+    await _age_all(engine, days=40)
+    fresh, _ = await journal.record_inbound(inbound("SM-fresh"), Status.UNROUTABLE)
+
+    removed = await journal.purge(datetime.now(UTC) - timedelta(days=30))
+
+    assert removed == 4  # delivered, unroutable, reported, sent
+    assert [r.id for r in await journal.history()] == [
+        pending.journal_id, accepted.journal_id, failed.journal_id, fresh.journal_id]
+    assert await journal.purge(datetime.now(UTC) - timedelta(days=30)) == 0
+
+
+async def test_purge_compares_instants_whatever_the_cutoffs_zone(journal: JournalRepository) -> None:
+    """SQLite keeps datetimes as text: a cutoff in another zone (or naive UTC) must still mean the same instant."""
+    await journal.record_inbound(inbound("SM1"), Status.UNROUTABLE)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    assert await journal.purge(an_hour_ago.astimezone(timezone(timedelta(hours=5)))) == 0
+    assert await journal.purge(an_hour_ago.replace(tzinfo=None)) == 0
+    assert await journal.count() == 1
+    in_an_hour = datetime.now(UTC) + timedelta(hours=1)
+    assert await journal.purge(in_an_hour.astimezone(timezone(timedelta(hours=-5)))) == 1
+
+
+# -- group commit ---------------------------------------------------------------------------------------
+N = 200
+
+
+async def test_concurrent_writes_share_transactions(journal: JournalRepository, commits: Commits) -> None:
+    before = commits.count
+    results = await asyncio.gather(*(journal.record_inbound(inbound(f"SM{i}")) for i in range(N)))
+    transactions = commits.count - before
+
+    assert all(new for _, new in results)
+    assert await journal.count() == N
+    assert len({m.journal_id for m, _ in results}) == N
+    print(f"{N} concurrent inbound messages committed in {transactions} transaction(s)")
+    assert transactions <= N // 20
+
+
+async def test_a_mix_of_writes_shares_transactions(journal: JournalRepository, commits: Commits) -> None:
+    messages = await asyncio.gather(*(journal.record_outbound(outbound(f"m{i}")) for i in range(N)))
+    before = commits.count
+
+    await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.FAILED, error_condition="gone"))
+                           for m in messages),
+                         *(journal.record_inbound(inbound(f"SM{i}")) for i in range(N)))
+
+    assert commits.count - before <= N // 20
+    assert len(await journal.unreported_outcomes("sms")) == N
+    assert len(await journal.pending_inbound("sms")) == N
+
+
+async def test_each_caller_resumes_only_after_its_transaction_committed(engine: AsyncEngine,
+                                                                      commits: Commits) -> None:
+    writer = BatchWriter(engine)
+    journal = JournalRepository(engine, writer)
+
+    async def write(i: int) -> None:
+        seen: list[int] = []
+
+        async def op(connection: AsyncConnection) -> None:
+            seen.append(commits.count)  # commits before the transaction this op runs in
+            await connection.execute(text("SELECT 1"))
+
+        await writer.run(op)
+        assert commits.count > seen[0], f"caller {i} resumed before its transaction committed"
+        stored, _ = await journal.record_inbound(inbound(f"SM{i}"))
+        async with engine.connect() as other:  # visible from another connection: committed
+            found = await other.execute(text("SELECT count(*) FROM journal WHERE id = :id"),
+                                        {"id": stored.journal_id})
+            assert found.scalar() == 1
+
+    await asyncio.gather(*(write(i) for i in range(50)))
+    await journal.close()
+
+
+async def test_one_failing_write_does_not_fail_the_others(engine: AsyncEngine, commits: Commits) -> None:
+    writer = BatchWriter(engine)
+    journal = JournalRepository(engine, writer)
+
+    async def bad(connection: AsyncConnection) -> None:
+        await connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    results = await asyncio.gather(*(journal.record_inbound(inbound(f"SM{i}")) for i in range(10)),
+                                   writer.run(bad),
+                                   *(journal.record_inbound(inbound(f"SM{i}")) for i in range(10, 20)),
+                                   return_exceptions=True)
+
+    assert isinstance(results[10], Exception)
+    good = results[:10] + results[11:]
+    assert all(isinstance(r, tuple) and r[1] for r in good), good
+    assert await journal.count() == 20
+    await journal.close()
+
+
+async def test_close_commits_what_is_queued_then_refuses(journal: JournalRepository) -> None:
+    tasks = [asyncio.create_task(journal.record_inbound(inbound(f"SM{i}"))) for i in range(50)]
+    await asyncio.sleep(0)  # every task has queued its write
+
+    await journal.close()
+
+    assert all(task.done() and task.result()[1] for task in tasks)
+    assert await journal.count() == 50
+    with pytest.raises(RuntimeError):
+        await journal.record_inbound(inbound("SM-late"))
+
+
+async def test_a_stopped_writer_fails_its_callers_instead_of_hanging(engine: AsyncEngine) -> None:
+    writer = BatchWriter(engine)
+    blocked = asyncio.Event()
+
+    async def stuck(connection: AsyncConnection) -> None:
+        blocked.set()
+        await asyncio.Event().wait()
+
+    async def quick(connection: AsyncConnection) -> int:
+        return 1
+
+    first = asyncio.create_task(writer.run(stuck))
+    await blocked.wait()
+    queued = asyncio.create_task(writer.run(quick))
+    await asyncio.sleep(0)
+    assert writer._task is not None
+    writer._task.cancel()
+
+    for task in (first, queued):
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(task, 5)
+    assert await asyncio.wait_for(writer.run(quick), 5) == 1  # and the next write starts a new drain
+    await writer.close()
