@@ -25,12 +25,6 @@ class Commits:
 
 
 @pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """tests/conftest.py's `database_url` asks for `postgresql_url`, but the fixture is named `postgres_url`."""
-    return postgres_url
-
-
-@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on a database migrated to head."""
     engine = create_engine(database_url)
