@@ -71,6 +71,7 @@ class GatewayComponent(ComponentXMPP):
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self._presented: set[tuple[str, str]] = set()  # (contact JID, user bare JID) shown as available
+        self._handling: set[asyncio.Task[None]] = set()  # messages read from the stream, not yet journaled
 
         self.remove_stanza(Iq)
         self.register_stanza(_ServiceUnavailableIq)
@@ -88,7 +89,7 @@ class GatewayComponent(ComponentXMPP):
         self.add_event_handler("disconnected", self._on_disconnected)
         self.add_event_handler("connection_failed", self._on_connection_failed)
         self.add_event_handler("stream_error", self._on_stream_error)
-        self.add_event_handler("message", self._on_message)
+        self.add_event_handler("message", self._start_handling)
         self.add_event_handler("presence_subscribe", self._on_subscribe)
         self.add_event_handler("presence_probe", self._on_probe)
         self.add_event_handler("presence_unsubscribe", self._on_unsubscribe)
@@ -111,22 +112,29 @@ class GatewayComponent(ComponentXMPP):
         return True
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
-        """Confirm what is pending, tell users our contacts went offline, and close the stream."""
+        """Finish what is in flight, tell users our contacts went offline, and close the stream."""
+        self._stopping = True  # from here on a lost stream is not reconnected
         if self.state is State.CONNECTED:
+            await self._handled()
             if not await self.outbox.wait_empty(drain_timeout):
                 log.warning("%s: %d stanza(s) not confirmed before shutdown; they stay in the journal",
                             self.domain, len(self.outbox))
             for contact, user in sorted(self._presented):
                 self.send_presence(pfrom=contact, pto=user, ptype="unavailable")
             self._presented.clear()
-        self._stopping = True
-        if self.state is State.CONNECTED:
             await self.disconnect(wait=2.0, reason="gateway shutting down")
+        # Messages the server wrote before it saw our stream close are journaled now; their echoes or
+        # errors wait in the journal for the next start.
+        await self._handled()
         if self._supervisor is not None:
             self._supervisor.cancel()
             await asyncio.gather(self._supervisor, return_exceptions=True)
         self.cancel_connection_attempt()
         self._set_state(State.STOPPED)
+
+    async def _handled(self) -> None:
+        while self._handling:
+            await asyncio.gather(*self._handling, return_exceptions=True)
 
     async def _supervise(self) -> None:
         delay = INITIAL_DELAY
@@ -218,6 +226,12 @@ class GatewayComponent(ComponentXMPP):
             disco.add_feature(feature, jid=self.boundjid)
 
     # -- stanzas in ---------------------------------------------------------------------------------------
+    def _start_handling(self, stanza: Message) -> None:
+        # A task of our own, so that stop() can wait until every message read from the stream is journaled.
+        task = asyncio.create_task(self._on_message(stanza))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
     async def _on_message(self, stanza: Message) -> None:
         if stanza["type"] in ("error", "groupchat", "headline"):
             return

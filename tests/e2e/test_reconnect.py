@@ -109,6 +109,7 @@ async def test_a_stanza_cut_off_with_the_stream_is_sent_again_with_its_id(prosod
     assert gateway.router is not None and gateway.store is not None and prosody.pid is not None
     component = gateway.components["loopback"]
     await echo_round_trip(alice, "warm-up")
+    assert await component.outbox.wait_empty(5)
 
     # Freeze the server: what the component writes now sits unread in the socket, and no ping comes back.
     os.kill(prosody.pid, signal.SIGSTOP)

@@ -20,9 +20,11 @@ class LoopbackTransport(Transport[LoopbackSettings]):
 
     async def send(self, message: OutboundMessage) -> None:
         # The provider id is derived from the journal id, so a resend after a crash is recognised as the
-        # same echo and delivered once.
+        # same echo and delivered once. The echo is journaled before the outcome: until the outcome is
+        # recorded the outbound row stays accepted and is sent again at the next start, so a crash between
+        # the two writes cannot lose the echo.
         provider_id = f"loop-{message.journal_id}"
-        await self.router.outcome(Outcome(message, Status.DELIVERED, provider_id=provider_id))
         await self.router.receive(InboundMessage(transport=self.name, user=message.user, peer=message.peer,
                                                  body=message.body, provider_id=provider_id,
                                                  media=message.media))
+        await self.router.outcome(Outcome(message, Status.DELIVERED, provider_id=provider_id))
