@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -130,3 +131,38 @@ class JournalEntry(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- SMS transport --------------------------------------------------------------------------------------------
+class SmsOptOut(Base):
+    """A recipient who texted STOP to one of our numbers: Twilio refuses further texts from it (21610)."""
+
+    __tablename__ = "sms_opt_outs"
+    __table_args__ = (UniqueConstraint("sender", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsBlock(Base):
+    """A number whose texts a user does not want: they are journaled as blocked, never delivered."""
+
+    __tablename__ = "sms_blocks"
+    __table_args__ = (UniqueConstraint("user_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsUsage(Base):
+    """Segments a user sent on one UTC day, for the daily limit."""
+
+    __tablename__ = "sms_usage"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    segments: Mapped[int] = mapped_column(Integer, default=0)

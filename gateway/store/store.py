@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.store.bindings import BindingRepository
 from gateway.store.database import create_engine, sessionmaker, upgrade
 from gateway.store.journal import JournalRepository
+from gateway.store.sms import SmsRepository
 from gateway.store.users import UserRepository
 
 
@@ -15,6 +17,8 @@ class Store:
         sessions = sessionmaker(engine)
         self.users = UserRepository(sessions)
         self.journal = JournalRepository(engine)
+        self.bindings = BindingRepository(sessions)
+        self.sms = SmsRepository(sessions, engine.dialect.name)
 
     @classmethod
     async def open(cls, url: str, migrate: bool = False) -> Store:

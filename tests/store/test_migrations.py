@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import database
 from gateway.store.database import create_engine, downgrade, schema_revision, upgrade
 from gateway.store.models import Base, Binding, Contact, User
+
+# The newest revision, read from the scripts themselves so that adding one needs no change here.
+HEAD = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
 
 
 async def _diff(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
@@ -77,11 +81,11 @@ async def test_schema_revision_reports_current_and_head(database_url: str) -> No
     try:
         current, head = await schema_revision(engine)
         assert current is None
-        assert head == "0001"
+        assert head == HEAD
 
         await upgrade(engine)
 
-        assert await schema_revision(engine) == ("0001", "0001")
+        assert await schema_revision(engine) == (HEAD, HEAD)
     finally:
         await engine.dispose()
 
@@ -102,8 +106,8 @@ REBUILD_USERS = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "rebuild_users"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -124,11 +128,11 @@ async def test_a_migration_that_rebuilds_users_keeps_their_bindings_and_contacts
     """With SQLite's foreign keys on, batch mode's DROP TABLE users would cascade to bindings and contacts."""
     scripts = tmp_path / "migrations"
     shutil.copytree(database.migrations_dir(), scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_rebuild_users.py").write_text(REBUILD_USERS)
+    (scripts / "versions" / "rebuild_users.py").write_text(REBUILD_USERS.replace("{head}", HEAD))
     monkeypatch.setattr(database, "migrations_dir", lambda: str(scripts))
     engine = create_engine(database_url)
     try:
-        await upgrade(engine, "0001")
+        await upgrade(engine, HEAD)
         async with engine.begin() as connection:
             user_id = (await connection.execute(insert(User).values(
                 jid="a@example.org", is_admin=False, enabled=True).returning(User.id))).scalar_one()
@@ -139,7 +143,7 @@ async def test_a_migration_that_rebuilds_users_keeps_their_bindings_and_contacts
 
         await upgrade(engine)
 
-        assert (await schema_revision(engine))[0] == "0002"
+        assert (await schema_revision(engine))[0] == "rebuild_users"
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT count(*) FROM bindings"))).scalar() == 1
             assert (await connection.execute(text("SELECT count(*) FROM contacts"))).scalar() == 1

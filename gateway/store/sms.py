@@ -1,0 +1,91 @@
+"""The SMS transport's own state: opt-outs, per-user block lists and daily usage."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from gateway.store.models import SmsBlock, SmsOptOut, SmsUsage, User
+from gateway.store.users import UserNotFound
+
+
+class SmsRepository:
+    def __init__(self, sessions: async_sessionmaker[Any], dialect: str) -> None:
+        self._sessions = sessions
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    # -- opt-outs (per sending number and recipient) --------------------------------------------------------
+    async def opt_out(self, sender: str, recipient: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(self._insert(SmsOptOut).values(sender=sender, recipient=recipient)
+                                  .on_conflict_do_nothing(index_elements=["sender", "recipient"]))
+
+    async def opt_in(self, sender: str, recipient: str) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(SmsOptOut).where(SmsOptOut.sender == sender,
+                                                                   SmsOptOut.recipient == recipient))
+            return bool(result.rowcount)
+
+    async def is_opted_out(self, sender: str, recipient: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(select(SmsOptOut.id).where(SmsOptOut.sender == sender,
+                                                                    SmsOptOut.recipient == recipient))
+            return found is not None
+
+    # -- block lists --------------------------------------------------------------------------------------
+    async def block(self, jid: str, number: str) -> None:
+        async with self._sessions.begin() as session:
+            user_id = await self._user_id(session, jid)
+            await session.execute(self._insert(SmsBlock).values(user_id=user_id, number=number)
+                                  .on_conflict_do_nothing(index_elements=["user_id", "number"]))
+
+    async def unblock(self, jid: str, number: str) -> bool:
+        async with self._sessions.begin() as session:
+            user_id = await self._user_id(session, jid)
+            result = await session.execute(delete(SmsBlock).where(SmsBlock.user_id == user_id,
+                                                                  SmsBlock.number == number))
+            return bool(result.rowcount)
+
+    async def blocked(self, jid: str) -> list[str]:
+        async with self._sessions() as session:
+            statement = (select(SmsBlock.number).join(User, User.id == SmsBlock.user_id)
+                         .where(User.jid == jid).order_by(SmsBlock.number))
+            return list((await session.scalars(statement)).all())
+
+    # -- daily usage --------------------------------------------------------------------------------------
+    async def reserve_segments(self, jid: str, day: date, segments: int, limit: int) -> bool:
+        """Count `segments` against the user's day, unless that would pass `limit` (then count nothing)."""
+        async with self._sessions.begin() as session:
+            user_id = await self._user_id(session, jid)
+            await session.execute(self._insert(SmsUsage).values(user_id=user_id, day=day, segments=0)
+                                  .on_conflict_do_nothing(index_elements=["user_id", "day"]))
+            # One conditional UPDATE: concurrent senders cannot both slip under the limit.
+            result = await session.execute(
+                update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.day == day,
+                                       SmsUsage.segments + segments <= limit)
+                .values(segments=SmsUsage.segments + segments))
+            return bool(result.rowcount)
+
+    async def release_segments(self, jid: str, day: date, segments: int) -> None:
+        """Give back segments of a message that was not sent after all."""
+        async with self._sessions.begin() as session:
+            user_id = await self._user_id(session, jid)
+            await session.execute(update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.day == day)
+                                  .values(segments=SmsUsage.segments - segments))
+
+    async def used_segments(self, jid: str, day: date) -> int:
+        async with self._sessions() as session:
+            statement = (select(SmsUsage.segments).join(User, User.id == SmsUsage.user_id)
+                         .where(User.jid == jid, SmsUsage.day == day))
+            return int(await session.scalar(statement) or 0)
+
+    @staticmethod
+    async def _user_id(session: Any, jid: str) -> int:
+        user_id = await session.scalar(select(User.id).where(User.jid == jid))
+        if user_id is None:
+            raise UserNotFound(jid)
+        return int(user_id)
