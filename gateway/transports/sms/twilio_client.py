@@ -6,6 +6,7 @@ every `*.twilio.com` URL it is asked to call; everything else (auth, paging, err
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +30,11 @@ def rewrite_url(url: str, base_url: str) -> str:
     base = urlsplit(base_url)
     path = base.path.rstrip("/") + parts.path
     return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+def basic_authorization(login: str, password: str) -> str:
+    """An HTTP basic Authorization header value (RFC 7617)."""
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
 
 
 class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SDK ships no type hints
@@ -55,6 +61,10 @@ class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the S
     ) -> Response:
         if self.base_url != TWILIO_API_BASE_URL:
             url = rewrite_url(url, self.base_url)
+        if auth is not None:
+            # The SDK would hand aiohttp a BasicAuth object, which aiohttp deprecates: send the header ourselves.
+            headers = {**(headers or {}), "Authorization": basic_authorization(*auth)}
+            auth = None
         response: Response = await super().request(
             method,
             url,
