@@ -73,9 +73,11 @@ def _text(message: SandboxMessage) -> str:
 
 
 def _reply_target(messages: list[SandboxMessage], fallback: str) -> str:
-    for message in reversed(messages):
-        return message.from_ if message.direction == "outbound-api" else message.to
-    return fallback
+    """The gateway number this phone last talked with."""
+    if not messages:
+        return fallback
+    last = messages[-1]
+    return last.from_ if last.direction == "outbound-api" else last.to
 
 
 def _phone(number: str, messages: list[SandboxMessage], fallback: str) -> str:
