@@ -23,6 +23,7 @@ from gateway.xmpp.outbox import AckedOutbox
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT = 10.0
+KEEPALIVE_INTERVAL = 60.0  # an idle stream is pinged this often, so a server that vanished is noticed
 HANDSHAKE_TIMEOUT = 15.0
 INITIAL_DELAY = 1.0
 STABLE_AFTER = 30.0  # a stream that lived this long resets the backoff
@@ -77,7 +78,6 @@ class GatewayComponent(ComponentXMPP):
         self.register_stanza(_ServiceUnavailableIq)
         for plugin in ("xep_0030", "xep_0199", "xep_0092", "xep_0184", "xep_0066", "xep_0172", "xep_0203"):
             self.register_plugin(plugin)
-        self.plugin["xep_0199"].enable_keepalive = False
         self.plugin["xep_0184"].auto_ack = False
         self.plugin["xep_0184"].auto_request = False
         self.plugin["xep_0092"].software_name = "xmpp-gateway"
@@ -155,7 +155,7 @@ class GatewayComponent(ComponentXMPP):
             if outcome == "connected":
                 self._closed = loop.create_future()
                 started = time.monotonic()
-                await self._closed
+                await self._keep_alive(self._closed)
                 if self._stopping:
                     break
                 log.warning("%s: lost the connection to the XMPP server at %s:%s; reconnecting", self.domain,
@@ -204,7 +204,17 @@ class GatewayComponent(ComponentXMPP):
             self.state = state
             self._on_state(self.domain, state)
 
+    async def _keep_alive(self, closed: asyncio.Future[None]) -> None:
+        """Wait for the stream to close; ping the server when idle (slixmpp's keepalive would reconnect
+        behind the supervisor's back)."""
+        while not closed.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(closed), KEEPALIVE_INTERVAL)
+            except TimeoutError:
+                await self._ping_server()
+
     async def _ping_server(self) -> bool:
+        """True once the server answered; on a timeout the stream is cut, and the supervisor reconnects."""
         iq = self.make_iq_get(ito=self.server_domain, ifrom=self.boundjid)
         iq.enable("ping")
         try:
@@ -212,6 +222,9 @@ class GatewayComponent(ComponentXMPP):
         except IqError:
             pass  # an error reply proves the server processed the stream up to here just as well
         except IqTimeout:
+            log.warning("%s: the XMPP server did not answer a ping within %.0f s; reconnecting", self.domain,
+                        PING_TIMEOUT)
+            self.abort()
             return False
         return True
 

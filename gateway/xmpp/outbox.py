@@ -15,7 +15,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Write = Callable[[Any], None]
-Ping = Callable[[], Awaitable[bool]]  # True when the server answered (result or error)
+# True when the server answered (result or error); False when it did not, and the stream is being cut.
+Ping = Callable[[], Awaitable[bool]]
 
 
 class AckedOutbox:
@@ -72,7 +73,7 @@ class AckedOutbox:
         while self._pending and self._connected:
             mark = self._seq
             if not await self._ping():
-                continue
+                return  # connected() writes everything pending again on the next stream, then pings
             for seq in [s for s in self._pending if s <= mark]:
                 _, future = self._pending.pop(seq)
                 if not future.done():

@@ -17,6 +17,7 @@ from gateway.config import parse_config
 from gateway.core.events import Direction, InboundMessage, Status
 from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer
+from gateway.xmpp import component as component_module
 from gateway.xmpp.component import State
 from tests.e2e.helpers import healthz, metric
 from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, raw_config, wait_until
@@ -148,3 +149,28 @@ async def test_a_stanza_cut_off_with_the_stream_is_sent_again_with_its_id(prosod
                                       timeout=1)
     finally:
         await client.stop()
+
+
+@pytest.fixture
+def fast_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ping an idle stream every 0.3 s and give up after 1 s (60 s and 10 s in service)."""
+    monkeypatch.setattr(component_module, "KEEPALIVE_INTERVAL", 0.3)
+    monkeypatch.setattr(component_module, "PING_TIMEOUT", 1.0)
+
+
+async def test_a_server_that_stops_answering_is_noticed_by_the_keepalive(fast_keepalive: None,
+                                                                        prosody: ProsodyServer,
+                                                                        gateway: Gateway) -> None:
+    assert prosody.pid is not None
+    component = gateway.components["loopback"]
+    base = f"http://{gateway.config.http.listen}"
+    await asyncio.sleep(1)  # idle, yet the keepalive pings are answered
+    assert component.state is State.CONNECTED
+    os.kill(prosody.pid, signal.SIGSTOP)  # the TCP connection stays open, nothing answers
+    try:
+        await wait_until(lambda: component.state is not State.CONNECTED, timeout=5)
+        assert (await healthz(base))[0] == 503
+    finally:
+        os.kill(prosody.pid, signal.SIGCONT)
+    assert await component.wait_connected(10)
+    assert (await healthz(base))[0] == 200

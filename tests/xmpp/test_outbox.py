@@ -50,14 +50,17 @@ async def test_confirmed_only_after_a_later_ping_is_answered() -> None:
     assert await outbox.wait_empty(0.1)
 
 
-async def test_unanswered_ping_keeps_the_stanza_pending_and_pings_again() -> None:
+async def test_an_unanswered_ping_leaves_the_stanza_pending_until_the_next_stream() -> None:
     stream = FakeStream()
     outbox = AckedOutbox(stream.write, stream.ping)
     outbox.connected()
     future = outbox.send("m1")
-    await stream.answer(ok=False)  # a ping timeout
+    await stream.answer(ok=False)  # a ping timeout: the component cuts the stream
+    outbox.disconnected()
     assert not future.done()
-    assert stream.wire == ["m1", "PING", "PING"]
+    outbox.connected()
+    await asyncio.sleep(0)
+    assert stream.wire == ["m1", "PING", "m1", "PING"]
     await stream.answer()
     assert future.done()
 
