@@ -1,0 +1,85 @@
+"""Access control: admins always, then each transport's mode (closed, allowlist, open)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.core.events import Refusal
+from gateway.core.policy import AccessControl, AccessPolicy
+from gateway.core.ports import UserRecord
+
+
+class Directory:
+    def __init__(self, *records: UserRecord) -> None:
+        self.records = {r.jid: r for r in records}
+        self.lookups = 0
+
+    async def get_user(self, jid: str) -> UserRecord | None:
+        self.lookups += 1
+        return self.records.get(jid)
+
+
+USERS = Directory(UserRecord("user@example.org", is_admin=False, enabled=True),
+                  UserRecord("off@example.org", is_admin=False, enabled=False),
+                  UserRecord("dbadmin@example.org", is_admin=True, enabled=True),
+                  UserRecord("root@example.org", is_admin=False, enabled=False))
+POLICIES = {"closed": AccessPolicy("closed"), "open": AccessPolicy("open"),
+            "allow": AccessPolicy("allowlist", ("*@friends.example", "bob@example.org"))}
+
+
+def access() -> AccessControl:
+    return AccessControl(USERS, frozenset({"root@example.org"}), POLICIES)
+
+
+async def refusal(jid: str, transport: str) -> Refusal:
+    with pytest.raises(Refusal) as raised:
+        await access().check(jid, transport)
+    return raised.value
+
+
+async def test_closed_refuses_a_stranger_with_registration_required() -> None:
+    refused = await refusal("stranger@example.org", "closed")
+    assert refused.condition == "registration-required"
+    assert "stranger@example.org" in refused.text and "admin" in refused.text
+
+
+@pytest.mark.parametrize("jid", ["user@example.org", "dbadmin@example.org", "root@example.org"])
+@pytest.mark.parametrize("transport", ["closed", "allow", "open"])
+async def test_users_and_admins_pass_every_mode(jid: str, transport: str) -> None:
+    await access().check(jid, transport)  # root is disabled in the database, but a config admin
+
+
+@pytest.mark.parametrize("transport", ["closed", "allow", "open"])
+async def test_a_disabled_user_is_refused_everywhere(transport: str) -> None:
+    refused = await refusal("off@example.org", transport)
+    assert refused.condition == "forbidden"
+    assert "disabled" in refused.text
+
+
+@pytest.mark.parametrize("jid", ["anyone@friends.example", "bob@example.org"])
+async def test_allowlist_lets_matching_jids_in(jid: str) -> None:
+    await access().check(jid, "allow")
+
+
+@pytest.mark.parametrize("jid", ["bob@example.com", "friends.example@evil.example", "bobby@example.org"])
+async def test_allowlist_refuses_the_rest(jid: str) -> None:
+    refused = await refusal(jid, "allow")
+    assert refused.condition == "forbidden"
+    assert jid in refused.text
+
+
+async def test_open_lets_strangers_in() -> None:
+    await access().check("stranger@example.org", "open")
+
+
+async def test_an_unconfigured_transport_is_closed() -> None:
+    assert (await refusal("stranger@example.org", "nowhere")).condition == "registration-required"
+
+
+async def test_lookups_are_cached_briefly() -> None:
+    directory = Directory()
+    control = AccessControl(directory, frozenset(), {"open": AccessPolicy("open")})
+    for _ in range(3):
+        await control.check("x@example.org", "open")
+    assert directory.lookups == 1
+    assert AccessControl.CACHE_SECONDS < 2  # a change by the CLI must show within 2 s
