@@ -11,9 +11,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from gateway.transports.registry import SETTINGS as TRANSPORT_SETTINGS
 from gateway.transports.settings import StrictModel, TransportSettings
@@ -56,13 +59,29 @@ class XmppSettings(StrictModel):
 
 
 class DatabaseSettings(StrictModel):
-    url: SecretStr = Field(SecretStr(""), description="SQLAlchemy URL; default: gateway.db beside the config")
+    url: SecretStr = Field(SecretStr(""), description="SQLAlchemy URL; default: gateway.db beside the config; "
+                                                       "a relative SQLite path is relative to the config's folder")
     migrate_on_start: bool = True
     journal_retention_days: int = Field(30, ge=1)
 
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: SecretStr) -> SecretStr:
+        # The URL may hold a password: the messages never repeat it.
+        url = normalize_database_url(value.get_secret_value())
+        if not url:
+            return value
+        try:
+            driver = make_url(url).drivername
+        except ArgumentError:
+            raise ValueError("not a database URL; use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/NAME") from None
+        if driver not in _ASYNC_DRIVERS:
+            raise ValueError(f"unsupported database driver {driver!r}; use a sqlite:// or postgresql:// URL")
+        return SecretStr(url)
+
     @property
     def sqlalchemy_url(self) -> str:
-        return normalize_database_url(self.url.get_secret_value())
+        return self.url.get_secret_value()
 
 
 class HttpSettings(StrictModel):
@@ -102,14 +121,9 @@ class LogSettings(StrictModel):
     format: Literal["text", "json"] = "text"
 
 
-class _Tables(StrictModel):
-    """The fixed tables; `[transports.*]` is validated apart, each table by its own transport's class."""
-
-    xmpp: XmppSettings = XmppSettings()
-    database: DatabaseSettings = DatabaseSettings()
-    http: HttpSettings = HttpSettings()
-    log: LogSettings = LogSettings()
-    transports: dict[str, Any] = {}
+# The fixed tables; `[transports.*]` is validated apart, each table by its own transport's class.
+_TABLES: dict[str, type[StrictModel]] = {
+    "xmpp": XmppSettings, "database": DatabaseSettings, "http": HttpSettings, "log": LogSettings}
 
 
 @dataclass(frozen=True)
@@ -123,13 +137,16 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value, so that logging can mask them wherever they appear."""
-        found: list[str] = []
+        found: list[str] = [make_url(self.database.sqlalchemy_url).password or ""]
         for model in (self.xmpp, self.database, self.http, self.log, *self.transports.values()):
             found += _secret_values(model)
         return [s for s in found if len(s) >= 4]
 
     def server_domain(self, component_jid: str) -> str:
         return self.xmpp.domain or component_jid.partition(".")[2] or component_jid
+
+
+_ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 def normalize_database_url(url: str) -> str:
@@ -180,14 +197,18 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
     base_dir = path.parent if path else Path.cwd()
     problems: list[str] = []
 
-    fixed_raw = {k: v for k, v in raw.items() if k != "transports"}
-    for table, model in (("xmpp", XmppSettings), ("database", DatabaseSettings), ("http", HttpSettings),
-                         ("log", LogSettings)):
-        if isinstance(fixed_raw.get(table, {}), dict):
-            fixed_raw[table] = _resolve_secrets(model, dict(fixed_raw.get(table, {})), table, base_dir,
-                                                environ, problems)
+    for key in raw.keys() - {*_TABLES, "transports"}:
+        problems.append(f"{key}: unknown key (the tables are [xmpp], [database], [http], [log] and "
+                        f"[transports.<name>])")
+    tables: dict[str, Any] = {}
+    for table, model in _TABLES.items():
+        table_raw = raw.get(table, {})
+        if not isinstance(table_raw, dict):
+            problems.append(f"{table}: must be a table, [{table}]")
+            continue
+        resolved = _resolve_secrets(model, dict(table_raw), table, base_dir, environ, problems)
+        tables[table] = _validate(model, resolved, table, problems)
     transports_raw = raw.get("transports", {})
-    tables = _validate(_Tables, {**fixed_raw, "transports": {}}, "", problems)
 
     transports: dict[str, TransportSettings] = {}
     if not isinstance(transports_raw, dict):
@@ -215,14 +236,20 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
                             f"transports.{owners[settings.jid]}; each transport needs its own domain")
         owners.setdefault(settings.jid, name)
 
-    if problems or tables is None:
+    if problems:
         raise ConfigError(source, problems)
-    database = tables.database
-    if not database.url.get_secret_value():
-        default_url = f"sqlite+aiosqlite:///{(base_dir / 'gateway.db').resolve()}"
-        database = database.model_copy(update={"url": SecretStr(default_url)})
-    return Config(path=path, xmpp=tables.xmpp, database=database, http=tables.http, log=tables.log,
+    database = tables["database"]
+    database = database.model_copy(update={"url": SecretStr(_beside(database.sqlalchemy_url, base_dir))})
+    return Config(path=path, xmpp=tables["xmpp"], database=database, http=tables["http"], log=tables["log"],
                   transports=transports)
+
+
+def _beside(url: str, base_dir: Path) -> str:
+    """No URL means gateway.db beside the config file; a relative SQLite path is relative to it too."""
+    parsed = make_url(url or "sqlite+aiosqlite:///gateway.db")
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=os.path.abspath(base_dir / parsed.database))
+    return parsed.render_as_string(hide_password=False)
 
 
 def env_name(table: str, key: str) -> str:
@@ -233,7 +260,7 @@ def _resolve_secrets(model: type[BaseModel], table: dict[str, Any], table_key: s
                      environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     """Fill each secret from `key`, `key_file` or the environment, in that order of precedence."""
     for name, field in model.model_fields.items():
-        if field.annotation is not SecretStr:
+        if not _is_secret_field(field):
             continue
         file_key = f"{name}_file"
         env = env_name(table_key, name)
@@ -265,16 +292,22 @@ def _validate(model: type[M], raw: dict[str, Any], prefix: str, problems: list[s
         for error in exc.errors():
             loc = ".".join(str(part) for part in error["loc"])
             key = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-            if error["type"] == "missing" and any(p.startswith(key + ":") for p in problems):
-                continue  # already reported as a missing secret, with how to give it
-            secret = _is_secret(model, error["loc"])
-            problems.append(f"{key}: {_message(error, show_input=not secret)}")
+            if error["type"] == "missing" and any(p.split(":", 1)[0] in (key, f"{key}_file") for p in problems):
+                continue  # a secret already reported: missing (with how to give it), or its file unreadable
+            message = _message(error, show_input=not _is_secret(model, error["loc"]))
+            if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+                message += f" (known: {', '.join(model.model_fields)})"
+            problems.append(f"{key}: {message}")
         return None
 
 
 def _is_secret(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
     field = model.model_fields.get(str(loc[0])) if loc else None
-    return field is not None and field.annotation is SecretStr
+    return field is not None and _is_secret_field(field)
+
+
+def _is_secret_field(field: FieldInfo) -> bool:
+    return SecretStr in (field.annotation, *get_args(field.annotation))
 
 
 def _message(error: Any, show_input: bool) -> str:

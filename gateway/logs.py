@@ -27,7 +27,9 @@ class _Redacting(logging.Formatter):
     def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
         super().__init__()
         self._inner = inner
-        self._secrets = sorted(set(secrets), key=len, reverse=True)
+        # A JSON line holds a secret with its quotes and backslashes escaped: mask that form too.
+        forms = {form for secret in secrets for form in (secret, json.dumps(secret, ensure_ascii=False)[1:-1])}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         line = self._inner.format(record)
