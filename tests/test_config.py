@@ -201,8 +201,9 @@ def test_a_missing_secret_says_how_to_give_it(tmp_path: Path) -> None:
         "XMPP_GATEWAY_TRANSPORTS_LOOPBACK_SECRET")
 
 
-def test_an_empty_secret_is_refused(tmp_path: Path) -> None:
-    problem = only_problem(write(tmp_path, NO_SECRET + 'secret = ""\n'))
+@pytest.mark.parametrize("secret", ["", "  "])
+def test_an_empty_secret_is_refused(tmp_path: Path, secret: str) -> None:
+    problem = only_problem(write(tmp_path, NO_SECRET + f'secret = "{secret}"\n'))
     assert problem == "transports.loopback.secret: the secret is empty"
 
 
@@ -317,3 +318,8 @@ def test_an_unusable_database_url_is_refused(tmp_path: Path, url: str, reason: s
 def test_the_config_path_comes_from_the_environment() -> None:
     assert default_config_path({"XMPP_GATEWAY_CONFIG": "/srv/gw.toml"}) == Path("/srv/gw.toml")
     assert default_config_path({}) == Path("/etc/xmpp-gateway/config.toml")
+
+
+def test_an_allowlist_access_without_patterns_is_refused(tmp_path: Path) -> None:
+    problem = only_problem(write(tmp_path, LOOPBACK + 'access = "allowlist"\n'))
+    assert problem.startswith("transports.loopback.allowlist: access = 'allowlist' needs at least one JID pattern")

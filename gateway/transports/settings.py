@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 AccessMode = Literal["closed", "allowlist", "open"]
 
@@ -22,7 +22,8 @@ class TransportSettings(StrictModel):
     jid: str = Field(description="the component's domain, e.g. sms.example.org")
     secret: SecretStr = Field(description="the component secret shared with the XMPP server")
     access: AccessMode = "closed"
-    allowlist: tuple[str, ...] = Field(default=(), description="JID patterns (fnmatch) for access = allowlist")
+    allowlist: tuple[str, ...] = Field(default=(), validate_default=True,
+                                       description="JID patterns (fnmatch) for access = allowlist")
 
     @field_validator("jid")
     @classmethod
@@ -35,6 +36,13 @@ class TransportSettings(StrictModel):
     @field_validator("secret")
     @classmethod
     def _non_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
+        if not value.get_secret_value().strip():
             raise ValueError("the secret is empty")
+        return value
+
+    @field_validator("allowlist")
+    @classmethod
+    def _needed_by_access(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.data.get("access") == "allowlist" and not value:
+            raise ValueError("access = 'allowlist' needs at least one JID pattern here, e.g. ['*@example.org']")
         return value
