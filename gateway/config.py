@@ -197,17 +197,10 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
     base_dir = path.parent if path else Path.cwd()
     problems: list[str] = []
 
-    for key in raw.keys() - {*_TABLES, "transports"}:
-        problems.append(f"{key}: unknown key (the tables are [xmpp], [database], [http], [log] and "
-                        f"[transports.<name>])")
-    tables: dict[str, Any] = {}
-    for table, model in _TABLES.items():
-        table_raw = raw.get(table, {})
-        if not isinstance(table_raw, dict):
-            problems.append(f"{table}: must be a table, [{table}]")
-            continue
-        resolved = _resolve_secrets(model, dict(table_raw), table, base_dir, environ, problems)
-        tables[table] = _validate(model, resolved, table, problems)
+    problems += [f"{key}: unknown key (the tables are [xmpp], [database], [http], [log] and [transports.<name>])"
+                 for key in raw if key not in _TABLES and key != "transports"]
+    tables: dict[str, Any] = {
+        name: _table(model, raw.get(name, {}), name, base_dir, environ, problems) for name, model in _TABLES.items()}
     transports_raw = raw.get("transports", {})
 
     transports: dict[str, TransportSettings] = {}
@@ -221,11 +214,7 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
             known = ", ".join(sorted(TRANSPORT_SETTINGS))
             problems.append(f"{key}: unknown transport {name!r} (known: {known})")
             continue
-        if not isinstance(table_raw, dict):
-            problems.append(f"{key}: must be a table")
-            continue
-        resolved = _resolve_secrets(settings_cls, dict(table_raw), key, base_dir, environ, problems)
-        settings = _validate(settings_cls, resolved, key, problems)
+        settings = _table(settings_cls, table_raw, key, base_dir, environ, problems)
         if settings is not None:
             transports[name] = settings
 
@@ -242,6 +231,15 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
     database = database.model_copy(update={"url": SecretStr(_beside(database.sqlalchemy_url, base_dir))})
     return Config(path=path, xmpp=tables["xmpp"], database=database, http=tables["http"], log=tables["log"],
                   transports=transports)
+
+
+def _table(model: type[M], raw: Any, key: str, base_dir: Path, environ: Mapping[str, str],
+           problems: list[str]) -> M | None:
+    """One table validated by its model, its secrets first filled from files or the environment."""
+    if not isinstance(raw, dict):
+        problems.append(f"{key}: must be a table, [{key}]")
+        return None
+    return _validate(model, _resolve_secrets(model, dict(raw), key, base_dir, environ, problems), key, problems)
 
 
 def _beside(url: str, base_dir: Path) -> str:

@@ -323,3 +323,8 @@ def test_the_config_path_comes_from_the_environment() -> None:
 def test_an_allowlist_access_without_patterns_is_refused(tmp_path: Path) -> None:
     problem = only_problem(write(tmp_path, LOOPBACK + 'access = "allowlist"\n'))
     assert problem.startswith("transports.loopback.allowlist: access = 'allowlist' needs at least one JID pattern")
+
+
+def test_a_missing_required_key_is_named(tmp_path: Path) -> None:
+    assert only_problem(write(tmp_path, f'[transports.loopback]\nsecret = "{SECRET}"\n')) == (
+        "transports.loopback.jid: missing required key")
