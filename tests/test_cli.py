@@ -152,6 +152,8 @@ def test_admin_users_round_trip(tmp_path: Path, database_url: str) -> None:
     assert again == "xmpp-gateway: alice@example.org is already a user\n"
     assert "is not a bare JID" in refused(gateway("admin", "user", "add", "alice@example.org/phone", *c,
                                                   cwd=tmp_path), 1)
+    assert "'a b@example.org' is not a valid JID" in refused(gateway("admin", "user", "add", "a b@example.org", *c,
+                                                                     cwd=tmp_path), 1)
 
     table = gateway("admin", "user", "list", *c, cwd=tmp_path)
     assert table.returncode == 0, table.stderr
