@@ -75,6 +75,9 @@ class Gateway:
         log.info("gateway stopping")
         if self._purger is not None:
             self._purger.cancel()
+            # Wait for it: a purge cancelled mid-query leaves a connection clean-up that would keep the
+            # process from exiting once the engine is disposed.
+            await asyncio.gather(self._purger, return_exceptions=True)
         for transport in self.transports.values():
             await transport.stop()
         if self.router is not None:

@@ -14,6 +14,7 @@ class Direction(StrEnum):
 
 class Status(StrEnum):
     ACCEPTED = "accepted"  # out: stored, not yet taken by the provider
+    SENDING = "sending"  # out: handed to the provider, answer not yet stored (after a crash: ask the provider)
     SENT = "sent"  # out: the provider took it
     DELIVERED = "delivered"  # out: the provider reports delivery; in: the XMPP server took it
     FAILED = "failed"  # out: the provider refused or gave up
@@ -24,7 +25,7 @@ class Status(StrEnum):
 
     @property
     def final(self) -> bool:
-        return self not in (Status.ACCEPTED, Status.SENT, Status.PENDING)
+        return self not in (Status.ACCEPTED, Status.SENDING, Status.SENT, Status.PENDING)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class OutboundMessage:
     receipt_requested: bool = False
     media: tuple[str, ...] = ()
     journal_id: int | None = None
+    accepted_at: datetime | None = None  # when it was journaled
+    attempted: bool = False  # an earlier run handed it to the provider and may have died before the answer
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ J = cast(Table, JournalEntry.__table__)
 
 # The open rows: what a restart must still deliver, send or report. Everything else is settled.
 _PENDING_INBOUND = and_(J.c.direction == Direction.IN.value, J.c.status == Status.PENDING.value)
-_ACCEPTED_OUTBOUND = and_(J.c.direction == Direction.OUT.value, J.c.status == Status.ACCEPTED.value)
+_ACCEPTED_OUTBOUND = and_(J.c.direction == Direction.OUT.value,
+                          J.c.status.in_([Status.ACCEPTED.value, Status.SENDING.value]))
 _UNREPORTED_OUTCOME = and_(
     J.c.direction == Direction.OUT.value, J.c.reported.is_(False),
     or_(J.c.status.in_([Status.FAILED.value, Status.UNKNOWN.value]),
@@ -55,15 +56,17 @@ class JournalRepository:
 
     # -- writes (batched) ------------------------------------------------------------------------------
     async def record_outbound(self, message: OutboundMessage) -> OutboundMessage:
+        now = utcnow()
         values = dict(direction=Direction.OUT.value, transport=message.transport, user_jid=message.user,
                       resource=message.resource, peer=message.peer, xmpp_id=message.xmpp_id,
                       status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
-                      body=message.body, extra={"media": list(message.media)} if message.media else None)
+                      body=message.body, extra={"media": list(message.media)} if message.media else None,
+                      created_at=now, updated_at=now)
 
         async def op(conn: AsyncConnection) -> int:
-            return int((await conn.execute(J.insert().values(**_stamped(values)).returning(J.c.id))).scalar_one())
+            return int((await conn.execute(J.insert().values(**values).returning(J.c.id))).scalar_one())
 
-        return replace(message, journal_id=await self._writer.run(op))
+        return replace(message, journal_id=await self._writer.run(op), accepted_at=now)
 
     async def record_inbound(self, message: InboundMessage, status: Status = Status.PENDING
                              ) -> tuple[InboundMessage, bool]:
@@ -121,6 +124,11 @@ class JournalRepository:
         rows = await self._select(and_(J.c.transport == transport, _ACCEPTED_OUTBOUND))
         return [_outbound(row) for row in rows]
 
+    async def find_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
+        rows = await self._select(and_(J.c.id == journal_id, J.c.transport == transport,
+                                       J.c.direction == Direction.OUT.value))
+        return _outbound(rows[0]) if rows else None
+
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]:
         rows = await self._select(and_(J.c.transport == transport, _UNREPORTED_OUTCOME))
         return [_outcome(row) for row in rows]
@@ -167,7 +175,8 @@ def _outbound(row: Row[Any]) -> OutboundMessage:
     extra = row.extra or {}
     return OutboundMessage(transport=row.transport, user=row.user_jid, resource=row.resource, peer=row.peer,
                            body=row.body, xmpp_id=row.xmpp_id, receipt_requested=row.receipt_requested,
-                           media=tuple(extra.get("media", ())), journal_id=row.id)
+                           media=tuple(extra.get("media", ())), journal_id=row.id, accepted_at=row.created_at,
+                           attempted=row.status == Status.SENDING.value)
 
 
 def _inbound(row: Row[Any]) -> InboundMessage:
