@@ -12,7 +12,7 @@ from gateway.config import Config
 from gateway.core.policy import AccessControl, AccessPolicy
 from gateway.core.router import Router
 from gateway.store.store import Store
-from gateway.transports.base import Transport
+from gateway.transports.base import Transport, TransportContext
 from gateway.transports.registry import adapter_class
 from gateway.web.metrics import Metrics
 from gateway.web.server import WebServer, build_app
@@ -45,8 +45,9 @@ class Gateway:
         policies = {name: AccessPolicy(s.access, s.allowlist) for name, s in config.transports.items()}
         access = AccessControl(store.users, frozenset(config.xmpp.admins), policies)
         self.router = router = Router(store.journal, access, self.metrics.count_message)
+        context = TransportContext(router=router, store=store, public_url=config.http.base_url)
         for name, settings in config.transports.items():
-            transport = adapter_class(name)(settings, router)
+            transport = adapter_class(name)(settings, context)
             component = GatewayComponent(
                 transport, router, host=config.xmpp.host, port=config.xmpp.component_port,
                 server_domain=config.server_domain(settings.jid),

@@ -45,7 +45,9 @@ class Journal(Protocol):
         """Outbound messages not yet answered by the provider (accepted or sending), oldest first."""
         ...
 
-    async def find_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None: ...
+    async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
+        """The outbound message while its outcome is not final; None once it is (or if there is none)."""
+        ...
 
 
 class XmppSink(Protocol):

@@ -54,9 +54,9 @@ class Router:
             await self.outcome(Outcome(message, Status.FAILED, error_condition="internal-server-error",
                                        error_text="The gateway could not send this message."))
 
-    async def find_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
-        """An outbound message by journal id, for providers that report outcomes later (status callbacks)."""
-        return await self._journal.find_outbound(transport, journal_id)
+    async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
+        """An outbound message whose outcome is still open, for providers that report later (callbacks)."""
+        return await self._journal.open_outbound(transport, journal_id)
 
     async def outcome(self, outcome: Outcome) -> None:
         """A transport reports what became of an outbound message."""

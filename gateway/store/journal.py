@@ -124,9 +124,11 @@ class JournalRepository:
         rows = await self._select(and_(J.c.transport == transport, _ACCEPTED_OUTBOUND))
         return [_outbound(row) for row in rows]
 
-    async def find_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
+    async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
+        """The outbound message `journal_id` while its outcome is not final yet; None once it is."""
+        not_final = [s.value for s in Status if not s.final]
         rows = await self._select(and_(J.c.id == journal_id, J.c.transport == transport,
-                                       J.c.direction == Direction.OUT.value))
+                                       J.c.direction == Direction.OUT.value, J.c.status.in_(not_final)))
         return _outbound(rows[0]) if rows else None
 
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]:

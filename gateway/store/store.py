@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.bindings import BindingRepository
+from gateway.store.contacts import ContactRepository
 from gateway.store.database import create_engine, sessionmaker, upgrade
 from gateway.store.journal import JournalRepository
 from gateway.store.sms import SmsRepository
@@ -18,6 +19,7 @@ class Store:
         self.users = UserRepository(sessions)
         self.journal = JournalRepository(engine)
         self.bindings = BindingRepository(sessions)
+        self.contacts = ContactRepository(sessions)
         self.sms = SmsRepository(sessions, engine.dialect.name)
 
     @classmethod

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from aiohttp import web
 
 from gateway.core.events import OutboundMessage, Refusal
 from gateway.core.router import Router
+from gateway.store.store import Store
 from gateway.transports.settings import TransportSettings
 
 S = TypeVar("S", bound=TransportSettings)
@@ -21,16 +23,28 @@ class AddressError(Refusal):
         super().__init__("jid-malformed", text)
 
 
+@dataclass(frozen=True)
+class TransportContext:
+    """What app.py hands every transport."""
+
+    router: Router
+    store: Store  # repositories only: SQL stays in store/
+    public_url: str  # the gateway's HTTP base URL as the outside world calls it (webhooks, callbacks)
+
+
 class Transport(ABC, Generic[S]):
     name: ClassVar[str]
     # XEP-0100 / disco identity: category "gateway", this type (sms, irc, ...).
     gateway_type: ClassVar[str]
     description: ClassVar[str]
     features: ClassVar[tuple[str, ...]] = ()
+    # XEP-0100 jabber:iq:gateway: what the user is asked for ("Phone number"); None when not offered.
+    prompt: ClassVar[str | None] = None
 
-    def __init__(self, settings: S, router: Router) -> None:
+    def __init__(self, settings: S, context: TransportContext) -> None:
         self.settings = settings
-        self.router = router
+        self.context = context
+        self.router = context.router
 
     @abstractmethod
     def normalize_peer(self, local_part: str) -> str:
@@ -42,6 +56,10 @@ class Transport(ABC, Generic[S]):
 
         Raise Refusal to fail it with a text for the sender.
         """
+
+    def address_from_prompt(self, text: str) -> str:
+        """The foreign address (JID local part, unescaped) for what a user typed at the XEP-0100 prompt."""
+        raise AddressError("This gateway does not translate addresses.")
 
     def help_text(self) -> str:
         return self.description

@@ -7,16 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.transports.loopback.settings import LoopbackSettings
 from gateway.transports.settings import TransportSettings
+from gateway.transports.sms.settings import SmsSettings
 
 if TYPE_CHECKING:
     from gateway.transports.base import Transport
 
 SETTINGS: dict[str, type[TransportSettings]] = {
     "loopback": LoopbackSettings,
+    "sms": SmsSettings,
 }
 
 _ADAPTERS: dict[str, str] = {
     "loopback": "gateway.transports.loopback.transport:LoopbackTransport",
+    "sms": "gateway.transports.sms.transport:SmsTransport",
 }
 
 

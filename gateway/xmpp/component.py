@@ -9,15 +9,21 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
+from xml.etree import ElementTree as ET
 
 from slixmpp import JID, ComponentXMPP, Iq, Message, Presence
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream import register_stanza_plugin
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 from gateway import __version__
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.router import Router
 from gateway.transports.base import Transport
 from gateway.xmpp.addressing import peer_jid, peer_of
+from gateway.xmpp.gateway_prompt import NAMESPACE as GATEWAY_NS
+from gateway.xmpp.gateway_prompt import GatewayQuery
 from gateway.xmpp.outbox import AckedOutbox
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,8 @@ KEEPALIVE_INTERVAL = 60.0  # an idle stream is pinged this often, so a server th
 HANDSHAKE_TIMEOUT = 15.0
 INITIAL_DELAY = 1.0
 STABLE_AFTER = 30.0  # a stream that lived this long resets the backoff
+OOB_NS = "jabber:x:oob"
+OOB_URLS = f"{{{OOB_NS}}}x/{{{OOB_NS}}}url"
 
 
 class State(StrEnum):
@@ -93,6 +101,9 @@ class GatewayComponent(ComponentXMPP):
         self.add_event_handler("presence_subscribe", self._on_subscribe)
         self.add_event_handler("presence_probe", self._on_probe)
         self.add_event_handler("presence_unsubscribe", self._on_unsubscribe)
+        if self.adapter.prompt is not None:
+            register_stanza_plugin(Iq, GatewayQuery)
+            self.register_handler(Callback("jabber:iq:gateway", StanzaPath("iq/gateway"), self._on_gateway_prompt))
 
     @property
     def domain(self) -> str:
@@ -235,6 +246,7 @@ class GatewayComponent(ComponentXMPP):
                            name=self.adapter.description.split(":")[0], jid=self.boundjid)
         for feature in ("http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items",
                         "urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:receipts",
+                        *((GATEWAY_NS,) if self.adapter.prompt is not None else ()),
                         *self.adapter.features):
             disco.add_feature(feature, jid=self.boundjid)
 
@@ -254,8 +266,9 @@ class GatewayComponent(ComponentXMPP):
             if body.strip():
                 self._reply(stanza, self.adapter.help_text())
             return
-        oob = stanza.get_plugin("oob", check=True)  # not stanza["oob"]: that adds an empty element
-        media = (oob["url"],) if oob is not None and oob["url"] else ()
+        media = tuple(url.text.strip() for url in stanza.xml.findall(OOB_URLS) if url.text and url.text.strip())
+        if media and all(line.strip() in media for line in body.splitlines() if line.strip()):
+            body = ""  # clients put the URL in the body too, for those that ignore OOB: not a second copy
         if not body and not media:
             return  # chat states and other bodiless notifications carry nothing to send
         try:
@@ -270,6 +283,26 @@ class GatewayComponent(ComponentXMPP):
             # e.g. the journal cannot be written: the sender must learn the message was not taken.
             log.exception("%s: cannot take the message %s from %s", self.domain, stanza["id"], sender)
             self._error(stanza, "internal-server-error", "The gateway could not take this message. Try again later.")
+
+    def _on_gateway_prompt(self, iq: Any) -> None:
+        if iq["type"] == "get":
+            reply = iq.reply()
+            reply["gateway"]["desc"] = f"Enter the contact's {self.adapter.prompt}."
+            reply["gateway"]["prompt"] = self.adapter.prompt
+            reply.send()
+            return
+        try:
+            address = self.adapter.address_from_prompt(iq["gateway"]["prompt"])
+        except Refusal as refusal:
+            reply = iq.reply()
+            reply["error"]["type"] = "modify"
+            reply["error"]["condition"] = "not-acceptable"
+            reply["error"]["text"] = refusal.text
+            reply.send()
+            return
+        reply = iq.reply()
+        reply["gateway"]["jid"] = str(peer_jid(address, self.domain))
+        reply.send()
 
     def _reply(self, stanza: Message, text: str) -> None:
         self.make_message(mto=stanza["from"], mfrom=stanza["to"], mbody=text, mtype="chat").send()
@@ -303,8 +336,9 @@ class GatewayComponent(ComponentXMPP):
         stanza = self.make_message(mto=message.user, mfrom=peer_jid(message.peer, self.domain),
                                    mbody=message.body, mtype="chat")
         stanza["id"] = message.xmpp_id
-        if message.media:
-            stanza["oob"]["url"] = message.media[0]
+        for url in message.media:  # one OOB element each; the body carries the URLs for clients without OOB
+            oob = ET.SubElement(stanza.xml, f"{{{OOB_NS}}}x")
+            ET.SubElement(oob, f"{{{OOB_NS}}}url").text = url
         if message.sender_name:
             stanza["nick"]["nick"] = message.sender_name
         if message.timestamp:

@@ -1,0 +1,80 @@
+"""Per-number send queues, in order and at a steady rate (a token bucket per sending number).
+
+The durable part of the outbox is the journal: a message is journaled before it is queued here, and the
+router hands every unsent one back after a restart. This module only keeps the order and the pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class TokenBucket:
+    """`burst` sends at once, then `rate` per second. No library fits a single async waiter this small."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._stamp = clock()
+
+    def delay(self) -> float:
+        """Take a token: the seconds to wait before using it (0 when one is available now)."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
+
+class Outbox(Generic[T]):
+    def __init__(self, rate: float, burst: int, send: Callable[[T], Awaitable[None]]) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._send = send
+        self._queues: dict[str, asyncio.Queue[T]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+
+    def put(self, key: str, item: T) -> None:
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = asyncio.Queue()
+            self._workers[key] = asyncio.create_task(self._work(queue), name=f"sms-outbox-{key}")
+        queue.put_nowait(item)
+
+    def pending(self) -> int:
+        return sum(q.qsize() for q in self._queues.values())
+
+    async def join(self) -> None:
+        await asyncio.gather(*(q.join() for q in self._queues.values()))
+
+    async def close(self) -> None:
+        """Stop sending; what is still queued stays in the journal for the next start."""
+        for worker in self._workers.values():
+            worker.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        self._workers.clear()
+        self._queues.clear()
+
+    async def _work(self, queue: asyncio.Queue[T]) -> None:
+        bucket = TokenBucket(self._rate, self._burst)
+        while True:
+            item = await queue.get()
+            try:
+                wait = bucket.delay()
+                if wait:
+                    await asyncio.sleep(wait)
+                await self._send(item)
+            except Exception:
+                log.exception("sending an SMS failed unexpectedly; it stays in the journal")
+            finally:
+                queue.task_done()

@@ -1,0 +1,192 @@
+"""SMS through Twilio: checks and cost control, a throttled outbox per sending number, webhooks for replies.
+
+Every text is journaled before anything else happens (the router does that), marked 'sending' before the API
+call and 'sent' with Twilio's SID after it; a restart resumes what is open, asking Twilio first about anything
+that may already have been created.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from aiohttp import web
+
+from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.transports.base import Transport, TransportContext
+from gateway.transports.sms.addressing import local_part_to_e164, prompt_to_e164
+from gateway.transports.sms.errors import TwilioErrorInfo, describe
+from gateway.transports.sms.outbox import Outbox
+from gateway.transports.sms.segments import MAX_BODY, count_segments, split_body, utf16_length
+from gateway.transports.sms.sender import Request, Result, TwilioSender
+from gateway.transports.sms.settings import SmsSettings
+from gateway.transports.sms.twilio_client import close_client, make_client
+from gateway.transports.sms.webhooks import SmsWebhooks
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA = 10
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+UNKNOWN_TEXT = ("The SMS provider did not answer, and it cannot tell whether your text was sent. Check with "
+                "the recipient before you send it again.")
+
+
+@dataclass(frozen=True)
+class _Job:
+    message: OutboundMessage
+    sender: str
+    parts: tuple[str, ...]
+    segments: int
+
+
+class SmsTransport(Transport[SmsSettings]):
+    name = "sms"
+    gateway_type = "sms"
+    description = ("SMS: write to +<country code><number>@this-domain (e.g. +14155552671) to text a phone; "
+                   "replies come back from the same address.")
+    prompt = "phone number"
+
+    def __init__(self, settings: SmsSettings, context: TransportContext) -> None:
+        super().__init__(settings, context)
+        self._store = context.store
+        self._outbox: Outbox[_Job] = Outbox(settings.rate, settings.burst, self._transmit)
+        self._sender: TwilioSender | None = None
+        self._client: object | None = None
+        self._started_at = datetime.now(UTC)
+        self.webhooks = SmsWebhooks(settings, context.public_url, self)
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._started_at = datetime.now(UTC)
+        self._client = make_client(self.settings)
+        self._sender = TwilioSender(self._client)
+
+    async def stop(self) -> None:
+        await self._outbox.close()
+        if self._client is not None:
+            await close_client(self._client)
+
+    def routes(self) -> list[web.RouteDef]:
+        return self.webhooks.routes()
+
+    # -- addresses --------------------------------------------------------------------------------------------
+    def normalize_peer(self, local_part: str) -> str:
+        return local_part_to_e164(local_part, self.settings.default_region, check=self.settings.number_check,
+                                  domain=self.settings.jid)
+
+    def address_from_prompt(self, text: str) -> str:
+        return prompt_to_e164(text, self.settings.default_region, check=self.settings.number_check)
+
+    # -- out ------------------------------------------------------------------------------------------------
+    async def send(self, message: OutboundMessage) -> None:
+        if len(message.media) > MAX_MEDIA:
+            raise Refusal("not-acceptable", f"A text can carry at most {MAX_MEDIA} attachments; this one has "
+                                            f"{len(message.media)}. Send them in several messages.")
+        parts = self._parts(message.body)
+        sender = await self._sender_number(message.user)
+        if await self._store.sms.is_opted_out(sender, message.peer):
+            raise Refusal("forbidden", describe(21610).text)
+        segments = sum(count_segments(part).segments for part in parts) or 1
+        resumed = message.accepted_at is not None and message.accepted_at < self._started_at
+        if not resumed and not await self._store.sms.reserve_segments(
+                message.user, _today(), segments, self.settings.daily_segment_limit):
+            raise Refusal("resource-constraint",
+                          f"You have reached your daily limit of {self.settings.daily_segment_limit} SMS "
+                          f"segments; this text ({segments} segment{'s' if segments != 1 else ''}) was not "
+                          "sent. The limit resets at midnight UTC.")
+        self._outbox.put(sender, _Job(message, sender, parts, segments))
+
+    def _parts(self, body: str) -> tuple[str, ...]:
+        if utf16_length(body) <= MAX_BODY:
+            return (body,)
+        if self.settings.long_messages == "refuse":
+            raise Refusal("not-acceptable", f"This text is {len(body)} characters long; texts may have at most "
+                                            f"{MAX_BODY}. Shorten it or send it in several messages.")
+        return tuple(split_body(body))
+
+    async def _sender_number(self, user: str) -> str:
+        bindings = await self._store.bindings.find(self.name, user)
+        if not bindings:
+            raise Refusal("forbidden", "No phone number is bound to your account, so you cannot send texts. "
+                                       "Ask an admin to bind one (xmpp-gateway admin sms bind).")
+        return next((b.address for b in bindings if b.is_default), bindings[0].address)
+
+    async def _transmit(self, job: _Job) -> None:
+        message = job.message
+        assert self._sender is not None and message.journal_id is not None and message.accepted_at is not None
+        try:
+            await self.router.outcome(Outcome(message, Status.SENDING))
+            sids = []
+            for index, part in enumerate(job.parts, start=1):
+                callback = (f"{self.context.public_url}{self.webhooks.status_path}"
+                            f"?j={message.journal_id}&part={index}&of={len(job.parts)}")
+                request = Request(to=message.peer, body=part, sender=job.sender,
+                                  messaging_service_sid=self.settings.messaging_service_sid,
+                                  media=message.media if index == 1 else (), status_callback=callback,
+                                  started=message.accepted_at)
+                result = await self._sender.create(request, maybe_created=message.attempted)
+                if result.result is Result.CREATED:
+                    sids.append(result.sid)
+                    continue
+                if index == 1:  # nothing went out: the segments were not used
+                    await self._store.sms.release_segments(message.user, _today(), job.segments)
+                if result.result is Result.UNKNOWN:
+                    await self.router.outcome(Outcome(message, Status.UNKNOWN, error_condition="undefined-condition",
+                                                      error_text=UNKNOWN_TEXT))
+                else:
+                    assert result.error is not None
+                    await self.failed(message, job.sender, result.error)
+                return
+            await self.router.outcome(Outcome(message, Status.SENT, provider_id=sids[0]))
+        except Exception:
+            log.exception("SMS %s could not be sent", message.journal_id)
+            await self.router.outcome(Outcome(message, Status.FAILED, error_condition="internal-server-error",
+                                              error_text="The gateway could not send this text."))
+
+    async def failed(self, message: OutboundMessage, sender: str | None, error: TwilioErrorInfo) -> None:
+        """Tell the sender why a text failed; a 21610 also marks the recipient as opted out of `sender`."""
+        if error.opt_out and sender:
+            await self._store.sms.opt_out(sender, message.peer)
+        await self.router.outcome(Outcome(message, Status.FAILED, error_condition=error.condition,
+                                          error_text=error.text))
+
+    # -- in -------------------------------------------------------------------------------------------------
+    async def inbound(self, sender: str, recipient: str, body: str, message_sid: str, media: tuple[str, ...]
+                      ) -> None:
+        """A text to one of our numbers: store it for every user of that number (or keep it, if none)."""
+        keyword = body.strip().upper()
+        if keyword in OPT_IN_WORDS and await self._store.sms.opt_in(recipient, sender):
+            log.info("%s opted in again to texts from %s", sender, recipient)
+        elif keyword in OPT_OUT_WORDS:
+            await self._store.sms.opt_out(recipient, sender)
+        text = "\n".join(filter(None, (body, *media)))  # URLs in the body too, for clients without OOB
+        users = await self._store.bindings.users_for(self.name, recipient)
+        if not users:
+            await self.router.hold(InboundMessage(self.name, "", sender, text, provider_id=message_sid,
+                                                  media=media), Status.UNROUTABLE)
+            return
+        for user in users:
+            if sender in await self._store.sms.blocked(user):
+                await self.router.hold(InboundMessage(self.name, user, sender, text, provider_id=message_sid),
+                                       Status.BLOCKED)
+                continue
+            name = await self._store.contacts.name_for(user, self.name, sender)
+            await self.router.receive(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
+                                                     media=media, sender_name=name))
+
+    async def status(self, journal_id: int, part: int, parts: int, status: str, error_code: int | None,
+                     sender: str | None) -> None:
+        """A status callback: a receipt once the last part is delivered, an error as soon as one part fails."""
+        message = await self.router.open_outbound(self.name, journal_id)
+        if message is None:
+            return  # already settled (Twilio repeats callbacks) or unknown
+        if status in ("failed", "undelivered"):
+            await self.failed(message, sender, describe(error_code))
+        elif status == "delivered" and part == parts:
+            await self.router.outcome(Outcome(message, Status.DELIVERED))
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
