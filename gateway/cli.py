@@ -20,6 +20,8 @@ from gateway.config import Config, ConfigError, default_config_path, load_config
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
 from gateway.store.store import Store
+from gateway.transports.sms import admin as sms_admin
+from gateway.transports.sms.settings import SmsSettings
 
 T = TypeVar("T")
 
@@ -84,6 +86,30 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     remove = command("remove", _user_remove, "remove a user and all their data", parent=users)
     remove.add_argument("jid")
+
+    sms = admin.add_parser("sms", help="SMS numbers bound to users, and their block lists").add_subparsers(
+        title="sms commands", metavar="COMMAND")
+    bind = command("bind", _sms_bind, "bind a Twilio number to a user (adds the user if needed)", parent=sms)
+    bind.add_argument("jid")
+    bind.add_argument("number", help="the Twilio number, e.g. +14155552671")
+    bind.add_argument("--default", action="store_true", help="make it the user's default sending number")
+    unbind = command("unbind", _sms_unbind, "unbind a number from a user", parent=sms)
+    unbind.add_argument("jid")
+    unbind.add_argument("number")
+    sms_list = command("list", _sms_list, "list bound numbers", parent=sms)
+    sms_list.add_argument("jid", nargs="?", help="only this user's numbers")
+    sms_list.add_argument("--json", action="store_true", help="print JSON")
+    for name, handler, text in (("block", _sms_block, "drop a number's texts to a user (journaled as blocked)"),
+                                ("unblock", _sms_unblock, "deliver a blocked number's texts again")):
+        sub = command(name, handler, text, parent=sms)
+        sub.add_argument("jid")
+        sub.add_argument("number")
+
+    sandbox = command("sms-sandbox", _sms_sandbox,
+                      "run the local Twilio-compatible sandbox, with its phone page (development only)")
+    sandbox.add_argument("--listen", default="127.0.0.1:8088", help="host:port (default 127.0.0.1:8088)")
+    sandbox.add_argument("--number", action="append", default=[],
+                         help="a number of the account (repeatable; default: any)")
     return parser
 
 
@@ -162,9 +188,77 @@ def _user_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- plumbing ---------------------------------------------------------------------------------------------
-def _with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable[T]]) -> T:
+def _sms_settings(config: Config) -> SmsSettings | None:
+    settings = config.transports.get("sms")
+    return settings if isinstance(settings, SmsSettings) else None
+
+
+def _sms_bind(args: argparse.Namespace) -> int:
     config = _config(args)
+    binding, added = _with_store(args, lambda store: sms_admin.bind(
+        store, args.jid, args.number, _sms_settings(config), default=args.default), config)
+    if added:
+        print(f"added user {binding.jid}")
+    print(f"bound {binding.address} to {binding.jid}{' (default)' if binding.is_default else ''}")
+    return 0
+
+
+def _sms_unbind(args: argparse.Namespace) -> int:
+    config = _config(args)
+    number = _with_store(args, lambda store: sms_admin.unbind(store, args.jid, args.number,
+                                                              _sms_settings(config)), config)
+    print(f"unbound {number} from {args.jid}")
+    return 0
+
+
+def _sms_list(args: argparse.Namespace) -> int:
+    bindings = _with_store(args, lambda store: sms_admin.list_bindings(store, args.jid))
+    print_records([dataclasses.asdict(b) for b in bindings], ["jid", "address", "is_default"], sys.stdout,
+                  as_json=args.json)
+    return 0
+
+
+def _sms_block(args: argparse.Namespace) -> int:
+    config = _config(args)
+    number = _with_store(args, lambda store: sms_admin.block(store, args.jid, args.number,
+                                                             _sms_settings(config)), config)
+    print(f"{args.jid} no longer receives texts from {number}")
+    return 0
+
+
+def _sms_unblock(args: argparse.Namespace) -> int:
+    config = _config(args)
+    number = _with_store(args, lambda store: sms_admin.unblock(store, args.jid, args.number,
+                                                               _sms_settings(config)), config)
+    print(f"{args.jid} receives texts from {number} again")
+    return 0
+
+
+def _sms_sandbox(args: argparse.Namespace) -> int:
+    from gateway.transports.sms.sandbox import run_sandbox
+
+    config = _config(args)
+    settings = _sms_settings(config)
+    if settings is None:
+        raise CliError(f"{config.path} has no [transports.sms] table: the sandbox takes the account SID and "
+                       "auth token from it", status=2)
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise CliError(f"--listen {args.listen!r} is not host:port", status=2)
+    setup_logging("info")
+    webhook = f"{config.http.base_url}/sms/inbound"
+    asyncio.run(run_sandbox(host, int(port), settings.account_sid, settings.auth_token.get_secret_value(), webhook,
+                            numbers=args.number,
+                            on_ready=lambda sandbox: print(f"SMS sandbox on {sandbox.url}: the phone page is "
+                                                           f"{sandbox.url}/ and inbound texts go to {webhook}",
+                                                           flush=True)))
+    return 0
+
+
+# -- plumbing ---------------------------------------------------------------------------------------------
+def _with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable[T]],
+                config: Config | None = None) -> T:
+    config = config or _config(args)
 
     async def go() -> T:
         store = await Store.open(config.database.sqlalchemy_url)

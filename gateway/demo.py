@@ -15,10 +15,17 @@ from gateway.app import Gateway
 from gateway.config import load_config
 from gateway.devstack.ports import LOOPBACK, free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+from gateway.transports.sms import admin as sms_admin
+from gateway.transports.sms.sandbox import SmsSandbox
 
 DEMO_DOMAIN = "localhost"
 DEMO_USER = "demo"
 LOOPBACK_DOMAIN = f"loopback.{DEMO_DOMAIN}"
+SMS_DOMAIN = f"sms.{DEMO_DOMAIN}"
+# Numbers of the fictional 555-01xx range: valid in form, owned by nobody.
+DEMO_NUMBER = "+12025550100"
+PHONE_NUMBER = "+12025550123"
+SANDBOX_ACCOUNT = "AC" + "de" * 16
 
 
 def _port(preferred: int) -> int:
@@ -31,7 +38,7 @@ def _port(preferred: int) -> int:
             return free_port()
 
 
-def _config_text(component_port: int, http_port: int, workdir: Path, secret: str) -> str:
+def _config_text(component_port: int, http_port: int, workdir: Path, secret: str, sandbox_url: str) -> str:
     return f"""# Written by `xmpp-gateway demo`. Try: xmpp-gateway admin user list -c {workdir}/config.toml
 [xmpp]
 host = "{LOOPBACK}"
@@ -48,10 +55,20 @@ listen = "{LOOPBACK}:{http_port}"
 jid = "{LOOPBACK_DOMAIN}"
 secret = "{secret}"
 access = "open"
+
+[transports.sms]
+jid = "{SMS_DOMAIN}"
+secret = "{secret}"
+access = "open"
+account_sid = "{SANDBOX_ACCOUNT}"
+auth_token = "{secret}"
+api_base_url = "{sandbox_url}"
+rate = 5
+burst = 5
 """
 
 
-def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path) -> str:
+def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path, sandbox_url: str) -> str:
     jid = f"{DEMO_USER}@{DEMO_DOMAIN}"
     return f"""
 =====================================================================
@@ -63,9 +80,12 @@ def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path
  e.g.  profanity, then: /connect {jid} server {LOOPBACK} port {prosody.c2s_port} tls disable
  Then send a message to  echo@{LOOPBACK_DOMAIN}  (any name works):
    it comes back, with a receipt when your client asks for one.
+ SMS: your number is {DEMO_NUMBER}. Text  {PHONE_NUMBER}@{SMS_DOMAIN}  (or any +number@{SMS_DOMAIN});
+   the phone page  {sandbox_url}/  shows it, and replies from there come back to you.
  Health:   http://{LOOPBACK}:{http_port}/healthz
  Metrics:  http://{LOOPBACK}:{http_port}/metrics
  Files:    {workdir} (config.toml, gateway.db, prosody/)
+ Admin:    xmpp-gateway admin sms list -c {workdir}/config.toml
  Ctrl-C stops everything.
 =====================================================================
 """
@@ -78,25 +98,34 @@ async def run_demo(directory: Path) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(16)
     prosody = ProsodyServer(workdir / "prosody", domain=DEMO_DOMAIN, c2s_port=_port(5222),
-                            component_port=_port(5347), components=[ComponentSpec(LOOPBACK_DOMAIN, secret)])
+                            component_port=_port(5347),
+                            components=[ComponentSpec(LOOPBACK_DOMAIN, secret), ComponentSpec(SMS_DOMAIN, secret)])
     http_port = _port(8080)
+    sandbox = SmsSandbox(SANDBOX_ACCOUNT, secret, f"http://{LOOPBACK}:{http_port}/sms/inbound",
+                         numbers=[DEMO_NUMBER], status_delay=1.0)
+    await sandbox.start(LOOPBACK, _port(8088))
     config_path = workdir / "config.toml"
-    config_path.write_text(_config_text(prosody.component_port, http_port, workdir, secret))
+    config_path.write_text(_config_text(prosody.component_port, http_port, workdir, secret, sandbox.url))
     config = load_config(config_path)
 
     try:
         prosody.start()
     except (RuntimeError, TimeoutError) as exc:
+        await sandbox.stop()
         raise SystemExit(f"xmpp-gateway demo: Prosody did not start: {exc}") from None
     try:
         password = secrets.token_urlsafe(9)
-        prosody.register(DEMO_USER, password)
+        user = prosody.register(DEMO_USER, password)
         gateway = Gateway(config)
         running = asyncio.create_task(gateway.run())
         while not running.done() and not (gateway.health() and set(gateway.health().values()) == {"connected"}):
             await asyncio.wait([running], timeout=0.05)
         if not running.done():
-            print(_banner(prosody, password, http_port, workdir), flush=True)
+            assert gateway.store is not None
+            if not await gateway.store.bindings.find("sms", user):
+                await sms_admin.bind(gateway.store, user, DEMO_NUMBER, None)
+            print(_banner(prosody, password, http_port, workdir, sandbox.url), flush=True)
         await running
     finally:
         prosody.stop()
+        await sandbox.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -10,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from gateway.devstack.prosody import prosody_available
+from tests.support.stack import fetch, wait_until
 from tests.support.xmpp_client import TestClient
 
 pytestmark = pytest.mark.skipif(not prosody_available(), reason="prosody is not installed")
@@ -29,6 +32,17 @@ def _wait_for_banner(process: subprocess.Popen[bytes], output: Path, timeout: fl
             break
         time.sleep(0.05)
     raise AssertionError(f"no demo banner; output so far:\n{seen}")
+
+
+async def _texts_to(sandbox_url: str, number: str) -> list[str]:
+    status, body = await fetch(f"{sandbox_url}/sandbox/messages")
+    assert status == 200
+    return [m["body"] for m in json.loads(body)["messages"] if m["to"] == number]
+
+
+async def fetch_post(url: str, form: dict[str, str]) -> None:
+    async with aiohttp.ClientSession() as session, session.post(url, data=form) as response:
+        assert response.status == 200, await response.text()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -56,6 +70,16 @@ async def test_demo_user_gets_an_echo_and_ctrl_c_stops_everything(tmp_path: Path
         client.make_message(mto="echo@loopback.localhost", mbody="first try", mtype="chat").send()
         echo = await client.next_message(timeout=10, predicate=lambda m: m["body"] == "first try")
         assert str(echo["from"]) == "echo@loopback.localhost"
+
+        # SMS through the demo's sandbox: the text shows on the phone, and a reply from there comes back.
+        phone_page = re.search(r"the phone page\s+(http://\S+)/", banner)
+        assert phone_page, banner
+        client.make_message(mto="+12025550123@sms.localhost", mbody="hello phone", mtype="chat").send()
+        await wait_until(lambda: _texts_to(phone_page.group(1), "+12025550123"), timeout=10)
+        await fetch_post(f"{phone_page.group(1)}/sandbox/inbound",
+                         {"From": "+12025550123", "To": "+12025550100", "Body": "hello demo"})
+        reply = await client.next_message(timeout=10, predicate=lambda m: m["body"] == "hello demo")
+        assert str(reply["from"]) == "+12025550123@sms.localhost"
         await client.stop()
 
         process.send_signal(signal.SIGINT)

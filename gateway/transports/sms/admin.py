@@ -1,0 +1,68 @@
+"""`xmpp-gateway admin sms ...`: bind numbers to users (only admins ever do), block numbers for a user."""
+
+from __future__ import annotations
+
+from gateway.admin.users import AdminError, bare_jid
+from gateway.store.bindings import BindingExists, BindingNotFound, BindingRecord
+from gateway.store.store import Store
+from gateway.store.users import UserNotFound
+from gateway.transports.base import AddressError
+from gateway.transports.sms.addressing import prompt_to_e164
+from gateway.transports.sms.settings import SmsSettings
+
+TRANSPORT = "sms"
+
+
+def number(text: str, settings: SmsSettings | None) -> str:
+    """The E.164 form of a number as an admin typed it, judged by the SMS settings (if configured)."""
+    try:
+        if settings is None:
+            return prompt_to_e164(text, "US")
+        return prompt_to_e164(text, settings.default_region, check=settings.number_check)
+    except AddressError as exc:
+        raise AdminError(exc.text) from None
+
+
+async def bind(store: Store, jid: str, text: str, settings: SmsSettings | None, default: bool = False
+               ) -> tuple[BindingRecord, bool]:
+    """Bind a number to a user, adding the user first if needed; the bool says whether they were added."""
+    jid, e164 = bare_jid(jid), number(text, settings)
+    added = await store.users.get_user(jid) is None
+    if added:
+        await store.users.add(jid)
+    try:
+        return await store.bindings.bind(jid, TRANSPORT, e164, default=default), added
+    except BindingExists:
+        raise AdminError(f"{e164} is already bound to {jid}") from None
+
+
+async def unbind(store: Store, jid: str, text: str, settings: SmsSettings | None) -> str:
+    jid, e164 = bare_jid(jid), number(text, settings)
+    try:
+        await store.bindings.unbind(jid, TRANSPORT, e164)
+    except BindingNotFound:
+        raise AdminError(f"{e164} is not bound to {jid}") from None
+    return e164
+
+
+async def list_bindings(store: Store, jid: str | None) -> list[BindingRecord]:
+    return await store.bindings.find(TRANSPORT, bare_jid(jid) if jid else None)
+
+
+async def block(store: Store, jid: str, text: str, settings: SmsSettings | None) -> str:
+    jid, e164 = bare_jid(jid), number(text, settings)
+    try:
+        await store.sms.block(jid, e164)
+    except UserNotFound:
+        raise AdminError(f"{jid} is not a user") from None
+    return e164
+
+
+async def unblock(store: Store, jid: str, text: str, settings: SmsSettings | None) -> str:
+    jid, e164 = bare_jid(jid), number(text, settings)
+    try:
+        if not await store.sms.unblock(jid, e164):
+            raise AdminError(f"{jid} has not blocked {e164}")
+    except UserNotFound:
+        raise AdminError(f"{jid} is not a user") from None
+    return e164
