@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -14,8 +15,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from gateway import __version__
+from gateway.admin import contacts as contact_admin
 from gateway.admin.output import print_records
-from gateway.admin.users import AdminError, add_user, list_users, remove_user
+from gateway.admin.progress import ProgressBar
+from gateway.admin.users import AdminError, add_user, bare_jid, list_users, remove_user, set_admin, set_enabled
 from gateway.config import Config, ConfigError, default_config_path, load_config
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
@@ -86,6 +89,44 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     remove = command("remove", _user_remove, "remove a user and all their data", parent=users)
     remove.add_argument("jid")
+    for name, handler, text in (
+            ("enable", _user_enable, "let a disabled user use the gateway again"),
+            ("disable", _user_disable, "refuse a user's messages (their data is kept)"),
+            ("set-admin", _user_set_admin, "make a user an admin"),
+            ("unset-admin", _user_unset_admin, "take a user's admin flag away")):
+        flag = command(name, handler, f"{text} (a running gateway sees it within 2 s)", parent=users)
+        flag.add_argument("jid")
+
+    contacts = admin.add_parser("contact", help="names for SMS numbers and IRC nicks in a user's roster"
+                                ).add_subparsers(title="contact commands", metavar="COMMAND")
+
+    def address_options(sub: argparse.ArgumentParser) -> None:
+        which = sub.add_mutually_exclusive_group(required=True)
+        which.add_argument("--sms", metavar="NUMBER", help="a phone number, e.g. +15551234567")
+        which.add_argument("--irc", metavar="NICK%%NETWORK", help="an IRC nick on a network, e.g. alice%%libera")
+
+    contact_add = command("add", _contact_add, "map a contact into a user's roster under a name", parent=contacts)
+    contact_add.add_argument("jid", help="the user, e.g. alice@example.org")
+    address_options(contact_add)
+    contact_add.add_argument("--name", required=True, help="the name shown in the roster, e.g. Mom")
+    contact_add.add_argument("--group", help="a roster group, e.g. Family")
+    contact_list = command("list", _contact_list, "list a user's contacts", parent=contacts)
+    contact_list.add_argument("jid", help="the user, e.g. alice@example.org")
+    contact_list.add_argument("--transport", choices=contact_admin.TRANSPORTS, help="only this transport's")
+    contact_list.add_argument("--json", action="store_true", help="print JSON")
+    contact_remove = command("remove", _contact_remove, "remove a contact from a user's roster", parent=contacts)
+    contact_remove.add_argument("jid", help="the user, e.g. alice@example.org")
+    address_options(contact_remove)
+    contact_import = command("import", _contact_import,
+                             "map many contacts for a user from a CSV file, all or nothing", parent=contacts)
+    contact_import.formatter_class = argparse.RawDescriptionHelpFormatter
+    contact_import.epilog = contact_admin.CSV_HELP
+    contact_import.add_argument("jid", help="the user, e.g. alice@example.org")
+    contact_import.add_argument("file", type=Path, help="the CSV file (UTF-8)")
+    contact_import.add_argument("--skip-bad", action="store_true",
+                                help="store the good rows even if some are rejected (exit status 0)")
+    contact_import.add_argument("--json", action="store_true",
+                                help="print the outcome as JSON: imported, rows and rejected (line, reason)")
 
     sms = admin.add_parser("sms", help="SMS numbers bound to users, and their block lists").add_subparsers(
         title="sms commands", metavar="COMMAND")
@@ -185,6 +226,96 @@ def _user_list(args: argparse.Namespace) -> int:
 def _user_remove(args: argparse.Namespace) -> int:
     _with_store(args, lambda store: remove_user(store, args.jid))
     print(f"removed {args.jid} and all their data")
+    return 0
+
+
+def _user_flag(args: argparse.Namespace, enabled: bool | None = None, admin: bool | None = None) -> int:
+    config = _config(args)
+    if enabled is not None:
+        user, changed = _with_store(args, lambda store: set_enabled(store, args.jid, enabled), config)
+        state = "enabled" if enabled else "disabled"
+    else:
+        assert admin is not None
+        user, changed = _with_store(args, lambda store: set_admin(store, args.jid, admin), config)
+        state = "an admin" if admin else "not an admin"
+    print(f"{user.jid} is {state}{'' if changed else ' (it already was)'}")
+    if user.jid in config.xmpp.admins and (enabled is False or admin is False):
+        print(f"note: {user.jid} is listed in [xmpp] admins of {config.path}, and stays an admin with full "
+              "access until removed from there", file=sys.stderr)
+    return 0
+
+
+def _user_enable(args: argparse.Namespace) -> int:
+    return _user_flag(args, enabled=True)
+
+
+def _user_disable(args: argparse.Namespace) -> int:
+    return _user_flag(args, enabled=False)
+
+
+def _user_set_admin(args: argparse.Namespace) -> int:
+    return _user_flag(args, admin=True)
+
+
+def _user_unset_admin(args: argparse.Namespace) -> int:
+    return _user_flag(args, admin=False)
+
+
+def _contact_address(args: argparse.Namespace) -> tuple[str, str]:
+    return (contact_admin.SMS, args.sms) if args.sms is not None else (contact_admin.IRC, args.irc)
+
+
+def _contact_add(args: argparse.Namespace) -> int:
+    config = _config(args)
+    transport, text = _contact_address(args)
+    contact = _with_store(args, lambda store: contact_admin.add_contact(
+        store, args.jid, transport, text, args.name, args.group, _sms_settings(config)), config)
+    group = f" in group {contact.group}" if contact.group else ""
+    print(f"{contact.jid} sees {contact.transport} {contact.address} as {contact.name!r}{group}")
+    return 0
+
+
+def _contact_list(args: argparse.Namespace) -> int:
+    found = _with_store(args, lambda store: contact_admin.list_contacts(store, args.jid, args.transport))
+    print_records([dataclasses.asdict(c) for c in found], ["name", "transport", "address", "group"], sys.stdout,
+                  as_json=args.json)
+    return 0
+
+
+def _contact_remove(args: argparse.Namespace) -> int:
+    config = _config(args)
+    transport, text = _contact_address(args)
+    stored = _with_store(args, lambda store: contact_admin.remove_contact(
+        store, args.jid, transport, text, _sms_settings(config)), config)
+    print(f"removed the {transport} contact {stored} of {args.jid}")
+    return 0
+
+
+# At most this many rejected rows are listed on stderr; --json lists them all.
+_REJECTS_SHOWN = 100
+
+
+def _contact_import(args: argparse.Namespace) -> int:
+    config = _config(args)
+    text = contact_admin.read_csv_file(args.file)
+    report = _with_store(args, lambda store: contact_admin.import_contacts(
+        store, args.jid, text, _sms_settings(config), skip_bad=args.skip_bad, progress=ProgressBar(sys.stderr)),
+        config)
+    failed = bool(report.rejected) and not args.skip_bad
+    if args.json:
+        print(json.dumps({"imported": report.stored, "rows": report.rows,
+                          "rejected": [dataclasses.asdict(r) for r in report.rejected]}, indent=2))
+    for rejected in report.rejected[:_REJECTS_SHOWN]:
+        print(f"{args.file}:{rejected.line}: {rejected.reason}", file=sys.stderr)
+    if len(report.rejected) > _REJECTS_SHOWN:
+        print(f"... and {len(report.rejected) - _REJECTS_SHOWN} more rejected rows (--json lists them all)",
+              file=sys.stderr)
+    if failed:
+        raise CliError(f"nothing imported: {len(report.rejected)} of {report.rows} rows rejected (fix them, or "
+                       "pass --skip-bad to import the others)")
+    if not args.json:
+        skipped = f"; {len(report.rejected)} rows rejected" if report.rejected else ""
+        print(f"imported {report.stored} contacts for {bare_jid(args.jid)} from {args.file}{skipped}")
     return 0
 
 

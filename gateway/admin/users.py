@@ -41,3 +41,28 @@ async def remove_user(store: Store, jid: str) -> None:
 
 async def list_users(store: Store) -> list[UserRecord]:
     return await store.users.all()
+
+
+async def _update(store: Store, jid: str, **flags: bool) -> tuple[UserRecord, UserRecord]:
+    """Set flags on an existing user; returns (before, after)."""
+    jid = bare_jid(jid)
+    before = await store.users.get_user(jid)
+    if before is None:
+        raise AdminError(f"{jid} is not a user")
+    try:
+        after = await store.users.update(jid, **flags)
+    except UserNotFound:  # removed meanwhile
+        raise AdminError(f"{jid} is not a user") from None
+    return before, after
+
+
+async def set_enabled(store: Store, jid: str, enabled: bool) -> tuple[UserRecord, bool]:
+    """Enable or disable a user; the bool says whether anything changed."""
+    before, after = await _update(store, jid, enabled=enabled)
+    return after, before.enabled != after.enabled
+
+
+async def set_admin(store: Store, jid: str, admin: bool) -> tuple[UserRecord, bool]:
+    """Set or clear a user's admin flag; the bool says whether anything changed."""
+    before, after = await _update(store, jid, is_admin=admin)
+    return after, before.is_admin != after.is_admin

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -30,6 +31,16 @@ class ContactRecord:
     group: str | None
 
 
+@dataclass(frozen=True)
+class NewContact:
+    """A contact to store for a user (the user is given apart, e.g. to add_many)."""
+
+    transport: str
+    address: str
+    name: str
+    group: str | None = None
+
+
 class ContactRepository:
     def __init__(self, sessions: async_sessionmaker[Any]) -> None:
         self._sessions = sessions
@@ -46,6 +57,28 @@ class ContactRepository:
         except IntegrityError:
             raise ContactExists(f"{jid} already has a contact {address} on {transport}") from None
         return ContactRecord(jid, transport, address, name, group)
+
+    async def add_many(self, jid: str, contacts: Sequence[NewContact], chunk: int = 1000,
+                       progress: Callable[[int], None] | None = None) -> int:
+        """Store all of `contacts` for `jid` in one transaction, or none of them; returns how many.
+
+        Rows go in as multi-row INSERTs of `chunk` rows each; `progress` is called with the number stored so far
+        after each chunk (before the commit). ContactExists if one is already there: nothing is stored then.
+        """
+        try:
+            async with self._sessions.begin() as session:
+                user_id = await session.scalar(select(User.id).where(User.jid == jid))
+                if user_id is None:
+                    raise UserNotFound(jid)
+                for start in range(0, len(contacts), chunk):
+                    rows = [{"user_id": user_id, "transport": c.transport, "address": c.address, "name": c.name,
+                             "roster_group": c.group} for c in contacts[start:start + chunk]]
+                    await session.execute(insert(Contact), rows)
+                    if progress is not None:
+                        progress(start + len(rows))
+        except IntegrityError:
+            raise ContactExists(f"{jid} already has one of these contacts (or one is listed twice)") from None
+        return len(contacts)
 
     async def remove(self, jid: str, transport: str, address: str) -> None:
         async with self._sessions.begin() as session:

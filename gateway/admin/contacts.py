@@ -1,0 +1,245 @@
+"""Contact administration: a name (and a roster group) for an SMS number or an IRC nick, per user; CSV import.
+
+SMS numbers are read by the SMS transport's own rules (`gateway.transports.sms.admin.number`: the configured
+default region and number check). IRC addresses `nick%network` get a minimal shape check here (`irc_address`):
+the IRC transport has no addressing module yet; once it has one, this check should call it instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.admin.users import AdminError, bare_jid
+from gateway.store.contacts import ContactExists, ContactNotFound, ContactRecord, NewContact
+from gateway.store.store import Store
+from gateway.store.users import UserNotFound
+from gateway.transports.sms import admin as sms_admin
+from gateway.transports.sms.settings import SmsSettings
+
+SMS = "sms"
+IRC = "irc"
+TRANSPORTS = (SMS, IRC)
+MAX_TEXT = 255  # the width of the name, address and group columns
+
+# RFC 2812 nicknames: a letter or one of []\`_^{|} first, then also digits and '-'. Networks are the names an
+# admin gives them (libera, oftc, irc.example.org).
+_NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*")
+_NETWORK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_NICK = 64
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+CSV_HELP = """\
+The CSV file has a header row naming its columns, in any order:
+  name       the name shown in the roster, e.g. Mom (required)
+  transport  sms or irc (required)
+  address    sms: a phone number, +15551234567 (or national, in the configured
+             default region); irc: nick%network, e.g. alice%libera (required)
+  group      a roster group (optional column, may be empty)
+for example:
+  name,transport,address,group
+  Mom,sms,+15551234567,Family
+  Alice,irc,alice%libera,
+Rows already mapped for the user, listed twice in the file or with a bad
+address are rejected, with their line number and the reason. By default
+nothing is stored when any row is rejected (one transaction per file) and the
+command exits 1; with --skip-bad the good rows are stored and it exits 0.
+Blank lines are ignored.
+"""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    stored: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def irc_address(text: str) -> str:
+    """`nick%network`, checked for shape only and lower-cased (JID local parts are case-insensitive)."""
+    text = text.strip()
+    nick, percent, network = text.partition("%")
+    if text.startswith("#") or text.startswith("&"):
+        raise AdminError(f"{text!r} is a channel: channels are group chats, a contact is nick%network")
+    if not percent or not nick or not network:
+        raise AdminError(f"{text!r} is not an IRC address like alice%libera (nick%network)")
+    if not _NICK.fullmatch(nick) or len(nick) > MAX_NICK:
+        raise AdminError(f"{text!r}: {nick!r} is not an IRC nick (a letter or one of []\\`_^{{|}} first, then "
+                         f"also digits and '-', at most {MAX_NICK} characters)")
+    if not _NETWORK.fullmatch(network):
+        raise AdminError(f"{text!r}: {network!r} is not a network name (letters, digits, '.', '_' and '-')")
+    return f"{nick}%{network}".lower()
+
+
+def address(transport: str, text: str, settings: SmsSettings | None) -> str:
+    """The stored form of an address on `transport` as an admin typed it."""
+    if transport == SMS:
+        return sms_admin.number(text, settings)
+    if transport == IRC:
+        return irc_address(text)
+    raise AdminError(f"unknown transport {transport!r}: use sms or irc")
+
+
+def _text(value: str, what: str, required: bool = True) -> str | None:
+    value = value.strip()
+    if not value:
+        if required:
+            raise AdminError(f"the {what} is empty")
+        return None
+    if len(value) > MAX_TEXT:
+        raise AdminError(f"the {what} is longer than {MAX_TEXT} characters")
+    return value
+
+
+async def _require_user(store: Store, jid: str) -> str:
+    jid = bare_jid(jid)
+    if await store.users.get_user(jid) is None:
+        raise AdminError(f"{jid} is not a user (add them with `xmpp-gateway admin user add {jid}`)")
+    return jid
+
+
+async def add_contact(store: Store, jid: str, transport: str, text: str, name: str, group: str | None,
+                      settings: SmsSettings | None) -> ContactRecord:
+    jid, stored = bare_jid(jid), address(transport, text, settings)
+    shown = _text(name, "name")
+    assert shown is not None
+    roster_group = _text(group or "", "group", required=False)
+    try:
+        return await store.contacts.add(jid, transport, stored, shown, roster_group)
+    except UserNotFound:
+        raise AdminError(f"{jid} is not a user (add them with `xmpp-gateway admin user add {jid}`)") from None
+    except ContactExists:
+        raise AdminError(f"{jid} already has the {transport} contact {stored}") from None
+
+
+async def remove_contact(store: Store, jid: str, transport: str, text: str, settings: SmsSettings | None) -> str:
+    """Remove a mapping; returns the address as stored."""
+    jid = await _require_user(store, jid)
+    stored = address(transport, text, settings)
+    try:
+        await store.contacts.remove(jid, transport, stored)
+    except ContactNotFound:
+        raise AdminError(f"{jid} has no {transport} contact {stored}") from None
+    return stored
+
+
+async def list_contacts(store: Store, jid: str, transport: str | None = None) -> list[ContactRecord]:
+    return await store.contacts.find(await _require_user(store, jid), transport)
+
+
+# -- CSV import ---------------------------------------------------------------------------------------------
+def read_csv_file(path: Path) -> str:
+    """The text of a CSV file (UTF-8, with or without the byte order mark spreadsheets write)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AdminError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise AdminError(f"{path} is not UTF-8 text (line {line}): save it as CSV UTF-8") from None
+
+
+def parse_contacts_csv(text: str, settings: SmsSettings | None, progress: Progress | None = None
+                       ) -> tuple[list[tuple[int, NewContact]], list[Rejected], int]:
+    """Read and check every row: (good rows with their line numbers, rejected rows, number of data rows).
+
+    A file-wide problem (no header, an unknown or missing column) raises AdminError.
+    """
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous = 0
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                records.append((previous + 1, record))
+            previous = reader.line_num
+    except csv.Error as exc:
+        raise AdminError(f"line {reader.line_num}: not valid CSV: {exc}") from None
+    if not records:
+        raise AdminError("the file is empty: it needs a header row (name,transport,address[,group]) and rows")
+    header_line, header = records[0]
+    columns = [cell.strip().lower() for cell in header]
+    unknown = [c for c in columns if c not in ("name", "transport", "address", "group")]
+    if unknown:
+        raise AdminError(f"line {header_line}: unknown column {unknown[0]!r} in the header: the columns are name, "
+                         "transport, address and optionally group")
+    missing = [c for c in ("name", "transport", "address") if c not in columns]
+    if missing:
+        raise AdminError(f"line {header_line}: the header has no {' and no '.join(missing)} column "
+                         "(it needs name,transport,address[,group])")
+    if len(set(columns)) != len(columns):
+        raise AdminError(f"line {header_line}: a column is named twice in the header")
+
+    rows = records[1:]
+    good: list[tuple[int, NewContact]] = []
+    rejected: list[Rejected] = []
+    first_seen: dict[tuple[str, str], int] = {}
+    for index, (line, record) in enumerate(rows, 1):
+        try:
+            if len(record) > len(columns):
+                raise AdminError(f"{len(record)} fields, the header names {len(columns)}")
+            cells = dict(zip(columns, record + [""] * (len(columns) - len(record)), strict=True))
+            transport = cells["transport"].strip().lower()
+            if not transport:
+                raise AdminError("the transport is empty: use sms or irc")
+            if not cells["address"].strip():
+                raise AdminError("the address is empty")
+            stored = address(transport, cells["address"], settings)
+            name = _text(cells["name"], "name")
+            assert name is not None
+            group = _text(cells.get("group", ""), "group", required=False)
+            earlier = first_seen.setdefault((transport, stored), line)
+            if earlier != line:
+                raise AdminError(f"{transport} {stored} is already on line {earlier}")
+            good.append((line, NewContact(transport, stored, name, group)))
+        except AdminError as exc:
+            rejected.append(Rejected(line, str(exc)))
+        if progress is not None and (index % 200 == 0 or index == len(rows)):
+            progress("checking", index, len(rows))
+    return good, rejected, len(rows)
+
+
+async def import_contacts(store: Store, jid: str, text: str, settings: SmsSettings | None,
+                          skip_bad: bool = False, progress: Progress | None = None) -> ImportReport:
+    """Map the contacts of a CSV file (see CSV_HELP) for one user, all or nothing unless `skip_bad`."""
+    jid = await _require_user(store, jid)
+    good, rejected, count = parse_contacts_csv(text, settings, progress)
+    existing = {(c.transport, c.address): c.name for c in await store.contacts.find(jid)}
+    fresh: list[NewContact] = []
+    for line, contact in good:
+        name = existing.get((contact.transport, contact.address))
+        if name is None:
+            fresh.append(contact)
+        else:
+            rejected.append(Rejected(line, f"{jid} already has the {contact.transport} contact {contact.address} "
+                                           f"({name})"))
+    rejected.sort(key=lambda r: r.line)
+    report = ImportReport(rows=count, rejected=rejected)
+    if (rejected and not skip_bad) or not fresh:
+        return report
+
+    def stored(done: int) -> None:
+        if progress is not None:
+            progress("storing", done, len(fresh))
+
+    try:
+        report.stored = await store.contacts.add_many(jid, fresh, progress=stored)
+    except UserNotFound:
+        raise AdminError(f"{jid} was removed during the import: nothing stored") from None
+    except ContactExists:
+        raise AdminError(f"a contact of {jid} was added by someone else during the import: nothing stored, "
+                         "run the import again") from None
+    return report
