@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.store.models import SmsBlock, SmsOptOut, SmsUsage, User
+from gateway.store.models import JournalEntry, SmsBlock, SmsOptOut, SmsUsage, User
 from gateway.store.users import UserNotFound
 
 
@@ -82,6 +83,17 @@ class SmsRepository:
             statement = (select(SmsUsage.segments).join(User, User.id == SmsUsage.user_id)
                          .where(User.jid == jid, SmsUsage.day == day))
             return int(await session.scalar(statement) or 0)
+
+    # -- message SIDs ---------------------------------------------------------------------------------------
+    async def known_sids(self, transport: str, sids: Sequence[str]) -> set[str]:
+        """Which of these provider message SIDs the journal already holds for outbound texts of `transport`."""
+        if not sids:
+            return set()
+        statement = select(JournalEntry.provider_id).where(
+            JournalEntry.transport == transport, JournalEntry.direction == "out",
+            JournalEntry.provider_id.in_(list(sids)))
+        async with self._sessions() as session:
+            return {str(sid) for sid in (await session.scalars(statement)).all()}
 
     @staticmethod
     async def _user_id(session: Any, jid: str) -> int:

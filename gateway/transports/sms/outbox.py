@@ -37,18 +37,27 @@ class TokenBucket:
 
 
 class Outbox(Generic[T]):
-    def __init__(self, rate: float, burst: int, send: Callable[[T], Awaitable[None]]) -> None:
+    """One queue and one token bucket per key (a sending number); items of a key are sent one at a time, in order.
+
+    `pace(key)` takes a token of that key's bucket: the worker takes one per item, and a sender whose item costs
+    more than one request (a long text in parts) takes one more for each further request.
+    """
+
+    def __init__(self, rate: float, burst: int, send: Callable[[T], Awaitable[None]],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._rate = rate
         self._burst = burst
         self._send = send
+        self._clock = clock
         self._queues: dict[str, asyncio.Queue[T]] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
 
     def put(self, key: str, item: T) -> None:
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = asyncio.Queue()
-            self._workers[key] = asyncio.create_task(self._work(queue), name=f"sms-outbox-{key}")
+            self._workers[key] = asyncio.create_task(self._work(key, queue), name=f"sms-outbox-{key}")
         queue.put_nowait(item)
 
     def pending(self) -> int:
@@ -57,6 +66,15 @@ class Outbox(Generic[T]):
     async def join(self) -> None:
         await asyncio.gather(*(q.join() for q in self._queues.values()))
 
+    async def pace(self, key: str) -> None:
+        """Wait for a token of `key`'s bucket."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
+        wait = bucket.delay()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def close(self) -> None:
         """Stop sending; what is still queued stays in the journal for the next start."""
         for worker in self._workers.values():
@@ -64,15 +82,13 @@ class Outbox(Generic[T]):
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
         self._workers.clear()
         self._queues.clear()
+        self._buckets.clear()
 
-    async def _work(self, queue: asyncio.Queue[T]) -> None:
-        bucket = TokenBucket(self._rate, self._burst)
+    async def _work(self, key: str, queue: asyncio.Queue[T]) -> None:
         while True:
             item = await queue.get()
             try:
-                wait = bucket.delay()
-                if wait:
-                    await asyncio.sleep(wait)
+                await self.pace(key)
                 await self._send(item)
             except Exception:
                 log.exception("sending an SMS failed unexpectedly; it stays in the journal")

@@ -7,9 +7,13 @@ that may already have been created.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from aiohttp import web
 
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 MAX_MEDIA = 10
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+# A status callback for a text still being handed to Twilio waits this long for that to finish, so that it is
+# applied after (never overwritten by) the 'sent' the transmission records. Twilio waits 15 s for an answer.
+STATUS_WAIT = 10.0
 UNKNOWN_TEXT = ("The SMS provider did not answer, and it cannot tell whether your text was sent. Check with "
                 "the recipient before you send it again.")
 
@@ -47,6 +54,10 @@ class SmsTransport(Transport[SmsSettings]):
     description = ("SMS: write to +<country code><number>@this-domain (e.g. +14155552671) to text a phone; "
                    "replies come back from the same address.")
     prompt = "phone number"
+    # Retries of a create that did not get through (429, no connection, 5xx or timeout after reconciliation),
+    # with pauses doubling from `retry_backoff` seconds.
+    retries: ClassVar[int] = 5
+    retry_backoff: ClassVar[float] = 1.0
 
     def __init__(self, settings: SmsSettings, context: TransportContext) -> None:
         super().__init__(settings, context)
@@ -55,18 +66,23 @@ class SmsTransport(Transport[SmsSettings]):
         self._sender: TwilioSender | None = None
         self._client: object | None = None
         self._started_at = datetime.now(UTC)
+        self._in_flight: dict[int, asyncio.Event] = {}  # journal ids being handed to Twilio now
         self.webhooks = SmsWebhooks(settings, context.public_url, self)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:
         self._started_at = datetime.now(UTC)
         self._client = make_client(self.settings)
-        self._sender = TwilioSender(self._client)
+        self._sender = TwilioSender(self._client, retries=self.retries, backoff=self.retry_backoff,
+                                    known=self._known_sids)
 
     async def stop(self) -> None:
         await self._outbox.close()
         if self._client is not None:
             await close_client(self._client)
+
+    async def _known_sids(self, sids: Sequence[str]) -> set[str]:
+        return await self._store.sms.known_sids(self.name, sids)
 
     def routes(self) -> list[web.RouteDef]:
         return self.webhooks.routes()
@@ -116,18 +132,22 @@ class SmsTransport(Transport[SmsSettings]):
     async def _transmit(self, job: _Job) -> None:
         message = job.message
         assert self._sender is not None and message.journal_id is not None and message.accepted_at is not None
+        done = self._in_flight[message.journal_id] = asyncio.Event()
         try:
             await self.router.outcome(Outcome(message, Status.SENDING))
-            sids = []
+            sids: list[str] = []
             for index, part in enumerate(job.parts, start=1):
+                if index > 1:
+                    await self._outbox.pace(job.sender)  # every request counts against the rate
                 callback = (f"{self.context.public_url}{self.webhooks.status_path}"
                             f"?j={message.journal_id}&part={index}&of={len(job.parts)}")
                 request = Request(to=message.peer, body=part, sender=job.sender,
                                   messaging_service_sid=self.settings.messaging_service_sid,
                                   media=message.media if index == 1 else (), status_callback=callback,
                                   started=message.accepted_at)
-                result = await self._sender.create(request, maybe_created=message.attempted)
+                result = await self._sender.create(request, maybe_created=message.attempted, exclude=set(sids))
                 if result.result is Result.CREATED:
+                    assert result.sid is not None
                     sids.append(result.sid)
                     continue
                 if index == 1:  # nothing went out: the segments were not used
@@ -144,6 +164,9 @@ class SmsTransport(Transport[SmsSettings]):
             log.exception("SMS %s could not be sent", message.journal_id)
             await self.router.outcome(Outcome(message, Status.FAILED, error_condition="internal-server-error",
                                               error_text="The gateway could not send this text."))
+        finally:
+            self._in_flight.pop(message.journal_id, None)
+            done.set()
 
     async def failed(self, message: OutboundMessage, sender: str | None, error: TwilioErrorInfo) -> None:
         """Tell the sender why a text failed; a 21610 also marks the recipient as opted out of `sender`."""
@@ -179,6 +202,10 @@ class SmsTransport(Transport[SmsSettings]):
     async def status(self, journal_id: int, part: int, parts: int, status: str, error_code: int | None,
                      sender: str | None) -> None:
         """A status callback: a receipt once the last part is delivered, an error as soon as one part fails."""
+        in_flight = self._in_flight.get(journal_id)
+        if in_flight is not None:  # Twilio can call back before its answer to the create is recorded
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(in_flight.wait(), STATUS_WAIT)
         message = await self.router.open_outbound(self.name, journal_id)
         if message is None:
             return  # already settled (Twilio repeats callbacks) or unknown

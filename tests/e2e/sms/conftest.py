@@ -63,3 +63,52 @@ async def gateway(prosody: ProsodyServer, sandbox: SmsSandbox, tmp_path: Path, s
     await bind_alice(running)
     yield running
     await running.stop()
+
+
+# -- added for the SMS issue's tests: a recording sandbox and gateways started with chosen settings -------------
+@pytest.fixture
+async def recording_sandbox() -> AsyncIterator[Any]:
+    """The sandbox, plus a log of every API request (tests.e2e.sms.support.RecordingSandbox)."""
+    from tests.e2e.sms.support import make_sandbox
+
+    sandbox = make_sandbox()
+    await sandbox.start()
+    yield sandbox
+    sandbox.release()
+    await sandbox.stop()
+
+
+class SmsStack:
+    """Starts (and restarts) in-process gateways on one database and one HTTP port, with chosen settings."""
+
+    def __init__(self, prosody: ProsodyServer, sandbox: SmsSandbox, tmp_path: Path, database_url: str) -> None:
+        self.prosody, self.sandbox, self.tmp_path, self.database_url = prosody, sandbox, tmp_path, database_url
+        self.http_port = free_port()
+        self.running: list[Gateway] = []
+        self._bound = False
+
+    async def start(self, **settings: Any) -> Gateway:
+        """A gateway with these [transports.sms] settings; alice is bound to ALICE_NUMBER on the first start."""
+        raw = sms_config(self.prosody, self.sandbox, self.database_url, self.http_port, **settings)
+        running = await start_gateway(raw, self.tmp_path)
+        self.running.append(running)
+        if not self._bound:
+            await bind_alice(running)
+            self._bound = True
+        return running
+
+    async def stop(self, running: Gateway) -> None:
+        self.running.remove(running)
+        await running.stop()
+
+    async def close(self) -> None:
+        for running in list(self.running):
+            await self.stop(running)
+
+
+@pytest.fixture
+async def sms_stack(prosody: ProsodyServer, sandbox: SmsSandbox, tmp_path: Path, sqlite_url: str
+                    ) -> AsyncIterator[SmsStack]:
+    stack = SmsStack(prosody, sandbox, tmp_path, sqlite_url)
+    yield stack
+    await stack.close()
