@@ -159,7 +159,8 @@ def parse_contacts_csv(text: str, settings: SmsSettings | None, progress: Progre
     A file-wide problem (no header, an unknown or missing column) raises AdminError.
     """
     records: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open fails here instead of swallowing the rest of the file into one field.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     previous = 0
     try:
         for record in reader:
@@ -167,6 +168,8 @@ def parse_contacts_csv(text: str, settings: SmsSettings | None, progress: Progre
                 records.append((previous + 1, record))
             previous = reader.line_num
     except csv.Error as exc:
+        if "end of data" in str(exc):
+            raise AdminError(f"line {previous + 1}: a quoted field is never closed (a missing \")") from None
         raise AdminError(f"line {reader.line_num}: not valid CSV: {exc}") from None
     if not records:
         raise AdminError("the file is empty: it needs a header row (name,transport,address[,group]) and rows")
