@@ -1,0 +1,262 @@
+"""Run a throw-away InspIRCd 3 (Debian package inspircd) on loopback: the IRCv3 server of the tests.
+
+`inspircd --config FILE --nofork --nopid` runs as our child process with its own config, MOTD, data directory and
+log under `workdir`; `stop()` signals exactly the PID we started. Facts that shaped the config (measured on the
+development machine, InspIRCd 3.15):
+
+- As root it refuses to start unless given `--runasroot`; with `<security runasuser runasgroup>` it reads its
+  config, MOTD and TLS key and opens its log as root, then switches to that user (irc) before serving. pytest's
+  temporary directories are private to root, so starting it as irc (setpriv) could not read them.
+- It listens ~10 ms after exec; registration (001) comes ~1 s after NICK/USER (a once-a-second timer completes
+  registrations), so the readiness probe asks `CAP LS 302` instead, and tests register clients concurrently.
+- `<dns server="127.0.0.1">` and `resolvehostnames="no"`: no lookup ever leaves the machine. High `threshold`,
+  `commandrate`, `recvq` and `fakelag="no"`, or a burst of test lines is penalised or killed as a flood.
+- IRCv3: cap, ircv3 (account-notify, away-notify), server-time, message-tags (ctctags), msgid, echo-message,
+  labeled-response, batch, account-tag, cap-notify, chghost; namesx gives multi-prefix, uhnames
+  userhost-in-names.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from gateway.devstack.certs import make_dh_params, make_test_certificate
+from gateway.devstack.ngircd import check_config_value, irc_server_answers, unprivileged_user
+from gateway.devstack.ports import LOOPBACK, free_port
+from gateway.devstack.prosody import log_tail, stop_process
+
+__all__ = ["IRCV3_CAPS", "InspircdServer", "inspircd_available"]
+
+# The capabilities the test server offers and the transport asks for.
+IRCV3_CAPS = (
+    "server-time",
+    "message-tags",
+    "echo-message",
+    "away-notify",
+    "account-notify",
+    "chghost",
+    "multi-prefix",
+    "labeled-response",
+    "batch",
+)
+
+_MODULES = (
+    "cap",
+    "ircv3",
+    "ircv3_servertime",
+    "ircv3_batch",
+    "ircv3_echomessage",
+    "ircv3_labeledresponse",
+    "ircv3_msgid",
+    "ircv3_ctctags",
+    "ircv3_accounttag",
+    "ircv3_capnotify",
+    "ircv3_chghost",
+    "chghost",
+    "namesx",
+    "uhnames",
+)
+
+
+def inspircd_available() -> bool:
+    """True if the `inspircd` executable is installed (tests skip otherwise)."""
+    return _executable() is not None
+
+
+def _executable() -> str | None:
+    found = shutil.which("inspircd")
+    if found is None and Path("/usr/sbin/inspircd").is_file():
+        found = "/usr/sbin/inspircd"
+    return found
+
+
+def _attr(name: str, value: str) -> str:
+    """A config attribute; values that would need escaping are refused (tests need none)."""
+    check_config_value(name, value)
+    if any(ch in value for ch in '"&<>'):
+        raise ValueError(f"{name} must not contain \", &, < or >: {value!r}")
+    return f'{name}="{value}"'
+
+
+class InspircdServer:
+    """An InspIRCd we start and stop ourselves, on 127.0.0.1 and fixed (free) ports.
+
+    TLS as for NgircdServer: `cert` and `key`, or `tls=True` / a `tls_port` alone for a fresh test CA (`ca_path`).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        server_name: str = "irc.localhost",
+        port: int | None = None,
+        tls_port: int | None = None,
+        cert: Path | None = None,
+        key: Path | None = None,
+        password: str | None = None,
+        *,
+        tls: bool = False,
+        network: str = "TestNet",
+    ) -> None:
+        self.workdir = Path(workdir).resolve()
+        if "." not in server_name:
+            raise ValueError(f"an IRC server name needs a dot: {server_name!r}")
+        self.server_name = check_config_value("server_name", server_name)
+        self.network = check_config_value("network", network)
+        if (cert is None) != (key is None):
+            raise ValueError("give both cert and key, or neither")
+        self.password = password
+        if password is not None:
+            _attr("password", password)
+        self.port = port if port is not None else free_port()
+        self.tls_enabled = tls or tls_port is not None or cert is not None
+        self.tls_port: int | None = (tls_port if tls_port is not None else free_port()) if self.tls_enabled else None
+        self.cert_path = Path(cert).resolve() if cert is not None else None
+        self.key_path = Path(key).resolve() if key is not None else None
+        self.ca_path: Path | None = None
+        self.config_path = self.workdir / "inspircd.conf"
+        self.log_path = self.workdir / "inspircd.log"  # the server's own log
+        self.stdout_path = self.workdir / "inspircd.out"  # what it prints while starting
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- config ----------------------------------------------------------------------------------------------
+
+    def config_text(self) -> str:
+        """The InspIRCd config this server runs with."""
+        w = self.workdir
+        lines = [
+            "# Generated by gateway.devstack.inspircd for a throw-away loopback server.",
+            f"<server {_attr('name', self.server_name)} description=\"xmpp-gateway test server\" "
+            f"{_attr('network', self.network)}>",
+            '<admin name="xmpp-gateway tests" nick="admin" email="root@localhost">',
+            f'<bind address="{LOOPBACK}" port="{self.port}" type="clients">',
+            f"<path {_attr('configdir', str(w))} {_attr('datadir', str(w / 'data'))} {_attr('logdir', str(w))}>",
+            f"<files {_attr('motd', str(w / 'motd.txt'))}>",
+            f"<log method=\"file\" type=\"* -USERINPUT -USEROUTPUT\" level=\"default\" "
+            f"{_attr('target', str(self.log_path))}>",
+            '<dns server="127.0.0.1" timeout="1">',
+            # One class for everyone: no lookups, no ident, and limits far above what a test sends.
+            '<connect name="main" allow="*" timeout="20" pingfreq="2m" hardsendq="4M" softsendq="1M" recvq="256K"'
+            ' threshold="100000" commandrate="10000000" fakelag="no" localmax="1000" globalmax="1000"'
+            ' resolvehostnames="no" useident="no" limit="5000" maxchans="100"'
+            + (f" {_attr('password', self.password)}" if self.password is not None else "")
+            + ">",
+            '<options allowzerolimit="no">',
+        ]
+        user = unprivileged_user()
+        if user is not None:
+            lines.append(f"<security {_attr('runasuser', user)} {_attr('runasgroup', user)}>")
+        lines += [f'<module name="{name}">' for name in _MODULES]
+        lines.append('<ircv3 accountnotify="yes" awaynotify="yes" extendedjoin="no">')
+        if self.tls_enabled:
+            assert self.cert_path is not None and self.key_path is not None
+            lines += [
+                '<module name="ssl_gnutls">',
+                f"<sslprofile name=\"tls\" provider=\"gnutls\" {_attr('certfile', str(self.cert_path))} "
+                f"{_attr('keyfile', str(self.key_path))} {_attr('dhfile', str(w / 'dh.pem'))}"
+                ' requestclientcert="no">',
+                f'<bind address="{LOOPBACK}" port="{self.tls_port}" type="clients" sslprofile="tls">',
+            ]
+        return "\n".join(lines) + "\n"
+
+    def write_config(self) -> Path:
+        """Write the config, MOTD, data directory (and test certificate, DH parameters); return the config path."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "data").mkdir(exist_ok=True)
+        (self.workdir / "motd.txt").write_text("xmpp-gateway test server (loopback only)\n")
+        if self.tls_enabled:
+            if self.cert_path is None:
+                self.ca_path, self.cert_path, self.key_path = make_test_certificate(
+                    self.workdir / "tls", self.server_name
+                )
+            if not (self.workdir / "dh.pem").exists():
+                make_dh_params(self.workdir / "dh.pem")
+        self.config_path.write_text(self.config_text())
+        return self.config_path
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.running and self._proc is not None else None
+
+    def client_tls_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's test CA (verification on)."""
+        if self.ca_path is None:
+            raise RuntimeError("the server uses a certificate it did not make: build the context from its CA")
+        return ssl.create_default_context(cafile=str(self.ca_path))
+
+    def _log_tails(self) -> str:
+        return f"{log_tail(self.stdout_path)}\n-- {self.log_path.name}:\n{log_tail(self.log_path)}"
+
+    def start(self, timeout: float = 10) -> None:
+        """Start InspIRCd in the foreground and wait until every listener answers IRC."""
+        if self.running:
+            raise RuntimeError("inspircd is already running")
+        executable = _executable()
+        if executable is None:
+            raise RuntimeError("inspircd is not installed (apt install inspircd)")
+        self.write_config()
+        argv = [executable, "--config", str(self.config_path), "--nofork", "--nopid"]
+        if unprivileged_user() is not None:
+            argv.append("--runasroot")  # it switches to <security runasuser> itself once it has read its files
+        with open(self.stdout_path, "ab") as out:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self._proc = None
+                raise RuntimeError(f"inspircd exited early (status {code}); log tail:\n{self._log_tails()}")
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise RuntimeError(f"inspircd did not serve within {timeout:g} s; log tail:\n{self._log_tails()}")
+            time.sleep(0.01)
+
+    def _ready(self) -> bool:
+        if not irc_server_answers(self.port):
+            return False
+        if self.tls_port is not None:
+            unverified = ssl.create_default_context()
+            unverified.check_hostname = False
+            unverified.verify_mode = ssl.CERT_NONE  # readiness only: clients verify
+            return irc_server_answers(self.tls_port, tls=unverified)
+        return True
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the server we started (SIGTERM to its PID, SIGKILL if it hangs). Idempotent."""
+        if self._proc is not None:
+            stop_process(self._proc, timeout)
+            self._proc = None
+
+    def restart(self) -> None:
+        """Stop then start again on the same ports."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> InspircdServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
