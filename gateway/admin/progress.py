@@ -21,14 +21,14 @@ class ProgressBar:
         self._width = width
         self._interval = interval
         self._steps_from = steps_from
-        self._drawn_at = 0.0
+        self._drawn_at: float | None = None  # the first call always draws
         self._tenths: dict[str, int] = {}
 
     def __call__(self, label: str, done: int, total: int) -> None:
         finished = done >= total
         if self._interactive:
             now = time.monotonic()
-            if not finished and now - self._drawn_at < self._interval:
+            if not finished and self._drawn_at is not None and now - self._drawn_at < self._interval:
                 return
             self._drawn_at = now
             share = done / total if total else 1.0
