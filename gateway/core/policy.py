@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,13 +32,20 @@ class AccessControl:
         self._admins = admins
         self._policies = policies
         self._cache: dict[str, tuple[float, UserRecord | None]] = {}
+        self._lookups: dict[str, asyncio.Future[UserRecord | None]] = {}
 
     async def user(self, jid: str) -> UserRecord | None:
         now = time.monotonic()
         cached = self._cache.get(jid)
         if cached and now - cached[0] < self.CACHE_SECONDS:
             return cached[1]
-        record = await self._users.get_user(jid)
+        # Concurrent lookups of one JID share one query, and its waiters resume in the order they asked: a
+        # burst of messages from one user keeps its order (separate queries could finish in any order).
+        lookup = self._lookups.get(jid)
+        if lookup is None:
+            lookup = self._lookups[jid] = asyncio.ensure_future(self._users.get_user(jid))
+            lookup.add_done_callback(lambda _: self._lookups.pop(jid, None))
+        record = await asyncio.shield(lookup)
         self._cache[jid] = (now, record)
         return record
 
