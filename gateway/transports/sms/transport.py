@@ -67,6 +67,7 @@ class SmsTransport(Transport[SmsSettings]):
         self._client: object | None = None
         self._started_at = datetime.now(UTC)
         self._in_flight: dict[int, asyncio.Event] = {}  # journal ids being handed to Twilio now
+        self._turns: dict[str, asyncio.Future[None]] = {}  # per user: the last text being checked
         self.webhooks = SmsWebhooks(settings, context.public_url, self)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -97,6 +98,23 @@ class SmsTransport(Transport[SmsSettings]):
 
     # -- out ------------------------------------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> None:
+        """Check and queue a text. A user's texts are checked one at a time, in the order they arrive here (the
+        journal's), so that they are queued, and counted against the daily limit, in that order."""
+        previous = self._turns.get(message.user)
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turns[message.user] = turn
+        try:
+            if previous is not None:
+                await asyncio.wait({previous})  # not `await previous`: a cancelled waiter must not cancel it
+            job = await self._checked(message)
+            self._outbox.put(job.sender, job)
+        finally:
+            turn.set_result(None)
+            if self._turns.get(message.user) is turn:
+                del self._turns[message.user]
+
+    async def _checked(self, message: OutboundMessage) -> _Job:
+        """The job for a text the user may send; raise Refusal with the reason otherwise."""
         if len(message.media) > MAX_MEDIA:
             raise Refusal("not-acceptable", f"A text can carry at most {MAX_MEDIA} attachments; this one has "
                                             f"{len(message.media)}. Send them in several messages.")
@@ -112,7 +130,7 @@ class SmsTransport(Transport[SmsSettings]):
                           f"You have reached your daily limit of {self.settings.daily_segment_limit} SMS "
                           f"segments; this text ({segments} segment{'s' if segments != 1 else ''}) was not "
                           "sent. The limit resets at midnight UTC.")
-        self._outbox.put(sender, _Job(message, sender, parts, segments))
+        return _Job(message, sender, parts, segments)
 
     def _parts(self, body: str) -> tuple[str, ...]:
         if utf16_length(body) <= MAX_BODY:
