@@ -16,6 +16,7 @@ from gateway.transports.base import Transport, TransportContext
 from gateway.transports.registry import adapter_class
 from gateway.web.metrics import Metrics
 from gateway.web.server import WebServer, build_app
+from gateway.xmpp.administration import Administration
 from gateway.xmpp.component import GatewayComponent, State
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Gateway:
         self.router: Router | None = None
         self.transports: dict[str, Transport[Any]] = {}
         self.components: dict[str, GatewayComponent] = {}
+        self.administrations: dict[str, Administration] = {}  # ad-hoc, chat commands, registration, rosters
         self.web: WebServer | None = None
         self._purger: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
@@ -56,6 +58,7 @@ class Gateway:
             router.attach(name, transport, component)
             self.transports[name] = transport
             self.components[name] = component
+            self.administrations[name] = Administration(component, store, access)
             self.metrics.connected.labels(component=settings.jid).set(0)
 
         routes = [route for t in self.transports.values() for route in t.routes()]
@@ -83,6 +86,8 @@ class Gateway:
             await transport.stop()
         if self.router is not None:
             await self.router.drain()
+        for administration in self.administrations.values():
+            await administration.stop()
         await asyncio.gather(*(c.stop() for c in self.components.values()))
         if self.router is not None:
             await self.router.drain()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -81,6 +81,8 @@ class GatewayComponent(ComponentXMPP):
         self._stopping = False
         self._presented: set[tuple[str, str]] = set()  # (contact JID, user bare JID) shown as available
         self._handling: set[asyncio.Task[None]] = set()  # messages read from the stream, not yet journaled
+        # Text to the component's own JID: (sender's bare JID, body) -> reply; set by xmpp/administration.py.
+        self.chat_commands: Callable[[str, str], Awaitable[str]] | None = None
 
         self.remove_stanza(Iq)
         self.register_stanza(_ServiceUnavailableIq)
@@ -264,7 +266,9 @@ class GatewayComponent(ComponentXMPP):
         body = stanza["body"]
         if not to.user:
             if body.strip():
-                self._reply(stanza, self.adapter.help_text())
+                reply = (await self.chat_commands(str(sender.bare), body) if self.chat_commands is not None
+                         else self.adapter.help_text())
+                self._reply(stanza, reply)
             return
         media = tuple(url.text.strip() for url in stanza.xml.findall(OOB_URLS) if url.text and url.text.strip())
         if media and all(line.strip() in media for line in body.splitlines() if line.strip()):

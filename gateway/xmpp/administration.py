@@ -1,0 +1,59 @@
+"""Installs administration and onboarding on one component: ad-hoc commands, the same commands as chat text,
+in-band registration and mapped contacts in rosters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.core.policy import AccessControl
+from gateway.store.store import Store
+from gateway.transports.base import Transport
+from gateway.xmpp.adhoc import AdhocCommands
+from gateway.xmpp.admin_commands import ADMIN_COMMANDS
+from gateway.xmpp.chat import ChatCommands
+from gateway.xmpp.commands import Command, CommandSet
+from gateway.xmpp.component import GatewayComponent
+from gateway.xmpp.registration import Registration
+from gateway.xmpp.roster import RosterSync
+from gateway.xmpp.user_commands import USER_COMMANDS
+
+
+def commands_for(transport: Transport[Any]) -> tuple[Command, ...]:
+    """User commands, then admin commands, then the transport's own admin commands."""
+    own: tuple[Command, ...] = ()
+    if transport.name == "sms":
+        from gateway.xmpp.sms_commands import SMS_COMMANDS
+
+        own = SMS_COMMANDS
+    return USER_COMMANDS + ADMIN_COMMANDS + own
+
+
+class Administration:
+    def __init__(self, xmpp: GatewayComponent, store: Store, access: AccessControl) -> None:
+        self.xmpp = xmpp
+        transport = xmpp.adapter
+        self.roster = RosterSync(xmpp, store, transport.name)
+        self.commands = CommandSet(commands_for(transport), access, transport, store, self)
+        self.adhoc = AdhocCommands(xmpp, self.commands)
+        self.chat = ChatCommands(self.commands)
+        self.registration = Registration(xmpp, store, access, transport, self.registered, self.unregistered)
+        xmpp.chat_commands = self.chat.handle
+
+    async def stop(self) -> None:
+        await self.roster.stop()
+
+    # -- Notifier -------------------------------------------------------------------------------------------
+    def contacts_changed(self) -> None:
+        self.roster.poke()
+
+    def registered(self, jid: str) -> None:
+        """XEP-0100: the gateway asks to be in the new user's roster."""
+        self.xmpp.send_presence(pfrom=self.xmpp.boundjid.bare, pto=jid, ptype="subscribe")
+        self.roster.poke()
+
+    def unregistered(self, jid: str) -> None:
+        """XEP-0100: the gateway leaves the user's roster; their mapped contacts go with the next comparison."""
+        own = self.xmpp.boundjid.bare
+        for ptype in ("unavailable", "unsubscribe", "unsubscribed"):
+            self.xmpp.send_presence(pfrom=own, pto=jid, ptype=ptype)
+        self.roster.poke()

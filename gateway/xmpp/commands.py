@@ -1,0 +1,220 @@
+"""Commands that serve both XEP-0050 ad-hoc and chat text sent to a component's JID.
+
+A command is a name, a description, an access level (admin or user), its fields and a handler that works on the
+store. Handlers never see stanzas: they get a `Context` (who runs it, on which transport) and the field values,
+and return a `Result` (a text and optionally a table) or raise `CommandError`. The XEP-0050 glue (adhoc.py)
+turns fields into data forms; the chat glue (chat.py) reads them from a line of text.
+
+Access is checked on every call, in `CommandSet.authorize`: admin commands only for admins (config admins and
+users with the admin flag), user commands for whoever the transport's access policy lets in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from gateway.core.events import Refusal
+from gateway.core.policy import AccessControl
+from gateway.store.store import Store
+from gateway.transports.base import Transport
+
+Value = str | bool
+Values = Mapping[str, Value]
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "off"})
+
+
+class Access(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class FieldType(StrEnum):
+    """XEP-0004 field types the commands use."""
+
+    TEXT = "text-single"
+    JID = "jid-single"
+    BOOLEAN = "boolean"
+    LIST = "list-single"
+
+
+@dataclass(frozen=True)
+class Field:
+    var: str
+    label: str
+    type: FieldType = FieldType.TEXT
+    required: bool = True
+    options: tuple[str, ...] = ()  # for LIST
+    default: Value | None = None
+    rest: bool = False  # in chat text, this (last) field takes the rest of the line, spaces included
+
+
+class CommandError(Exception):
+    """A refused or failed command; `text` says why, for the person who ran it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class Forbidden(CommandError):
+    """The sender may not run this command (rendered as `forbidden`)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    text: str
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+    def as_text(self) -> str:
+        if not self.columns:
+            return self.text
+        lines = [self.text] if self.text else []
+        lines += ["  ".join(row) for row in self.rows]
+        return "\n".join(lines)
+
+
+class Notifier(Protocol):
+    """What a handler may tell the component after changing data (it never sends stanzas itself)."""
+
+    def contacts_changed(self) -> None: ...
+
+    def unregistered(self, jid: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    store: Store
+    transport: Transport[Any]
+    jid: str  # the bare JID of whoever runs the command
+    is_admin: bool
+    notify: Notifier
+
+
+Handler = Callable[[Context, Values], Awaitable[Result]]
+
+
+@dataclass(frozen=True)
+class Command:
+    node: str  # the XEP-0050 node
+    name: str  # a short title
+    description: str
+    access: Access
+    handler: Handler
+    fields: tuple[Field, ...] = ()
+    words: tuple[str, ...] = ()  # chat words that run it; the first is shown in help
+    needs_user: bool = False  # only for someone with a user record (registered or added by an admin)
+
+    @property
+    def usage(self) -> str:
+        """How to type it as chat text, e.g. `add <address> <name>`."""
+        if not self.words:
+            return ""
+        args = []
+        for spec in self.fields:
+            args.append(f"<{spec.var}>" if spec.required else f"[{spec.var}]")
+            if spec.rest:
+                break  # fields after it cannot be given as chat text
+        return " ".join([self.words[0], *args])
+
+    def values(self, raw: Mapping[str, Any]) -> dict[str, Value]:
+        """Check and convert submitted values (a form's, or parsed chat text): required, booleans, options."""
+        values: dict[str, Value] = {}
+        for spec in self.fields:
+            value = raw.get(spec.var)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if spec.required:
+                    raise CommandError(f"{spec.label} is required.")
+                if spec.default is not None:
+                    values[spec.var] = spec.default
+                continue
+            if spec.type is FieldType.BOOLEAN:
+                values[spec.var] = _boolean(spec, value)
+                continue
+            text = str(value).strip()
+            if spec.options and text not in spec.options:
+                raise CommandError(f"{spec.label} must be one of: {', '.join(spec.options)}.")
+            values[spec.var] = text
+        return values
+
+    def parse(self, arguments: str) -> dict[str, Value]:
+        """Values from the words after the command word; the last field may take the rest of the line."""
+        raw: dict[str, str] = {}
+        rest = arguments.strip()
+        for index, spec in enumerate(self.fields):
+            if not rest:
+                break
+            if spec.rest or index == len(self.fields) - 1:
+                raw[spec.var], rest = rest, ""
+                break
+            word, _, rest = rest.partition(" ")
+            raw[spec.var], rest = word, rest.strip()
+        try:
+            return self.values(raw)
+        except CommandError as error:
+            raise CommandError(f"{error.text} Usage: {self.usage}") from None
+
+
+def _boolean(spec: Field, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise CommandError(f"{spec.label} must be yes or no.")
+
+
+@dataclass
+class CommandSet:
+    """The commands one component offers, with the access check every call goes through."""
+
+    commands: Sequence[Command]
+    access: AccessControl
+    transport: Transport[Any]
+    store: Store
+    notify: Notifier
+    _by_node: dict[str, Command] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._by_node = {c.node: c for c in self.commands}
+
+    def by_node(self, node: str) -> Command | None:
+        return self._by_node.get(node)
+
+    def by_word(self, word: str) -> Command | None:
+        word = word.lower()
+        return next((c for c in self.commands if word in c.words), None)
+
+    async def visible(self, jid: str) -> list[Command]:
+        """The commands `jid` may see: admin ones only for admins."""
+        is_admin = await self.access.is_admin(jid)
+        return [c for c in self.commands if is_admin or c.access is Access.USER]
+
+    async def authorize(self, jid: str, command: Command) -> Context:
+        """A context to run `command` as `jid`; Forbidden if they may not. Called for every execution step."""
+        is_admin = await self.access.is_admin(jid)
+        if command.access is Access.ADMIN and not is_admin:
+            raise Forbidden(f"{command.name}: only admins of this gateway may run this command.")
+        if command.access is Access.USER and not is_admin:
+            try:
+                await self.access.check(jid, self.transport.name)
+            except Refusal as refusal:
+                raise Forbidden(refusal.text) from None
+        if command.needs_user and await self.store.users.get_user(jid) is None:
+            raise Forbidden(f"{jid} is not registered with this gateway. Register first (in-band registration, "
+                            "XEP-0077, from your client's service discovery) or ask an admin to add you.")
+        return Context(self.store, self.transport, jid, is_admin, self.notify)
+
+    async def run(self, jid: str, command: Command, raw: Mapping[str, Any]) -> Result:
+        """Authorize, check the values and run the handler."""
+        context = await self.authorize(jid, command)
+        return await command.handler(context, command.values(raw))
