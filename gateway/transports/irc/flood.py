@@ -1,0 +1,195 @@
+"""Flood control for one IRC connection: a token bucket in front of the socket, with a bounded queue.
+
+Lines leave in the order they were queued, `burst` at once and then `rate` per second. PONG and QUIT bypass the
+bucket and the queue (a late PONG costs the connection; a QUIT must not wait behind a backlog). When the queue
+cannot take a message, `put` raises `QueueFull` - a Refusal with condition `resource-constraint` - so the sender
+learns it; nothing is ever dropped silently. The lines of one message are queued all or none.
+
+The clock and sleep are injectable so tests run in virtual time. Hand-written: the `irc` package has no send
+queue or rate limit, and a token bucket is a few lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from gateway.core.events import Refusal
+
+BYPASS = frozenset({"PONG", "QUIT"})
+
+Sender = Callable[[str], Awaitable[None] | None]
+
+
+class QueueFull(Refusal):
+    """The connection's send queue is full: the message was not queued."""
+
+    def __init__(self, text: str = "Too many messages are waiting to be sent to IRC; try again in a moment.") -> None:
+        super().__init__("resource-constraint", text)
+
+
+class QueueClosed(ConnectionError):
+    """The connection went away before a queued line was sent."""
+
+
+def command_of(line: str) -> str:
+    """The command word of a line we send (tags and a source prefix skipped)."""
+    words = line.split(" ")
+    while words and (words[0].startswith("@") or words[0].startswith(":")):
+        words.pop(0)
+    return words[0].upper() if words else ""
+
+
+class Clock:
+    """Real time: monotonic seconds and asyncio.sleep."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@dataclass
+class FakeClock(Clock):
+    """Virtual time for tests: sleep() advances the clock at once (and yields to other tasks)."""
+
+    time: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+class FloodQueue:
+    """A connection's outbound lines: bucket of `burst` tokens refilled at `rate` per second, `size` lines queued."""
+
+    def __init__(self, send: Sender, *, burst: int, rate: float, size: int, clock: Clock | None = None) -> None:
+        if burst < 1 or rate <= 0 or size < 1:
+            raise ValueError("burst and size must be at least 1 and rate above 0")
+        self._send = send
+        self.burst = burst
+        self.rate = rate
+        self.size = size
+        self.clock = clock or Clock()
+        self._tokens = float(burst)
+        self._stamp = self.clock.now()
+        self._queue: deque[tuple[str, asyncio.Future[None]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    @property
+    def free(self) -> int:
+        return self.size - len(self._queue)
+
+    def start(self) -> None:
+        """Start the task that empties the queue (call within the running loop)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="irc-flood-queue")
+
+    async def stop(self, reason: str = "connection closed") -> None:
+        """Stop sending; every line still queued fails with QueueClosed."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.fail_pending(QueueClosed(reason))
+
+    def fail_pending(self, exc: BaseException) -> None:
+        while self._queue:
+            _, future = self._queue.popleft()
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning if nobody awaits it
+        self._idle.set()
+
+    def reset(self) -> None:
+        """A fresh bucket (after a reconnect the server counts from zero)."""
+        self._tokens = float(self.burst)
+        self._stamp = self.clock.now()
+
+    async def put(self, line: str) -> asyncio.Future[None]:
+        """Queue one line; see put_all."""
+        return await self.put_all([line])
+
+    async def put_all(self, lines: Iterable[str]) -> asyncio.Future[None]:
+        """Queue lines in order, all or none; return a future done when the last one is written.
+
+        PONG and QUIT lines are written at once, ahead of the queue. QueueFull if the rest does not fit.
+        """
+        lines = list(lines)
+        queued = [line for line in lines if command_of(line) not in BYPASS]
+        if len(queued) > self.free:
+            raise QueueFull()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        for line in lines:
+            if command_of(line) in BYPASS:
+                await self._write(line)
+        if not queued:
+            done.set_result(None)
+            return done
+        for index, line in enumerate(queued):
+            future = done if index == len(queued) - 1 else loop.create_future()
+            self._queue.append((line, future))
+        self._idle.clear()
+        self._wakeup.set()
+        return done
+
+    async def send_now(self, line: str) -> None:
+        """Write a line at once, bypassing bucket and queue (PONG, QUIT)."""
+        await self._write(line)
+
+    async def join(self) -> None:
+        """Wait until every queued line has been written (or failed)."""
+        await self._idle.wait()
+
+    async def _write(self, line: str) -> None:
+        result = self._send(line)
+        if inspect.isawaitable(result):
+            await result
+
+    def _refill(self) -> None:
+        now = self.clock.now()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            self._refill()
+            if self._tokens < 1:
+                await self.clock.sleep((1 - self._tokens) / self.rate)
+                continue
+            line, future = self._queue.popleft()
+            self._tokens -= 1
+            try:
+                await self._write(line)
+            except Exception as exc:  # the socket failed: this line and the rest cannot go
+                if not future.done():
+                    future.set_exception(exc)
+                    future.exception()
+                self.fail_pending(QueueClosed(f"sending failed: {exc}"))
+                continue
+            if not future.done():
+                future.set_result(None)
