@@ -91,10 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("jid")
     for name, handler, text in (
             ("enable", _user_enable, "let a disabled user use the gateway again"),
-            ("disable", _user_disable, "refuse a user's messages (their data is kept)"),
+            ("disable", _user_disable, "refuse a user's messages; their data is kept"),
             ("set-admin", _user_set_admin, "make a user an admin"),
             ("unset-admin", _user_unset_admin, "take a user's admin flag away")):
-        flag = command(name, handler, f"{text} (a running gateway sees it within 2 s)", parent=users)
+        flag = command(name, handler, text, parent=users)  # a running gateway sees it within 2 s
         flag.add_argument("jid")
 
     contacts = admin.add_parser("contact", help="names for SMS numbers and IRC nicks in a user's roster"
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     def address_options(sub: argparse.ArgumentParser) -> None:
         which = sub.add_mutually_exclusive_group(required=True)
         which.add_argument("--sms", metavar="NUMBER", help="a phone number, e.g. +15551234567")
-        which.add_argument("--irc", metavar="NICK%%NETWORK", help="an IRC nick on a network, e.g. alice%%libera")
+        which.add_argument("--irc", metavar="NICK%NETWORK", help="an IRC nick on a network, e.g. alice%%libera")
 
     contact_add = command("add", _contact_add, "map a contact into a user's roster under a name", parent=contacts)
     contact_add.add_argument("jid", help="the user, e.g. alice@example.org")
