@@ -39,8 +39,8 @@ class TokenBucket:
 class Outbox(Generic[T]):
     """One queue and one token bucket per key (a sending number); items of a key are sent one at a time, in order.
 
-    `pace(key)` takes a token of that key's bucket: the worker takes one per item, and a sender whose item costs
-    more than one request (a long text in parts) takes one more for each further request.
+    `send` paces itself: it calls `pace(key)` right before each request it makes (a long text in parts makes
+    several), so that the provider sees the configured rate, whatever the work before each request costs.
     """
 
     def __init__(self, rate: float, burst: int, send: Callable[[T], Awaitable[None]],
@@ -88,7 +88,6 @@ class Outbox(Generic[T]):
         while True:
             item = await queue.get()
             try:
-                await self.pace(key)
                 await self._send(item)
             except Exception:
                 log.exception("sending an SMS failed unexpectedly; it stays in the journal")

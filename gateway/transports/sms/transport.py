@@ -74,6 +74,7 @@ class SmsTransport(Transport[SmsSettings]):
     async def start(self) -> None:
         self._started_at = datetime.now(UTC)
         self._client = make_client(self.settings)
+        _ = self._client.messages  # the SDK imports its API modules on first use: not in the first send's time
         self._sender = TwilioSender(self._client, retries=self.retries, backoff=self.retry_backoff,
                                     known=self._known_sids)
 
@@ -155,8 +156,7 @@ class SmsTransport(Transport[SmsSettings]):
             await self.router.outcome(Outcome(message, Status.SENDING))
             sids: list[str] = []
             for index, part in enumerate(job.parts, start=1):
-                if index > 1:
-                    await self._outbox.pace(job.sender)  # every request counts against the rate
+                await self._outbox.pace(job.sender)  # right before each request: Twilio sees the configured rate
                 callback = (f"{self.context.public_url}{self.webhooks.status_path}"
                             f"?j={message.journal_id}&part={index}&of={len(job.parts)}")
                 request = Request(to=message.peer, body=part, sender=job.sender,

@@ -4,6 +4,7 @@ nobody, blocked numbers, the default sending number, and the daily segment limit
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -27,7 +28,7 @@ def sandbox(recording_sandbox: RecordingSandbox) -> RecordingSandbox:
 
 
 @pytest.fixture
-async def bob(prosody: ProsodyServer) -> TestClient:
+async def bob(prosody: ProsodyServer) -> AsyncIterator[TestClient]:
     client = TestClient(prosody.register("bob", "bob-password"), "bob-password")
     await client.start(port=prosody.c2s_port)
     yield client

@@ -1,0 +1,108 @@
+"""The outbox: per-number pace and order, nothing lost; what was pending when the gateway stopped goes out after
+a restart, once, in order, even when the stop came in the middle of a create."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gateway.core.events import Direction, Status
+from tests.e2e.sms.conftest import PEER, SmsStack
+from tests.e2e.sms.support import Inbox, RecordingSandbox, journal, send_text
+from tests.support.stack import wait_until
+from tests.support.xmpp_client import TestClient
+
+
+@pytest.fixture
+def sandbox(recording_sandbox: RecordingSandbox) -> RecordingSandbox:
+    return recording_sandbox
+
+
+async def test_a_burst_of_20_goes_out_in_order_at_the_configured_rate(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    running = await sms_stack.start(rate=20.0, burst=1)
+    inbox = Inbox(alice)
+    bodies = [f"burst {n:02d}" for n in range(20)]
+    for n, body in enumerate(bodies):
+        send_text(alice, PEER, body, f"b-{n}")
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 20)
+    assert [m.body for m in sandbox.sent_to(PEER)] == bodies  # every one, once, in order
+    creates = sandbox.creates(PEER)
+    gaps = [b.at - a.at for a, b in itertools.pairwise(creates)]
+    # 20 per second with a burst of 1: one every 50 ms. Roughly: none bunched, the whole at about that pace.
+    assert min(gaps) > 0.02, gaps
+    assert creates[-1].at - creates[0].at > 0.8 * 19 / 20
+    assert not inbox.matching(lambda m: m["type"] == "error")
+    assert {r.status for r in await journal(running, Direction.OUT)} <= {Status.SENT, Status.DELIVERED}
+
+
+async def test_a_burst_within_the_configured_burst_goes_at_once(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    await sms_stack.start(rate=0.5, burst=5)  # 5 at once, then one every 2 s
+    for n in range(6):
+        send_text(alice, PEER, f"quick {n}", f"q-{n}")
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 5, timeout=1.5)
+    creates = sandbox.creates(PEER)
+    assert creates[-1].at - creates[0].at < 0.5
+    assert [m.body for m in sandbox.sent_to(PEER)] == [f"quick {n}" for n in range(5)]  # the 6th waits its turn
+
+
+async def test_pending_texts_resume_after_a_restart_once_and_in_order(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    first = await sms_stack.start(rate=4.0, burst=1)
+    bodies = [f"pending {n}" for n in range(8)]
+    for n, body in enumerate(bodies):
+        send_text(alice, PEER, body, f"p-{n}")
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) >= 2)
+    await sms_stack.stop(first)
+    before = len(sandbox.sent_to(PEER))
+    assert before < len(bodies)  # some were still queued
+    second = await sms_stack.start(rate=50.0, burst=1)
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == len(bodies))
+    await sandbox.idle()
+    assert [m.body for m in sandbox.sent_to(PEER)] == bodies
+    assert [c.body for c in sandbox.creates(PEER)] == bodies  # not even a second attempt
+    rows = await journal(second, Direction.OUT)
+    assert [r.body for r in rows] == bodies
+    assert {r.status for r in rows} <= {Status.SENT, Status.DELIVERED}
+    assert len({r.provider_id for r in rows}) == len(bodies)
+
+
+async def test_a_stop_during_a_create_that_twilio_took_does_not_send_it_twice(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    first = await sms_stack.start()
+    sandbox.hold("caught mid-flight", mode="after")  # Twilio creates it; its answer never reaches the gateway
+    send_text(alice, PEER, "caught mid-flight", "f-1", receipt=True)
+    send_text(alice, PEER, "queued behind it", "f-2")
+    await sandbox.held.wait()
+    await sms_stack.stop(first)  # the create is cancelled while waiting for the answer
+    sandbox.release()
+    inbox = Inbox(alice)
+    second = await sms_stack.start()
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 2)
+    await inbox.wait_for(lambda m: m["receipt"] == "f-1")
+    assert [m.body for m in sandbox.sent_to(PEER)] == ["caught mid-flight", "queued behind it"]
+    assert len(sandbox.lists()) >= 1  # the restart asked Twilio before anything else
+    [caught, queued] = await journal(second, Direction.OUT)
+    assert caught.provider_id == sandbox.sent_to(PEER)[0].sid
+    assert caught.status == Status.DELIVERED and queued.status in (Status.SENT, Status.DELIVERED)
+
+
+async def test_a_request_that_never_got_through_is_sent_after_a_restart_even_after_an_identical_text(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    """Reconciliation matches on number and body: an earlier text with the same body must not be mistaken for
+    the one whose fate is unknown."""
+    first = await sms_stack.start()
+    send_text(alice, PEER, "ok", "same-1")
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 1)
+    sandbox.hold("ok", mode="drop")  # the second "ok" never gets through
+    send_text(alice, PEER, "ok", "same-2")
+    await sandbox.held.wait()
+    await sms_stack.stop(first)
+    sandbox.release()
+    second = await sms_stack.start()
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 2)
+    assert [m.body for m in sandbox.sent_to(PEER)] == ["ok", "ok"]
+    rows = await journal(second, Direction.OUT)
+    assert len({r.provider_id for r in rows}) == 2
