@@ -7,7 +7,8 @@ in memory, per stream: after a (re)connect the comparison starts afresh.
 
 - With the roster privilege (the server granted it for the user's domain), an added or renamed contact is
   pushed with its name and group; a removed mapping is pushed with subscription "remove". On the first pass for
-  a user their roster is read, so that a restart does not push what is already there.
+  a user (and every VERIFY_INTERVAL) their roster is read, so that a restart does not push what is already
+  there and an item the server lost is pushed again.
 - Without it, the contact's JID asks the user for a presence subscription, carrying the name as a XEP-0172
   nick; a removed mapping sends unsubscribe and unsubscribed. (A group cannot travel that way.)
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0  # the CLI's changes reach rosters within about this (DESIGN.md: 2 s)
 PRIVILEGE_WAIT = 1.0  # after connecting, how long to wait for the server's XEP-0356 advertisement
 PUSH_TIMEOUT = 10.0
+VERIFY_INTERVAL = 300.0  # with the privilege, rosters are read again this often and missing items pushed
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class RosterSync:
         self._wake = asyncio.Event()
         self._advertised = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._verified_at = time.monotonic()
         xmpp.add_event_handler("session_start", self._on_session_start)
         xmpp.add_event_handler("disconnected", self._on_disconnected)
         xmpp.add_event_handler("privileges_advertised", self._on_privileges)
@@ -123,18 +127,22 @@ class RosterSync:
 
     async def sync(self) -> None:
         wanted = await self.wanted()
+        verify = time.monotonic() - self._verified_at >= VERIFY_INTERVAL
+        if verify:
+            self._verified_at = time.monotonic()
         for user in sorted(set(wanted) | set(self._shown)):
             want = wanted.get(user, {})
             shown = self._shown.get(user)
             if shown is None and not want:
                 continue
-            if shown is None:
+            if shown is None or (verify and self.privileged(user)):
+                # Compare with the roster itself: after a restart nothing is pushed twice, and an item the server
+                # lost (e.g. pushed before the account existed) comes back.
                 present = await self._roster(user) if self.privileged(user) else {}
                 changed = {jid: item for jid, item in want.items() if present.get(jid) != item}
-                removed: set[str] = set()
             else:
                 changed = {jid: item for jid, item in want.items() if shown.get(jid) != item}
-                removed = set(shown) - set(want)
+            removed = set(shown or {}) - set(want)
             if changed or removed:
                 await self._apply(user, changed, removed)
             if want:
@@ -171,9 +179,8 @@ class RosterSync:
                 log.warning("%s: privileged roster push to %s failed (%s); asking by presence instead",
                             self.domain, user, error)
         for jid, item in changed.items():
-            presence = self.xmpp.make_presence(pfrom=jid, pto=user, ptype="subscribe")
-            presence["nick"]["nick"] = item.name
-            presence.send()
+            # XEP-0172: the name travels as the nick (make_presence's pnick; presence["nick"] is not the plugin).
+            self.xmpp.make_presence(pfrom=jid, pto=user, ptype="subscribe", pnick=item.name).send()
         for jid in removed:
             for ptype in ("unavailable", "unsubscribe", "unsubscribed"):
                 self.xmpp.send_presence(pfrom=jid, pto=user, ptype=ptype)

@@ -15,7 +15,7 @@ from slixmpp import JID, Iq
 from gateway.app import Gateway
 from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, find_mod_privilege, prosody_available
-from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, raw_config, start_gateway
+from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, raw_config, start_gateway, to_toml
 from tests.support.xmpp_client import TestClient
 
 SMS = "sms.localhost"
@@ -81,12 +81,14 @@ async def people_fixture() -> AsyncIterator[People]:
 
 @pytest.fixture(name="gateways")
 async def gateways_fixture(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Gateways]:
-    """`await gateways(server, sms=sms_table(), ...)`: a running gateway with ADMIN as config admin."""
+    """`await gateways(server, sms=sms_table(), ...)`: a running gateway with ADMIN as config admin; its config
+    is also written to tmp_path/config.toml, for the CLI."""
     started: list[Gateway] = []
 
     async def start(prosody: ProsodyServer, **transports: dict[str, Any]) -> Gateway:
         raw = raw_config(component_port=prosody.component_port, http_port=free_port(), database_url=sqlite_url,
                          admins=(ADMIN,), transports=transports)
+        (tmp_path / "config.toml").write_text(to_toml(raw))
         gateway = await start_gateway(raw, tmp_path)
         started.append(gateway)
         return gateway

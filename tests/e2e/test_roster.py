@@ -1,0 +1,104 @@
+"""Mapped contacts reach users' rosters on a real Prosody: XEP-0356 pushes with mod_privilege, presence
+subscriptions (XEP-0172 nick) without it. Changes made by the admin CLI in another process show up too."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from slixmpp import Presence
+
+from gateway.devstack.prosody import ProsodyServer
+from tests.e2e.test_adhoc_support import (  # noqa: F401 (the fixtures)
+    SMS,
+    Gateways,
+    People,
+    gateways_fixture,
+    people_fixture,
+    privileged_server_fixture,
+    server_fixture,
+    sms_table,
+)
+from tests.support.stack import wait_until
+from tests.support.xmpp_client import TestClient
+
+MOM = f"+12025550123@{SMS}"
+DAD = f"+12025550124@{SMS}"
+
+
+async def cli(config: Path, *args: str) -> None:
+    """`xmpp-gateway admin ...` in a process of its own, on the gateway's database."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "admin", *args, "-c", str(config),
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+
+
+async def roster(client: TestClient) -> dict[str, dict[str, Any]]:
+    """The user's roster as the server stores it, fetched afresh (without a version: the whole roster)."""
+    iq = await client.make_iq_get(queryxmlns="jabber:iq:roster").send(timeout=5)
+    return {str(jid): dict(item) for jid, item in iq["roster"]["items"].items()}
+
+
+async def test_privileged_roster_push_follows_the_cli(privileged_server: ProsodyServer, gateways: Gateways,
+                                                      people: People, tmp_path: Path) -> None:
+    gateway = await gateways(privileged_server, sms=sms_table())
+    store = gateway.store
+    assert store is not None
+    alice = await people(privileged_server, "alice")
+    await store.users.add("alice@localhost")
+    await store.contacts.add("alice@localhost", "sms", "+12025550124", "Dad")
+    await wait_until(_has(alice, DAD), timeout=5)
+
+    config = tmp_path / "config.toml"
+    await cli(config, "contact", "add", "alice@localhost", "--sms", "+12025550123", "--name", "Mom",
+              "--group", "Family")
+    added = time.monotonic()
+    await wait_until(_has(alice, MOM), timeout=5)
+    assert time.monotonic() - added < 2.0, "a CLI change reaches the roster within 2 s"
+    items = await roster(alice)
+    assert items[MOM]["name"] == "Mom" and items[MOM]["groups"] == ["Family"]
+    assert items[DAD]["name"] == "Dad"
+
+    await cli(config, "contact", "remove", "alice@localhost", "--sms", "+12025550123")
+    await wait_until(_lacks(alice, MOM), timeout=5)
+    assert DAD in await roster(alice)
+
+
+async def test_without_privilege_contacts_ask_for_a_subscription_with_their_name(
+        server: ProsodyServer, gateways: Gateways, people: People) -> None:
+    gateway = await gateways(server, sms=sms_table())
+    store = gateway.store
+    assert store is not None
+    await store.users.add("alice@localhost")
+    alice = await people(server, "alice")
+    seen: list[tuple[str, str, str]] = []
+
+    def record(presence: Presence) -> None:
+        seen.append((presence["type"], str(presence["from"]), presence["nick"]["nick"]))
+
+    alice.register_plugin("xep_0172")
+    for kind in ("subscribe", "unsubscribe", "unsubscribed"):
+        alice.add_event_handler(f"presence_{kind}", record)
+
+    await store.contacts.add("alice@localhost", "sms", "+12025550123", "Mom", "Family")
+    await wait_until(lambda: ("subscribe", MOM, "Mom") in seen, timeout=5)
+
+    await store.contacts.remove("alice@localhost", "sms", "+12025550123")
+    await wait_until(lambda: {("unsubscribe", MOM), ("unsubscribed", MOM)} <= {s[:2] for s in seen}, timeout=5)
+    assert [s for s in seen if s[0] == "subscribe"] == [("subscribe", MOM, "Mom")], "asked once, not every poll"
+
+
+def _has(client: TestClient, jid: str) -> Any:
+    async def check() -> bool:
+        return jid in await roster(client)
+    return check
+
+
+def _lacks(client: TestClient, jid: str) -> Any:
+    async def check() -> bool:
+        return jid not in await roster(client)
+    return check
