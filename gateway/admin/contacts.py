@@ -1,15 +1,13 @@
 """Contact administration: a name (and a roster group) for an SMS number or an IRC nick, per user; CSV import.
 
 SMS numbers are read by the SMS transport's own rules (`gateway.transports.sms.admin.number`: the configured
-default region and number check). IRC addresses `nick%network` get a minimal shape check here (`irc_address`):
-the IRC transport has no addressing module yet; once it has one, this check should call it instead.
+default region and number check), IRC addresses `nick%network` by the IRC transport's addressing module.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,8 @@ from gateway.admin.users import AdminError, bare_jid
 from gateway.store.contacts import ContactExists, ContactNotFound, ContactRecord, NewContact
 from gateway.store.store import Store
 from gateway.store.users import UserNotFound
+from gateway.transports.base import AddressError
+from gateway.transports.irc.addressing import EXAMPLE_NICK, Casemapping, parse_local_part
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.settings import SmsSettings
 
@@ -26,11 +26,6 @@ IRC = "irc"
 TRANSPORTS = (SMS, IRC)
 MAX_TEXT = 255  # the width of the name, address and group columns
 
-# RFC 2812 nicknames: a letter or one of []\`_^{|} first, then also digits and '-'. Networks are the names an
-# admin gives them (libera, oftc, irc.example.org).
-_NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*")
-_NETWORK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-MAX_NICK = 64
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -67,19 +62,19 @@ class ImportReport:
 
 
 def irc_address(text: str) -> str:
-    """`nick%network`, checked for shape only and lower-cased (JID local parts are case-insensitive)."""
+    """`nick%network` checked by the IRC transport's addressing rules; stored as the address's key (the nick folded
+    with the rfc1459 casemapping, the network lower-cased), so one IRC user is one contact however it is typed."""
     text = text.strip()
-    nick, percent, network = text.partition("%")
-    if text.startswith("#") or text.startswith("&"):
-        raise AdminError(f"{text!r} is a channel: channels are group chats, a contact is nick%network")
-    if not percent or not nick or not network:
-        raise AdminError(f"{text!r} is not an IRC address like alice%libera (nick%network)")
-    if not _NICK.fullmatch(nick) or len(nick) > MAX_NICK:
-        raise AdminError(f"{text!r}: {nick!r} is not an IRC nick (a letter or one of []\\`_^{{|}} first, then "
-                         f"also digits and '-', at most {MAX_NICK} characters)")
-    if not _NETWORK.fullmatch(network):
-        raise AdminError(f"{text!r}: {network!r} is not a network name (letters, digits, '.', '_' and '-')")
-    return f"{nick}%{network}".lower()
+    try:
+        parsed = parse_local_part(text)
+    except AddressError as exc:
+        raise AdminError(exc.text.rstrip(".")) from None
+    if parsed.kind == "channel":
+        raise AdminError(f"{text!r} is a channel: channels are group chats, a contact is nick%network "
+                         f"(e.g. {EXAMPLE_NICK})")
+    if parsed.kind == "network":
+        raise AdminError(f"{text!r} is a network: a contact is nick%network (e.g. {EXAMPLE_NICK})")
+    return parsed.key(Casemapping.RFC1459)
 
 
 def address(transport: str, text: str, settings: SmsSettings | None) -> str:
