@@ -14,10 +14,18 @@ development machine, InspIRCd 3.15):
 - IRCv3: cap, ircv3 (account-notify, away-notify), server-time, message-tags (ctctags), msgid, echo-message,
   labeled-response, batch, account-tag, cap-notify, chghost; namesx gives multi-prefix, uhnames
   userhost-in-names.
+
+SASL (`sasl=True`): InspIRCd offers SASL only with a services server linked, so we also run Debian's
+atheme-services (7.2) in the foreground with its own config and database under `workdir/atheme`, linked over
+spanningtree on a loopback port with a random link password, as `services.localhost` (a U-line). InspIRCd
+advertises `sasl=PLAIN` once the link is up; atheme links ~25 ms after it starts and relinks within a second
+after an InspIRCd restart. Atheme has no switch-user option; it runs as whoever starts it (root in tests, like
+our ejabberd). Accounts are made through NickServ (`register_account`), which takes an IRC registration (~1 s).
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import ssl
 import subprocess
@@ -26,11 +34,23 @@ from pathlib import Path
 from types import TracebackType
 
 from gateway.devstack.certs import make_dh_params, make_test_certificate
-from gateway.devstack.ngircd import check_config_value, irc_server_answers, unprivileged_user
+from gateway.devstack.ngircd import RawIrcClient, check_config_value, irc_server_answers, unprivileged_user
 from gateway.devstack.ports import LOOPBACK, free_port
 from gateway.devstack.prosody import log_tail, stop_process
 
-__all__ = ["IRCV3_CAPS", "InspircdServer", "inspircd_available"]
+__all__ = ["IRCV3_CAPS", "SERVICES_NAME", "InspircdServer", "atheme_available", "inspircd_available"]
+
+SERVICES_NAME = "services.localhost"
+_ATHEME_MODULES = (
+    "protocol/inspircd",
+    "backend/opensex",
+    "crypto/posix",
+    "nickserv/main",
+    "nickserv/identify",
+    "nickserv/register",
+    "saslserv/main",
+    "saslserv/plain",
+)
 
 # The capabilities the test server offers and the transport asks for.
 IRCV3_CAPS = (
@@ -68,6 +88,11 @@ def inspircd_available() -> bool:
     return _executable() is not None
 
 
+def atheme_available() -> bool:
+    """True if Debian's atheme-services is installed (SASL tests skip otherwise)."""
+    return shutil.which("atheme-services") is not None
+
+
 def _executable() -> str | None:
     found = shutil.which("inspircd")
     if found is None and Path("/usr/sbin/inspircd").is_file():
@@ -101,6 +126,7 @@ class InspircdServer:
         *,
         tls: bool = False,
         network: str = "TestNet",
+        sasl: bool = False,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         if "." not in server_name:
@@ -122,6 +148,11 @@ class InspircdServer:
         self.log_path = self.workdir / "inspircd.log"  # the server's own log
         self.stdout_path = self.workdir / "inspircd.out"  # what it prints while starting
         self._proc: subprocess.Popen[bytes] | None = None
+        self.sasl = sasl
+        self.link_port: int | None = free_port() if sasl else None
+        self._link_password = secrets.token_hex(16)
+        self.atheme_dir = self.workdir / "atheme"
+        self._atheme: subprocess.Popen[bytes] | None = None
 
     # -- config ----------------------------------------------------------------------------------------------
 
@@ -151,6 +182,18 @@ class InspircdServer:
         if user is not None:
             lines.append(f"<security {_attr('runasuser', user)} {_attr('runasgroup', user)}>")
         lines += [f'<module name="{name}">' for name in _MODULES]
+        if self.sasl:
+            lines += [
+                '<module name="spanningtree">',
+                '<module name="services_account">',
+                '<module name="svshold">',
+                '<module name="sasl">',
+                f'<sasl target="{SERVICES_NAME}">',
+                f'<bind address="{LOOPBACK}" port="{self.link_port}" type="servers">',
+                f'<link name="{SERVICES_NAME}" ipaddr="{LOOPBACK}" port="{self.link_port}" allowmask="{LOOPBACK}"'
+                f' sendpass="{self._link_password}" recvpass="{self._link_password}">',
+                f'<uline server="{SERVICES_NAME}" silent="yes">',
+            ]
         lines.append('<ircv3 accountnotify="yes" awaynotify="yes" extendedjoin="no">')
         if self.tls_enabled:
             assert self.cert_path is not None and self.key_path is not None
@@ -161,6 +204,49 @@ class InspircdServer:
                 ' requestclientcert="no">',
                 f'<bind address="{LOOPBACK}" port="{self.tls_port}" type="clients" sslprofile="tls">',
             ]
+        return "\n".join(lines) + "\n"
+
+    def atheme_config_text(self) -> str:
+        """The atheme-services config: just NickServ (to register accounts) and SaslServ with PLAIN."""
+        lines = [f'loadmodule "modules/{name}";' for name in _ATHEME_MODULES]
+        lines += [
+            "serverinfo {",
+            f'    name = "{SERVICES_NAME}";',
+            '    desc = "xmpp-gateway test services";',
+            '    numeric = "00A";',
+            "    recontime = 1;",
+            f'    netname = "{self.network}";',
+            '    hidehostsuffix = "users.test";',
+            '    adminname = "xmpp-gateway tests";',
+            '    adminemail = "root@localhost";',
+            '    registeremail = "root@localhost";',
+            '    mta = "/bin/false";',
+            "    loglevel = { error; info; admin; network; };",
+            "    maxlogins = 50;",
+            "    maxusers = 1000;",
+            "    mdlimit = 30;",
+            "    emaillimit = 1000;",
+            "    emailtime = 1;",
+            "    auth = none;",
+            "    casemapping = rfc1459;",
+            "};",
+            f'uplink "{self.server_name}" {{',
+            f'    host = "{LOOPBACK}";',
+            f'    password = "{self._link_password}";',
+            f"    port = {self.link_port};",
+            "};",
+            "nickserv {",
+            '    nick = "NickServ"; user = "NickServ"; host = "services.localhost"; real = "Nickname Services";',
+            "    maxnicks = 5; expire = 0;",
+            "};",
+            "saslserv {",
+            '    nick = "SaslServ"; user = "SaslServ"; host = "services.localhost"; real = "SASL";',
+            "};",
+            "general {",
+            "    flood_msgs = 10000; flood_time = 1; ratelimit_uses = 10000; ratelimit_period = 1;",
+            '    commit_interval = 5; language = "en"; uplink_sendq_limit = 1048576;',
+            "};",
+        ]
         return "\n".join(lines) + "\n"
 
     def write_config(self) -> Path:
@@ -176,6 +262,9 @@ class InspircdServer:
             if not (self.workdir / "dh.pem").exists():
                 make_dh_params(self.workdir / "dh.pem")
         self.config_path.write_text(self.config_text())
+        if self.sasl:
+            (self.atheme_dir / "data").mkdir(parents=True, exist_ok=True)
+            (self.atheme_dir / "atheme.conf").write_text(self.atheme_config_text())
         return self.config_path
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -227,6 +316,49 @@ class InspircdServer:
                 self.stop()
                 raise RuntimeError(f"inspircd did not serve within {timeout:g} s; log tail:\n{self._log_tails()}")
             time.sleep(0.01)
+        if self.sasl:
+            self._start_atheme(deadline)
+
+    def _start_atheme(self, deadline: float) -> None:
+        if not atheme_available():
+            self.stop()
+            raise RuntimeError("atheme-services is not installed (apt install atheme-services)")
+        out_path = self.atheme_dir / "atheme.out"
+        out_path.write_bytes(b"")
+        (self.atheme_dir / "atheme.pid").unlink(missing_ok=True)
+        d = self.atheme_dir
+        argv = ["atheme-services", "-n", "-c", str(d / "atheme.conf"), "-D", str(d / "data"),
+                "-l", str(d / "atheme.log"), "-p", str(d / "atheme.pid")]  # fmt: skip
+        with open(out_path, "ab") as out:
+            self._atheme = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.atheme_dir,
+                start_new_session=True,
+            )
+        # atheme says so once the burst is exchanged; from then on InspIRCd offers sasl=PLAIN.
+        while b"finished synching with uplink" not in out_path.read_bytes():
+            if self._atheme.poll() is not None or time.monotonic() >= deadline:
+                tail = log_tail(out_path)
+                self.stop()
+                raise RuntimeError(f"atheme did not link to inspircd; its output:\n{tail}")
+            time.sleep(0.01)
+
+    async def register_account(self, account: str, password: str, email: str = "test@example.org") -> None:
+        """Create a services account (NickServ REGISTER) for SASL logins; ~1 s, as it takes an IRC registration."""
+        if not self.sasl:
+            raise RuntimeError("start the server with sasl=True to have services")
+        client = await RawIrcClient.connect(self.port)
+        try:
+            await client.register(account)
+            await client.send(f"PRIVMSG NickServ :REGISTER {password} {email}")
+            reply = await client.expect(lambda line: line.command == "NOTICE" and line.nick == "NickServ")
+            if "registered" not in reply.params[-1]:
+                raise RuntimeError(f"NickServ refused to register {account}: {reply.params[-1]}")
+        finally:
+            await client.close()
 
     def _ready(self) -> bool:
         if not irc_server_answers(self.port):
@@ -240,12 +372,15 @@ class InspircdServer:
 
     def stop(self, timeout: float = 10) -> None:
         """Stop the server we started (SIGTERM to its PID, SIGKILL if it hangs). Idempotent."""
+        if self._atheme is not None:
+            stop_process(self._atheme, timeout)
+            self._atheme = None
         if self._proc is not None:
             stop_process(self._proc, timeout)
             self._proc = None
 
     def restart(self) -> None:
-        """Stop then start again on the same ports."""
+        """Stop then start again on the same ports (services and their accounts too)."""
         self.stop()
         self.start()
 

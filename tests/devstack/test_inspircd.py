@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.devstack.certs import make_test_certificate
-from gateway.devstack.inspircd import IRCV3_CAPS, InspircdServer, inspircd_available
+from gateway.devstack.inspircd import IRCV3_CAPS, InspircdServer, atheme_available, inspircd_available
 from gateway.devstack.ngircd import RawIrcClient, irc_server_answers
 from gateway.devstack.ports import port_accepts
 
@@ -88,3 +89,36 @@ def test_config_shape(tmp_path: Path) -> None:
     assert '<module name="ircv3_servertime">' in text and "ssl_gnutls" not in text
     with pytest.raises(ValueError):
         InspircdServer(tmp_path / "x", password='a"><module name="x')
+
+
+@pytest.mark.skipif(not atheme_available(), reason="atheme-services is not installed (apt install atheme-services)")
+async def test_sasl_plain_through_atheme(tmp_path: Path) -> None:
+    server = InspircdServer(tmp_path / "inspircd", sasl=True)
+    await asyncio.to_thread(server.start)
+    try:
+        await server.register_account("alice", "s3cret-pw")
+
+        async def login(nick: str, password: str) -> list[str]:
+            client = await RawIrcClient.connect(server.port)
+            try:
+                await client.send("CAP LS 302")
+                await client.send(f"NICK {nick}")
+                await client.send(f"USER {nick} 0 * :{nick}")
+                ls = await client.expect(lambda line: line.command == "CAP" and line.params[1] == "LS")
+                assert "sasl=PLAIN" in ls.params[-1].split()
+                await client.send("CAP REQ :sasl")
+                await client.expect(lambda line: line.command == "CAP" and line.params[1] == "ACK")
+                await client.send("AUTHENTICATE PLAIN")
+                await client.expect_command("AUTHENTICATE")
+                await client.send("AUTHENTICATE " + base64.b64encode(f"alice\0alice\0{password}".encode()).decode())
+                await client.expect(lambda line: line.command in ("903", "904"))
+                await client.send("CAP END")
+                return [line.command for line in client.received if line.command in ("900", "903", "904")]
+            finally:
+                await client.close()
+
+        assert await login("bob", "wrong") == ["904"]
+        assert await login("carol", "s3cret-pw") == ["900", "903"]  # 900: logged in as alice
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert not port_accepts(server.port)
