@@ -25,7 +25,6 @@ ADMIN = "boss@localhost"  # a config admin in every gateway these tests start
 COMMANDS_NS = "http://jabber.org/protocol/commands"
 
 People = Callable[..., Awaitable[TestClient]]
-Gateways = Callable[..., Awaitable[Gateway]]
 
 
 def sms_table(**settings: Any) -> dict[str, Any]:
@@ -79,23 +78,34 @@ async def people_fixture() -> AsyncIterator[People]:
         await client.stop()
 
 
-@pytest.fixture(name="gateways")
-async def gateways_fixture(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Gateways]:
+class Gateways:
     """`await gateways(server, sms=sms_table(), ...)`: a running gateway with ADMIN as config admin; its config
-    is also written to tmp_path/config.toml, for the CLI."""
-    started: list[Gateway] = []
+    is also written to tmp_path/config.toml, for the CLI. All are stopped at the end of the test."""
 
-    async def start(prosody: ProsodyServer, **transports: dict[str, Any]) -> Gateway:
-        raw = raw_config(component_port=prosody.component_port, http_port=free_port(), database_url=sqlite_url,
-                         admins=(ADMIN,), transports=transports)
-        (tmp_path / "config.toml").write_text(to_toml(raw))
-        gateway = await start_gateway(raw, tmp_path)
-        started.append(gateway)
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.tmp_path = tmp_path
+        self.database_url = database_url
+        self.running: list[Gateway] = []
+
+    async def __call__(self, prosody: ProsodyServer, **transports: dict[str, Any]) -> Gateway:
+        raw = raw_config(component_port=prosody.component_port, http_port=free_port(),
+                         database_url=self.database_url, admins=(ADMIN,), transports=transports)
+        (self.tmp_path / "config.toml").write_text(to_toml(raw))
+        gateway = await start_gateway(raw, self.tmp_path)
+        self.running.append(gateway)
         return gateway
 
-    yield start
-    for gateway in started:
+    async def stop(self, gateway: Gateway) -> None:
+        self.running.remove(gateway)
         await gateway.stop()
+
+
+@pytest.fixture(name="gateways")
+async def gateways_fixture(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Gateways]:
+    gateways = Gateways(tmp_path, sqlite_url)
+    yield gateways
+    for gateway in list(gateways.running):
+        await gateways.stop(gateway)
 
 
 # -- ad-hoc from the client side ------------------------------------------------------------------------------

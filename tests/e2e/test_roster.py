@@ -92,6 +92,27 @@ async def test_without_privilege_contacts_ask_for_a_subscription_with_their_name
     assert [s for s in seen if s[0] == "subscribe"] == [("subscribe", MOM, "Mom")], "asked once, not every poll"
 
 
+async def test_a_restart_pushes_nothing_twice_and_still_removes(privileged_server: ProsodyServer, gateways: Gateways,
+                                                                people: People) -> None:
+    gateway = await gateways(privileged_server, sms=sms_table())
+    assert gateway.store is not None
+    alice = await people(privileged_server, "alice")
+    pushes: list[str] = []
+    alice.add_event_handler("roster_update", lambda iq: pushes.extend(str(j) for j in iq["roster"]["items"]))
+    await gateway.store.users.add("alice@localhost")
+    await gateway.store.contacts.add("alice@localhost", "sms", "+12025550123", "Mom")
+    await wait_until(lambda: pushes == [MOM], timeout=5)
+
+    await gateways.stop(gateway)
+    gateway = await gateways(privileged_server, sms=sms_table())
+    assert gateway.store is not None
+    await asyncio.sleep(1.5)  # the privilege advertisement and a first comparison
+    assert pushes == [MOM], "the roster already had the item: no second push"
+
+    await gateway.store.contacts.remove("alice@localhost", "sms", "+12025550123")
+    await wait_until(_lacks(alice, MOM), timeout=5)
+
+
 def _has(client: TestClient, jid: str) -> Any:
     async def check() -> bool:
         return jid in await roster(client)
