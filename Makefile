@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_PACKAGES := prosody
-TEST_PACKAGES := prosody prosody-modules ejabberd chromium chromium-driver
+TEST_PACKAGES := prosody prosody-modules ejabberd ngircd inspircd atheme-services openssl chromium chromium-driver
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest venv clean
