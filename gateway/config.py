@@ -256,8 +256,17 @@ def env_name(table: str, key: str) -> str:
 
 def _resolve_secrets(model: type[BaseModel], table: dict[str, Any], table_key: str, base_dir: Path,
                      environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    """Fill each secret from `key`, `key_file` or the environment, in that order of precedence."""
+    """Fill each secret from `key`, `key_file` or the environment, in that order of precedence.
+
+    Tables nested in a list (e.g. `[[transports.irc.networks]]`) get the same treatment, numbered from 0.
+    """
     for name, field in model.model_fields.items():
+        nested = _nested_model(field)
+        if nested is not None and isinstance(table.get(name), list):
+            table[name] = [_resolve_secrets(nested, dict(item), f"{table_key}.{name}.{index}", base_dir, environ,
+                                            problems) if isinstance(item, dict) else item
+                           for index, item in enumerate(table[name])]
+            continue
         if not _is_secret_field(field):
             continue
         file_key = f"{name}_file"
@@ -300,8 +309,26 @@ def _validate(model: type[M], raw: dict[str, Any], prefix: str, problems: list[s
 
 
 def _is_secret(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
-    field = model.model_fields.get(str(loc[0])) if loc else None
-    return field is not None and _is_secret_field(field)
+    """Whether the value at `loc` (e.g. ("networks", 0, "password")) is a secret, however deeply nested."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an index into a list of tables
+        field = current.model_fields.get(str(part)) if current is not None else None
+        if field is None:
+            return False
+        if _is_secret_field(field):
+            return True
+        current = _nested_model(field)
+    return False
+
+
+def _nested_model(field: FieldInfo) -> type[BaseModel] | None:
+    """The model of a field holding tables (a model, or a list or tuple of them), if it is one."""
+    for candidate in (field.annotation, *get_args(field.annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _is_secret_field(field: FieldInfo) -> bool:
