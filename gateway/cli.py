@@ -134,15 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     bind.add_argument("jid")
     bind.add_argument("number", help="the Twilio number, e.g. +14155552671")
     bind.add_argument("--default", action="store_true", help="make it the user's default sending number")
-    unbind = command("unbind", _sms_unbind, "unbind a number from a user", parent=sms)
-    unbind.add_argument("jid")
-    unbind.add_argument("number")
     sms_list = command("list", _sms_list, "list bound numbers", parent=sms)
     sms_list.add_argument("jid", nargs="?", help="only this user's numbers")
     sms_list.add_argument("--json", action="store_true", help="print JSON")
-    for name, handler, text in (("block", _sms_block, "drop a number's texts to a user (journaled as blocked)"),
-                                ("unblock", _sms_unblock, "deliver a blocked number's texts again")):
-        sub = command(name, handler, text, parent=sms)
+    for name, number_handler, text in (
+            ("unbind", _sms_number_command(sms_admin.unbind, "unbound {number} from {jid}"),
+             "unbind a number from a user"),
+            ("block", _sms_number_command(sms_admin.block, "{jid} no longer receives texts from {number}"),
+             "drop a number's texts to a user (journaled as blocked)"),
+            ("unblock", _sms_number_command(sms_admin.unblock, "{jid} receives texts from {number} again"),
+             "deliver a blocked number's texts again")):
+        sub = command(name, number_handler, text, parent=sms)
         sub.add_argument("jid")
         sub.add_argument("number")
 
@@ -334,34 +336,24 @@ def _sms_bind(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sms_unbind(args: argparse.Namespace) -> int:
-    config = _config(args)
-    number = _with_store(args, lambda store: sms_admin.unbind(store, args.jid, args.number,
-                                                              _sms_settings(config)), config)
-    print(f"unbound {number} from {args.jid}")
-    return 0
+def _sms_number_command(operation: Callable[[Store, str, str, SmsSettings | None], Awaitable[str]], done: str
+                        ) -> Callable[[argparse.Namespace], int]:
+    """A command that applies `operation` to (JID, number) and reports `done` with the number as understood."""
+
+    def handler(args: argparse.Namespace) -> int:
+        config = _config(args)
+        number = _with_store(args, lambda store: operation(store, args.jid, args.number, _sms_settings(config)),
+                             config)
+        print(done.format(jid=args.jid, number=number))
+        return 0
+
+    return handler
 
 
 def _sms_list(args: argparse.Namespace) -> int:
     bindings = _with_store(args, lambda store: sms_admin.list_bindings(store, args.jid))
     print_records([dataclasses.asdict(b) for b in bindings], ["jid", "address", "is_default"], sys.stdout,
                   as_json=args.json)
-    return 0
-
-
-def _sms_block(args: argparse.Namespace) -> int:
-    config = _config(args)
-    number = _with_store(args, lambda store: sms_admin.block(store, args.jid, args.number,
-                                                             _sms_settings(config)), config)
-    print(f"{args.jid} no longer receives texts from {number}")
-    return 0
-
-
-def _sms_unblock(args: argparse.Namespace) -> int:
-    config = _config(args)
-    number = _with_store(args, lambda store: sms_admin.unblock(store, args.jid, args.number,
-                                                               _sms_settings(config)), config)
-    print(f"{args.jid} receives texts from {number} again")
     return 0
 
 
