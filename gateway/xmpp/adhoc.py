@@ -8,6 +8,7 @@ request and the form submission) goes through `CommandSet.authorize`.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP, Iq
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS_NS = "http://jabber.org/protocol/commands"
 DATA_FORMS_NS = "jabber:x:data"
+SESSION_LIFETIME = 600.0  # a form nobody submitted is forgotten after this (slixmpp keeps sessions forever)
 
 Session = dict[str, Any]
 
@@ -75,6 +77,8 @@ class AdhocCommands:
         return command
 
     async def _start(self, iq: Iq, session: Session) -> Session:
+        self._forget_stale_sessions()
+        session["opened"] = time.monotonic()
         command = await self._authorize(session)
         if not command.fields:
             return await self._run(command, session, {})
@@ -111,6 +115,12 @@ class AdhocCommands:
         if result.columns:
             session["payload"] = self._table(command, result)
         return session
+
+    def _forget_stale_sessions(self) -> None:
+        sessions = self.xmpp.plugin["xep_0050"].sessions
+        cutoff = time.monotonic() - SESSION_LIFETIME
+        for stale in [sid for sid, session in sessions.items() if session.get("opened", cutoff) < cutoff]:
+            del sessions[stale]
 
     # -- forms ------------------------------------------------------------------------------------------------
     def _form(self, command: Command) -> Any:
