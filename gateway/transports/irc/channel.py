@@ -1,0 +1,210 @@
+"""What we know about one network and the channels on it: ISUPPORT values, members with their modes, topics.
+
+These are plain state objects with no reference to a connection or a user, updated by idempotent methods (adding
+a member twice, removing a missing one or setting a mode already set change nothing) that report what changed.
+`IrcConnection` keeps its channels in a `ChannelTable`.
+
+Sharing between users (the design the benchmark issue asks for; not wired yet): every connection in `#chan` on a
+network receives the same lines about it, so N users in one channel would hold N equal member lists. A per-network
+directory (one `ChannelTable` per network, owned by the sessions manager, not by a connection) holds one `Channel`
+per channel with the set of connections inside it. The first connection in a channel is its *writer*: it alone
+applies the lines about the channel to the shared `Channel` and its events are fanned out by the transport to
+every local user in the channel; the other connections only keep their own membership (joined, key) and ignore
+those lines for member state (they still answer for their own JOIN/PART/KICK). When the writer leaves or drops,
+the next connection in the channel becomes the writer after re-reading NAMES (a `replace_members`), so no line
+between the hand-over and the NAMES reply can leave the list stale. Nothing here depends on which connection
+applies a line, which is what makes that hand-over possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from gateway.transports.irc.addressing import DEFAULT_CHANTYPES, Casemapping
+from gateway.transports.irc.modes import DEFAULT_CHANMODES, Prefixes, chanmodes_from_isupport
+
+
+@dataclass
+class ServerInfo:
+    """The ISUPPORT (005) values we use, with the protocol's defaults until the server says otherwise."""
+
+    casemapping: Casemapping = Casemapping.RFC1459
+    prefixes: Prefixes = field(default_factory=Prefixes)
+    chantypes: str = DEFAULT_CHANTYPES
+    chanmodes: tuple[str, str, str, str] = DEFAULT_CHANMODES
+    nicklen: int | None = None
+    channellen: int | None = None
+    linelen: int | None = None
+    network: str | None = None
+    server_name: str | None = None
+    raw: dict[str, str] = field(default_factory=dict)
+
+    def load(self, tokens: Iterable[str]) -> None:
+        """Take the `KEY=value` tokens of one 005 line (without the target nick and the trailing text)."""
+        for token in tokens:
+            if token.startswith("-"):
+                self.raw.pop(token[1:].upper(), None)
+                continue
+            key, _, value = token.partition("=")
+            key = key.upper()
+            self.raw[key] = value
+            if key == "CASEMAPPING":
+                self.casemapping = Casemapping.from_isupport(value)
+            elif key == "PREFIX":
+                self.prefixes = Prefixes.from_isupport(value)
+            elif key == "CHANTYPES" and value:
+                self.chantypes = value
+            elif key == "CHANMODES":
+                self.chanmodes = chanmodes_from_isupport(value)
+            elif key == "NICKLEN":
+                self.nicklen = _positive(value)
+            elif key == "CHANNELLEN":
+                self.channellen = _positive(value)
+            elif key == "LINELEN":
+                self.linelen = _positive(value)
+            elif key == "NETWORK":
+                self.network = value or None
+
+    def fold(self, name: str) -> str:
+        return self.casemapping.fold(name)
+
+    def is_channel(self, name: str) -> bool:
+        return bool(name) and name[0] in self.chantypes
+
+
+def _positive(value: str) -> int | None:
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+@dataclass
+class Member:
+    """One user in a channel as we know them."""
+
+    nick: str
+    modes: frozenset[str] = frozenset()
+    user: str | None = None
+    host: str | None = None
+    away: str | None = None  # the away message, None when present
+    account: str | None = None  # services account (account-notify), None when unknown or logged out
+
+
+@dataclass
+class Channel:
+    """A channel: its members by folded nick, its topic. No connection or user is referenced from here."""
+
+    name: str
+    casemapping: Casemapping = Casemapping.RFC1459
+    members: dict[str, Member] = field(default_factory=dict)
+    topic: str | None = None
+    topic_by: str | None = None
+    topic_time: datetime | None = None
+
+    def member(self, nick: str) -> Member | None:
+        return self.members.get(self.casemapping.fold(nick))
+
+    def __contains__(self, nick: object) -> bool:
+        return isinstance(nick, str) and self.casemapping.fold(nick) in self.members
+
+    def add(self, member: Member) -> bool:
+        """Add or refresh a member; True if they were not there before."""
+        key = self.casemapping.fold(member.nick)
+        known = self.members.get(key)
+        if known is not None:
+            self.members[key] = replace(
+                known,
+                nick=member.nick,
+                user=member.user or known.user,
+                host=member.host or known.host,
+                modes=known.modes | member.modes,
+            )
+            return False
+        self.members[key] = member
+        return True
+
+    def remove(self, nick: str) -> Member | None:
+        return self.members.pop(self.casemapping.fold(nick), None)
+
+    def rename(self, old: str, new: str) -> bool:
+        """A NICK change; False if `old` is not here."""
+        member = self.members.pop(self.casemapping.fold(old), None)
+        if member is None:
+            return False
+        self.members[self.casemapping.fold(new)] = replace(member, nick=new)
+        return True
+
+    def set_mode(self, nick: str, mode: str, added: bool) -> Member | None:
+        member = self.member(nick)
+        if member is None:
+            return None
+        member.modes = member.modes | {mode} if added else member.modes - {mode}
+        return member
+
+    def replace_members(self, members: Iterable[Member]) -> None:
+        """The complete list from NAMES: whoever is not in it is gone. Known details (host, away) are kept."""
+        fresh: dict[str, Member] = {}
+        for member in members:
+            key = self.casemapping.fold(member.nick)
+            known = self.members.get(key)
+            if known is not None:
+                member = replace(
+                    member,
+                    user=member.user or known.user,
+                    host=member.host or known.host,
+                    away=known.away,
+                    account=known.account,
+                )
+            fresh[key] = member
+        self.members = fresh
+
+    def snapshot(self) -> list[Member]:
+        """A copy of the members (safe to keep while the channel changes)."""
+        return [replace(member) for member in self.members.values()]
+
+
+class ChannelTable:
+    """Channels keyed by their folded name, for one network."""
+
+    def __init__(self, casemapping: Casemapping = Casemapping.RFC1459) -> None:
+        self.casemapping = casemapping
+        self._channels: dict[str, Channel] = {}
+
+    def get(self, name: str) -> Channel | None:
+        return self._channels.get(self.casemapping.fold(name))
+
+    def open(self, name: str) -> Channel:
+        """The channel of that name, created if new."""
+        key = self.casemapping.fold(name)
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self._channels[key] = Channel(name, self.casemapping)
+        return channel
+
+    def close(self, name: str) -> Channel | None:
+        return self._channels.pop(self.casemapping.fold(name), None)
+
+    def clear(self) -> None:
+        self._channels.clear()
+
+    def rekey(self, casemapping: Casemapping) -> None:
+        """The server announced its CASEMAPPING: fold every key (and member key) again."""
+        self.casemapping = casemapping
+        old = list(self._channels.values())
+        self._channels = {}
+        for channel in old:
+            channel.casemapping = casemapping
+            channel.replace_members(list(channel.members.values()))
+            self._channels[casemapping.fold(channel.name)] = channel
+
+    def __iter__(self) -> Iterator[Channel]:
+        return iter(list(self._channels.values()))
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.casemapping.fold(name) in self._channels
+
+    def with_member(self, nick: str) -> list[Channel]:
+        return [channel for channel in self._channels.values() if nick in channel]

@@ -1,0 +1,1136 @@
+"""One IRC connection for one (XMPP bare JID, network): registration, IRCv3, liveness, reconnection, channels.
+
+`IrcConnection` connects (TLS with certificate verification unless the network says otherwise), negotiates IRCv3
+capabilities (`CAP LS 302`), logs in with SASL PLAIN or a server password, identifies to NickServ before any join
+when asked, and then keeps the user on the network: it PINGs an idle server and reconnects when no reply comes,
+and after any disconnect it reconnects with capped exponential backoff, rejoins every channel (with its key) and
+reports `reconnected`. Everything it learns is reported through `IrcEvents` (events.py).
+
+Why not `irc.client_aio`: its `AioConnection.connect` sends PASS/NICK/USER itself the moment the socket opens and
+its `send_raw` writes straight to the transport. We need CAP LS before NICK/USER (else a fast server such as ngircd
+completes registration before CAP is seen and SASL is impossible), the AUTHENTICATE exchange in between, and every
+line - registration included - to pass through our `FloodQueue`, none of which its reactor lets us place. So this
+is a small asyncio client of our own on asyncio streams, built on the building blocks: `lines` builds, splits,
+checks and decodes lines, `flood` paces them, `addressing` and `channel` hold names and state, `wire` parses.
+
+Safety: every line is built by `lines.build_line` / `privmsg_lines` (or checked by `send_raw`) and encoded by
+`lines.encode_line`, which refuses CR, LF and NUL: nothing reaches the socket except whole lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Awaitable, Coroutine, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gateway.core.events import Refusal
+from gateway.transports.irc.addressing import check_channel, check_nick
+from gateway.transports.irc.channel import Channel, ChannelTable, Member, ServerInfo
+from gateway.transports.irc.events import (
+    AccountEvent,
+    AwayEvent,
+    ChghostEvent,
+    DisconnectedEvent,
+    ErrorEvent,
+    IrcEvents,
+    JoinEvent,
+    KickEvent,
+    MessageEvent,
+    ModeEvent,
+    NamesEvent,
+    NickEvent,
+    OwnNickEvent,
+    OwnNickReason,
+    PartEvent,
+    QuitEvent,
+    ReconnectedEvent,
+    TopicEvent,
+)
+from gateway.transports.irc.flood import Clock, FloodQueue
+from gateway.transports.irc.lines import (
+    CTCP,
+    OutgoingMessage,
+    UnsafeParameter,
+    build_line,
+    check_param,
+    check_trailing,
+    ctcp_action,
+    decode,
+    encode_line,
+    one_line,
+    privmsg_lines,
+)
+from gateway.transports.irc.modes import member_mode_changes
+from gateway.transports.irc.settings import IrcNetwork, IrcSettings
+from gateway.transports.irc.wire import Line, parse
+
+log = logging.getLogger(__name__)
+
+# The IRCv3 capabilities we use when a server offers them (sasl is asked for only with SASL credentials).
+WANTED_CAPS = (
+    "multi-prefix",
+    "server-time",
+    "message-tags",
+    "echo-message",
+    "away-notify",
+    "account-notify",
+    "chghost",
+    "userhost-in-names",
+)
+_READ_LIMIT = 1 << 16
+_SASL_CHUNK = 400
+_WELCOME_MASK = re.compile(r"(\S+)!(\S+)@(\S+)$")
+_RAW_COMMAND = re.compile(r"^(?:[A-Za-z]+|[0-9]{3})$")
+
+JoinErrorKind = Literal["banned", "invite-only", "bad-key", "full", "other", "timeout", "disconnected"]
+_JOIN_ERRORS: dict[str, JoinErrorKind] = {"474": "banned", "473": "invite-only", "475": "bad-key", "471": "full"}
+# Numerics that refuse a JOIN, with the channel as their second parameter.
+_JOIN_REFUSALS = frozenset({"403", "405", "437", "470", "471", "473", "474", "475", "476", "477", "479", "489"})
+_JOIN_CONDITIONS: dict[JoinErrorKind, str] = {
+    "banned": "forbidden",
+    "invite-only": "registration-required",
+    "bad-key": "not-authorized",
+    "full": "service-unavailable",
+    "other": "not-allowed",
+    "timeout": "remote-server-timeout",
+    "disconnected": "remote-server-timeout",
+}
+_NICK_REFUSALS = frozenset({"431", "432", "433", "436", "437"})
+_SASL_FAILURES = frozenset({"902", "904", "905", "906", "908"})
+
+
+class ConnectError(Refusal):
+    """The connection could not be opened or registered; the text says why (TLS, refused, password...)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("remote-server-not-found", text)
+
+
+class NotConnected(Refusal):
+    def __init__(self, text: str) -> None:
+        super().__init__("recipient-unavailable", text)
+
+
+class JoinError(Refusal):
+    """A JOIN the server refused (`kind` from the numeric) or that got no answer; `text` is the server's."""
+
+    def __init__(self, kind: JoinErrorKind, channel: str, text: str) -> None:
+        super().__init__(_JOIN_CONDITIONS[kind], text)
+        self.kind: JoinErrorKind = kind
+        self.channel = channel
+
+
+class NickError(Refusal):
+    def __init__(self, text: str) -> None:
+        super().__init__("conflict", text)
+
+
+@dataclass(frozen=True)
+class IrcIdentity:
+    """Who the user is on a network. username/realname default to the transport's settings (never the server's)."""
+
+    nick: str
+    username: str | None = None
+    realname: str | None = None
+    sasl_account: str | None = None
+    sasl_password: str | None = None
+    nickserv_password: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelListing:
+    name: str
+    users: int
+    topic: str
+
+
+@dataclass(frozen=True)
+class ChannelPage:
+    """One page of a LIST, ordered by folded channel name (stable for `after` paging, XEP-0059 style)."""
+
+    items: tuple[ChannelListing, ...]
+    total: int
+    first: str | None
+    last: str | None
+
+
+class IrcConnection:
+    """One user's connection to one network. See the module docstring; the events are in events.py."""
+
+    def __init__(
+        self,
+        owner: str,
+        network: IrcNetwork,
+        settings: IrcSettings,
+        identity: IrcIdentity,
+        events: IrcEvents,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        reconnect_min_delay: float = 1.0,
+        connect_timeout: float = 20.0,
+        join_timeout: float = 30.0,
+        list_cache_seconds: float = 300.0,
+        clock: Clock | None = None,
+    ) -> None:
+        check_nick(identity.nick)
+        self.owner = owner
+        self.network = network
+        self.settings = settings
+        self.identity = identity
+        self.events = events
+        self.username = identity.username or settings.username
+        self.realname = identity.realname or settings.realname
+        check_param(self.username, "username")
+        check_trailing(self.realname, "real name")
+        self._ssl_context = ssl_context
+        self.reconnect_min_delay = reconnect_min_delay
+        self.connect_timeout = connect_timeout
+        self.join_timeout = join_timeout
+        self.list_cache_seconds = list_cache_seconds
+
+        self.wanted_nick = identity.nick
+        self.nick = identity.nick
+        self.user: str | None = None  # our user@host as the server shows it, for the real prefix length
+        self.host: str | None = None
+        self.account: str | None = None
+        self.server = ServerInfo()
+        self.caps: frozenset[str] = frozenset()
+        self.channels = ChannelTable()
+        self.away: str | None = None
+
+        self._queue = FloodQueue(
+            self._write, burst=settings.flood_burst, rate=settings.flood_rate, size=settings.queue_size, clock=clock
+        )
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._gen = 0
+        self._link_up = False
+        self._established = False
+        self._closing = False
+        self._lost_reason: str | None = None
+        self._last_rx = 0.0
+        self._read_task: asyncio.Task[None] | None = None
+        self._liveness_task: asyncio.Task[None] | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+        # Per link, reset by _open.
+        self._registration: asyncio.Future[None] | None = None
+        self._offered: dict[str, str] = {}
+        self._cap_done = False
+        self._sasl_done = False
+        self._nick_candidates: Iterator[str] = iter(())
+        self._names: dict[str, list[Member]] = {}
+        self._nickserv_waiter: asyncio.Future[str] | None = None
+        self._ping_counter = 0
+
+        # Channels: what the user wants to be in (kept across reconnects), with keys.
+        self._wanted: dict[str, tuple[str, str | None]] = {}
+        self._join_waiters: dict[str, asyncio.Future[Channel]] = {}
+        self._join_keys: dict[str, str | None] = {}
+        self._part_waiters: dict[str, asyncio.Future[None]] = {}
+        self._nick_waiter: asyncio.Future[str] | None = None
+        self._list_future: asyncio.Future[list[ChannelListing]] | None = None
+        self._list_items: list[ChannelListing] = []
+        self._list_cache: tuple[float, list[ChannelListing]] | None = None
+
+    # -- state ------------------------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Registered on the network and serving (False while reconnecting)."""
+        return self._established
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
+    def max_line_bytes(self) -> int:
+        return self.server.linelen or self.network.max_line_bytes
+
+    def same(self, a: str, b: str) -> bool:
+        """Equal names under the network's CASEMAPPING."""
+        return self.server.fold(a) == self.server.fold(b)
+
+    def channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)
+
+    @property
+    def wanted_channels(self) -> dict[str, str | None]:
+        """The channels the user is in (or will be again after a reconnect), with their keys."""
+        return dict(self._wanted.values())
+
+    def is_joined(self, name: str) -> bool:
+        return name in self.channels
+
+    # -- connecting -------------------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the connection and register; ConnectError with the reason if that fails (no retry here).
+
+        Once connected, losing the connection leads to reconnects until `quit()`.
+        """
+        if self._established:
+            return
+        self._closing = False
+        await self._open()
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.network.tls:
+            return None
+        if self._ssl_context is not None:
+            return self._ssl_context
+        context = ssl.create_default_context()
+        if not self.network.verify_certificate:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    async def _open(self) -> None:
+        host, port = self.network.host, self.network.effective_port
+        context = self._tls_context()
+        self._gen += 1
+        gen = self._gen
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    host, port, ssl=context, server_hostname=host if context else None, limit=_READ_LIMIT
+                ),
+                self.connect_timeout,
+            )
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectError(
+                f"The TLS certificate of {host}:{port} was refused: {exc.verify_message or exc.reason}."
+                " The gateway does not connect to a server it cannot verify."
+            ) from exc
+        except ssl.SSLError as exc:
+            raise ConnectError(f"TLS with {host}:{port} failed: {exc.reason or exc}.") from exc
+        except TimeoutError as exc:
+            raise ConnectError(f"{host}:{port} did not answer within {self.connect_timeout:g} s.") from exc
+        except OSError as exc:
+            raise ConnectError(f"Cannot connect to {host}:{port}: {exc.strerror or exc}.") from exc
+
+        self._reader, self._writer = reader, writer
+        self._link_up = True
+        self._lost_reason = None
+        self._last_rx = time.monotonic()
+        self._registration = asyncio.get_running_loop().create_future()
+        self._offered = {}
+        self._cap_done = False
+        self._sasl_done = False
+        self.caps = frozenset()
+        self.server = ServerInfo()
+        self.channels = ChannelTable()
+        self.account = None
+        self.nick = self.wanted_nick
+        self._nick_candidates = self._alternates(self.wanted_nick)
+        self._names = {}
+        self._queue.reset()
+        self._queue.start()
+        self._read_task = asyncio.get_running_loop().create_task(self._read_loop(gen, reader), name="irc-read")
+
+        lines = []
+        if self.network.password is not None:
+            lines.append(build_line("PASS", trailing=self.network.password.get_secret_value()))
+        lines += [
+            "CAP LS 302",
+            build_line("NICK", self.nick),
+            build_line("USER", self.username, "0", "*", trailing=self.realname),
+        ]
+        try:
+            await self._queue.put_all(lines)
+            await asyncio.wait_for(asyncio.shield(self._registration), self.connect_timeout)
+        except BaseException as exc:
+            reason = str(exc.text) if isinstance(exc, Refusal) else "registration failed"
+            if isinstance(exc, TimeoutError):
+                reason = f"{host}:{port} did not complete the IRC registration within {self.connect_timeout:g} s."
+            self._abort(reason)
+            await self._link_down(gen, reason)
+            if isinstance(exc, ConnectError) or not isinstance(exc, Exception):
+                raise
+            raise ConnectError(reason) from exc
+        self._established = True
+        self._liveness_task = asyncio.get_running_loop().create_task(self._liveness(gen), name="irc-liveness")
+        log.info("%s connected to %s as %s (caps: %s)", self.owner, self.network.name, self.nick, sorted(self.caps))
+
+    def _alternates(self, nick: str) -> Iterator[str]:
+        limit = self.server.nicklen or 30
+        for suffix in ("_", "__", "___"):
+            yield (nick + suffix)[:limit] if len(nick) < limit else nick[: limit - len(suffix)] + suffix
+        for _ in range(5):
+            digits = str(random.randint(1000, 9999))
+            yield nick[: limit - 4] + digits
+
+    def _registration_failed(self, text: str) -> None:
+        if self._registration is not None and not self._registration.done():
+            self._registration.set_exception(ConnectError(text))
+            self._registration.exception()  # retrieved: _open may have stopped waiting
+
+    def _registration_complete(self) -> None:
+        if self._registration is not None and not self._registration.done():
+            self._registration.set_result(None)
+
+    # -- the link ---------------------------------------------------------------------------------------------
+
+    async def _write(self, line: str) -> None:
+        writer = self._writer
+        if writer is None or writer.is_closing() or not self._link_up:
+            raise ConnectionError("not connected")
+        writer.write(encode_line(line, self.max_line_bytes))
+        await writer.drain()
+
+    def _abort(self, reason: str) -> None:
+        """Drop the socket now; the read loop then reports the loss with this reason."""
+        if self._lost_reason is None:
+            self._lost_reason = reason
+        if self._writer is not None:
+            self._writer.transport.abort()
+
+    async def _read_loop(self, gen: int, reader: asyncio.StreamReader) -> None:
+        reason = "the server closed the connection"
+        try:
+            while True:
+                try:
+                    data = await reader.readuntil(b"\n")
+                except asyncio.LimitOverrunError as exc:  # an absurdly long line: skip it
+                    await reader.readexactly(exc.consumed)
+                    continue
+                self._last_rx = time.monotonic()
+                line = parse(decode(data.rstrip(b"\r\n"), self.network.encoding_fallback))
+                if line is not None:
+                    try:
+                        await self._dispatch(line)
+                    except Exception:
+                        log.exception("%s on %s: handling %r failed", self.owner, self.network.name, line)
+        except asyncio.IncompleteReadError:
+            pass
+        except (OSError, ssl.SSLError) as exc:
+            reason = f"connection error: {exc}"
+        except asyncio.CancelledError:
+            reason = "closed"
+        await self._link_down(gen, self._lost_reason or reason)
+
+    async def _link_down(self, gen: int, reason: str) -> None:
+        if gen != self._gen or not self._link_up:
+            return
+        self._link_up = False
+        was_established = self._established
+        self._established = False
+        if self._writer is not None:
+            self._writer.transport.abort()
+        if self._liveness_task is not None and self._liveness_task is not asyncio.current_task():
+            self._liveness_task.cancel()
+        self._liveness_task = None
+        self._registration_failed(reason)
+        for channel, waiter in list(self._join_waiters.items()):
+            if not waiter.done():
+                waiter.set_exception(JoinError("disconnected", channel, f"Disconnected from the network: {reason}"))
+        for part_waiter in self._part_waiters.values():
+            if not part_waiter.done():
+                part_waiter.set_result(None)
+        if self._nick_waiter is not None and not self._nick_waiter.done():
+            self._nick_waiter.set_exception(NickError(f"Disconnected from the network: {reason}"))
+        if self._list_future is not None and not self._list_future.done():
+            self._list_future.set_exception(NotConnected(f"Disconnected from the network: {reason}"))
+        pending: list[asyncio.Future[Any] | None] = [*self._join_waiters.values(), self._nick_waiter, self._list_future]
+        for future in pending:
+            if future is not None and future.done() and not future.cancelled():
+                future.exception()  # retrieved: nobody may be waiting any more
+        await self._queue.stop(reason)
+        self.channels.clear()
+        if not was_established:
+            return
+        reconnecting = not self._closing
+        log.info("%s lost %s: %s (reconnecting: %s)", self.owner, self.network.name, reason, reconnecting)
+        await self._emit(self.events.on_disconnected(DisconnectedEvent(reason, reconnecting)))
+        if reconnecting and (self._reconnect_task is None or self._reconnect_task.done()):
+            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(), name="irc-reconnect")
+
+    async def _liveness(self, gen: int) -> None:
+        interval, timeout = self.settings.ping_interval, self.settings.ping_timeout
+        while gen == self._gen and self._link_up:
+            idle = time.monotonic() - self._last_rx
+            if idle < interval:
+                await asyncio.sleep(interval - idle)
+                continue
+            self._ping_counter += 1
+            written = await self._queue.put(build_line("PING", trailing=f"gw{self._ping_counter}"))
+            await written
+            sent = time.monotonic()
+            await asyncio.sleep(timeout)
+            if self._last_rx < sent:
+                self._abort(f"no reply from the server within {timeout:g} s of a PING")
+                return
+
+    async def _reconnect(self) -> None:
+        delay = self.reconnect_min_delay
+        cap = self.settings.reconnect_max_delay
+        while not self._closing:
+            await asyncio.sleep(min(cap, delay * random.uniform(0.8, 1.2)))
+            if self._closing:
+                return
+            try:
+                await self._open()
+            except ConnectError as exc:
+                log.info("%s: reconnecting to %s failed: %s", self.owner, self.network.name, exc.text)
+                delay = min(cap, delay * 2)
+                continue
+            delay = self.reconnect_min_delay
+            rejoined, lost = await self._rejoin()
+            if not self._established:
+                continue  # lost again while rejoining
+            if self.away is not None:
+                await self._queue.put(build_line("AWAY", trailing=self.away))
+            await self._emit(self.events.on_reconnected(ReconnectedEvent(tuple(rejoined), tuple(lost))))
+            return
+
+    async def _rejoin(self) -> tuple[list[str], list[tuple[str, str]]]:
+        wanted = list(self._wanted.values())
+        results = await asyncio.gather(*(self._join(name, key) for name, key in wanted), return_exceptions=True)
+        rejoined: list[str] = []
+        lost: list[tuple[str, str]] = []
+        for (name, _key), result in zip(wanted, results, strict=True):
+            if isinstance(result, Channel):
+                rejoined.append(name)
+            elif isinstance(result, JoinError) and result.kind not in ("disconnected", "timeout"):
+                self._wanted.pop(self.server.fold(name), None)
+                lost.append((name, result.text))
+            elif isinstance(result, BaseException):
+                lost.append((name, str(result)))
+        return rejoined, lost
+
+    async def quit(self, message: str = "") -> None:
+        """Send QUIT (ahead of any queued line) and close; no reconnect follows."""
+        self._closing = True
+        if self._reconnect_task is not None and self._reconnect_task is not asyncio.current_task():
+            self._reconnect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnect_task
+        gen = self._gen
+        if self._link_up:
+            with contextlib.suppress(ConnectionError, OSError, UnsafeParameter):
+                await self._queue.send_now(build_line("QUIT", trailing=one_line(message) or "Leaving"))
+            if self._read_task is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(self._read_task), 3.0)
+        self._abort("quit")
+        await self._link_down(gen, "quit")
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- events -----------------------------------------------------------------------------------------------
+
+    async def _emit(self, call: Coroutine[Any, Any, None]) -> None:
+        try:
+            await call
+        except Exception:
+            log.exception("%s on %s: an event handler failed", self.owner, self.network.name)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- outbound ---------------------------------------------------------------------------------------------
+
+    def _require_connected(self) -> None:
+        if self._closing:
+            raise NotConnected(f"The connection to {self.network.name} is closed.")
+        if not self._established:
+            raise NotConnected(f"Not connected to {self.network.name} right now (reconnecting); try again shortly.")
+
+    def _check_target(self, target: str) -> str:
+        if self.server.is_channel(target):
+            return check_channel(target, self.server.chantypes, self.server.channellen)
+        return check_nick(target, self.server.nicklen)
+
+    async def privmsg(
+        self, target: str, body: str, *, action: bool | None = None, notice: bool = False
+    ) -> list[OutgoingMessage]:
+        """Queue a message body to a channel or nick: one line per body line, long lines split to fit with our
+        real prefix. `action=None` reads a leading "/me ". Returns the lines queued (empty if there was no text).
+
+        QueueFull (resource-constraint) if the queue cannot take all the lines: then none was queued.
+        """
+        self._require_connected()
+        target = self._check_target(target)
+        messages = privmsg_lines(
+            target,
+            body,
+            nick=self.nick,
+            max_line_bytes=self.max_line_bytes,
+            user=self.user,
+            host=self.host,
+            command="NOTICE" if notice else "PRIVMSG",
+            action=action,
+        )
+        if not messages:
+            return []
+        written = await self._queue.put_all([message.line for message in messages])
+        if "echo-message" not in self.caps:  # else the server's echo is reported as our message
+            self._spawn(self._report_own(written, target, messages, notice))
+        return messages
+
+    async def action(self, target: str, text: str) -> list[OutgoingMessage]:
+        return await self.privmsg(target, text, action=True)
+
+    async def notice(self, target: str, body: str) -> list[OutgoingMessage]:
+        return await self.privmsg(target, body, notice=True)
+
+    async def _report_own(
+        self, written: Awaitable[None], target: str, messages: list[OutgoingMessage], notice: bool
+    ) -> None:
+        try:
+            await written
+        except (ConnectionError, OSError):
+            return
+        private = not self.server.is_channel(target)
+        for message in messages:
+            event = MessageEvent(
+                self.nick, target, message.text, action=message.action, notice=notice, own=True, private=private,
+                user=self.user, host=self.host,
+            )  # fmt: skip
+            await self._emit(self.events.on_message(event))
+
+    async def join(self, channel: str, key: str | None = None) -> Channel:
+        """Join a channel; returns its state once the server has sent the member list.
+
+        JoinError with the kind (banned, invite-only, bad-key, full, other, timeout) and the server's text.
+        The channel is then rejoined (with this key) after every reconnect until `part` or a kick.
+        """
+        self._require_connected()
+        channel = check_channel(channel, self.server.chantypes, self.server.channellen)
+        if key is not None:
+            check_param(key, "channel key")
+        state = await self._join(channel, key)
+        self._wanted[self.server.fold(channel)] = (state.name, key)
+        return state
+
+    async def _join(self, channel: str, key: str | None) -> Channel:
+        folded = self.server.fold(channel)
+        known = self.channels.get(channel)
+        if known is not None:
+            return known
+        waiter = self._join_waiters.get(folded)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._join_waiters[folded] = waiter
+            self._join_keys[folded] = key
+            line = build_line("JOIN", channel, key) if key else build_line("JOIN", channel)
+            try:
+                await self._queue.put(line)
+            except BaseException:
+                del self._join_waiters[folded]
+                raise
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), self.join_timeout)
+        except TimeoutError:
+            raise JoinError("timeout", channel, f"{self.network.name} did not answer the JOIN of {channel}.") from None
+        finally:
+            if self._join_waiters.get(folded) is waiter and waiter.done():
+                del self._join_waiters[folded]
+
+    async def part(self, channel: str, reason: str | None = None) -> None:
+        """Leave a channel (and stop rejoining it). Returns when the server confirmed, or after 5 s."""
+        folded = self.server.fold(channel)
+        self._wanted.pop(folded, None)
+        if channel not in self.channels or not self._established:
+            self.channels.close(channel)
+            return
+        text = one_line(reason) if reason else ""
+        line = build_line("PART", channel, trailing=text) if text else build_line("PART", channel)
+        waiter = self._part_waiters.get(folded) or asyncio.get_running_loop().create_future()
+        self._part_waiters[folded] = waiter
+        try:
+            await self._queue.put(line)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(waiter), 5.0)
+        finally:
+            self._part_waiters.pop(folded, None)
+            self.channels.close(channel)
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        self._require_connected()
+        channel = check_channel(channel, self.server.chantypes, self.server.channellen)
+        await self._queue.put(build_line("TOPIC", channel, trailing=one_line(topic)))
+
+    async def set_away(self, message: str | None) -> bool:
+        """Mark us away (a message) or back (None). Sends nothing and returns False when that is already so."""
+        text = one_line(message) if message is not None else None
+        if text == "":
+            text = "Away"
+        if text == self.away:
+            return False
+        self.away = text
+        if self._established:
+            await self._queue.put(build_line("AWAY", trailing=text) if text is not None else "AWAY")
+        return True
+
+    async def set_nick(self, nick: str) -> bool:
+        """Change our nick. Nothing is sent (False) when it is already our nick; NickError if refused."""
+        check_nick(nick, self.server.nicklen)
+        self.wanted_nick = nick
+        if nick == self.nick:
+            return False
+        if not self._established:
+            return True  # used at the next registration
+        if self._nick_waiter is not None and not self._nick_waiter.done():
+            raise NickError("A nick change is already under way.")
+        self._nick_waiter = asyncio.get_running_loop().create_future()
+        await self._queue.put(build_line("NICK", nick))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._nick_waiter), 10.0)
+        except TimeoutError:
+            raise NickError(f"{self.network.name} did not answer the nick change.") from None
+        finally:
+            self._nick_waiter = None
+        return True
+
+    async def send_raw(self, line: str) -> None:
+        """A raw line from an admin: one line, no CR/LF/NUL, a command word first; UnsafeParameter otherwise."""
+        self._require_connected()
+        check_trailing(line, "raw line")
+        line = line.strip()
+        command = line.split(" ", 1)[0]
+        if not _RAW_COMMAND.match(command):
+            raise UnsafeParameter(f"{command!r} is no IRC command.")
+        encode_line(line, self.max_line_bytes)  # too long: refused here, not in the queue
+        await self._queue.put(line)
+
+    async def list_channels(self, *, after: str | None = None, limit: int = 50) -> ChannelPage:
+        """A page of the network's channels (IRC LIST), cached for a while; `after` is the last name seen."""
+        self._require_connected()
+        now = time.monotonic()
+        if self._list_cache is not None and now - self._list_cache[0] < self.list_cache_seconds:
+            items = self._list_cache[1]
+        else:
+            if self._list_future is None or self._list_future.done():
+                self._list_future = asyncio.get_running_loop().create_future()
+                self._list_items = []
+                await self._queue.put("LIST")
+            try:
+                items = await asyncio.wait_for(asyncio.shield(self._list_future), 60.0)
+            except TimeoutError:
+                raise NotConnected(f"{self.network.name} did not finish the channel list.") from None
+            items = sorted(items, key=lambda item: self.server.fold(item.name))
+            self._list_cache = (time.monotonic(), items)
+        start = 0
+        if after is not None:
+            folded = self.server.fold(after)
+            start = next((i for i, item in enumerate(items) if self.server.fold(item.name) > folded), len(items))
+        page = tuple(items[start : start + max(1, limit)])
+        return ChannelPage(page, len(items), page[0].name if page else None, page[-1].name if page else None)
+
+    async def flush(self) -> None:
+        """Wait until every queued line has been written."""
+        await self._queue.join()
+
+    # -- inbound ----------------------------------------------------------------------------------------------
+
+    async def _dispatch(self, line: Line) -> None:
+        handler = getattr(self, "_on_" + line.command.lower(), None)
+        if handler is not None:
+            await handler(line)
+        elif line.command.isdigit() and line.command[0] in "45" and len(line.params) >= 2:
+            target = line.params[1] if len(line.params) > 2 else None
+            await self._emit(self.events.on_error(ErrorEvent(line.params[-1], line.command, target)))
+
+    async def _on_ping(self, line: Line) -> None:
+        await self._queue.send_now(build_line("PONG", trailing=line.param(-1)))
+
+    async def _on_error(self, line: Line) -> None:
+        text = line.param(0, "closing link")
+        self._lost_reason = f"the server closed the link: {text}"
+        self._registration_failed(f"{self.network.name} refused the connection: {text}")
+
+    # registration
+
+    async def _on_cap(self, line: Line) -> None:
+        sub = line.param(1).upper()
+        if sub == "LS":
+            more = len(line.params) > 3 and line.params[2] == "*"
+            for item in line.param(-1).split():
+                name, _, value = item.partition("=")
+                self._offered[name] = value
+            if not more and not self._cap_done:
+                wanted = [cap for cap in WANTED_CAPS if cap in self._offered]
+                if self._wants_sasl() and "PLAIN" in self._offered.get("sasl", "PLAIN").upper().split(","):
+                    wanted.append("sasl")
+                if wanted:
+                    await self._queue.put(build_line("CAP", "REQ", trailing=" ".join(wanted)))
+                else:
+                    await self._cap_end()
+        elif sub == "ACK":
+            acked = {cap.removeprefix("-") for cap in line.param(-1).split() if not cap.startswith("-")}
+            self.caps = self.caps | acked
+            if "sasl" in acked and not self._sasl_done:
+                await self._queue.put("AUTHENTICATE PLAIN")
+            elif not self._cap_done:
+                await self._cap_end()
+        elif sub == "NAK":
+            await self._cap_end()
+        elif sub == "DEL":
+            self.caps = self.caps - set(line.param(-1).split())
+
+    def _wants_sasl(self) -> bool:
+        return bool(self.identity.sasl_account and self.identity.sasl_password)
+
+    async def _cap_end(self) -> None:
+        if not self._cap_done and not self._established:
+            self._cap_done = True
+            await self._queue.put("CAP END")
+
+    async def _on_authenticate(self, line: Line) -> None:
+        if line.param(0) != "+" or not self._wants_sasl():
+            return
+        account, password = self.identity.sasl_account or "", self.identity.sasl_password or ""
+        payload = base64.b64encode(f"{account}\0{account}\0{password}".encode()).decode()
+        chunks = [payload[i : i + _SASL_CHUNK] for i in range(0, len(payload), _SASL_CHUNK)]
+        if not chunks or len(chunks[-1]) == _SASL_CHUNK:
+            chunks.append("+")
+        await self._queue.put_all([f"AUTHENTICATE {chunk}" for chunk in chunks])
+
+    async def _on_900(self, line: Line) -> None:  # RPL_LOGGEDIN
+        self.account = line.param(2) or None
+        if self._nickserv_waiter is not None and not self._nickserv_waiter.done():
+            self._nickserv_waiter.set_result("900")
+
+    async def _on_901(self, line: Line) -> None:  # RPL_LOGGEDOUT
+        self.account = None
+
+    async def _on_903(self, line: Line) -> None:  # SASL success
+        self._sasl_done = True
+        await self._cap_end()
+
+    async def _on_907(self, line: Line) -> None:
+        await self._on_903(line)
+
+    async def _sasl_failed(self, line: Line) -> None:
+        self._sasl_done = True
+        text = f"SASL login as {self.identity.sasl_account} failed: {line.param(-1)}"
+        await self._emit(self.events.on_error(ErrorEvent(text, "SASL")))
+        await self._cap_end()
+
+    _on_902 = _on_904 = _on_905 = _on_906 = _on_908 = _sasl_failed
+
+    async def _on_001(self, line: Line) -> None:
+        given = line.param(0)
+        if given and given != self.nick:
+            await self._own_nick(self.nick, given, "server")
+        match = _WELCOME_MASK.search(line.param(-1))
+        if match and self.same(match[1], self.nick):
+            self.user, self.host = match[2], match[3]
+        self.server.server_name = line.source
+        self._cap_done = True  # registered: a late CAP reply must not send CAP END
+        if self.nick != self.wanted_nick:
+            await self._own_nick(self.wanted_nick, self.nick, "in-use")
+
+    async def _on_005(self, line: Line) -> None:
+        before = self.server.casemapping
+        self.server.load(line.params[1:-1])
+        if self.server.casemapping is not before:
+            self.channels.rekey(self.server.casemapping)
+
+    async def _end_of_motd(self, line: Line) -> None:
+        if self._registration is None or self._registration.done():
+            return
+        if self.identity.nickserv_password and self.account is None:
+            self._spawn(self._identify())
+        else:
+            self._registration_complete()
+
+    _on_376 = _on_422 = _end_of_motd
+
+    async def _identify(self) -> None:
+        """NickServ IDENTIFY before any join; waits for the login (900) or NickServ's answer, at most 5 s."""
+        password = self.identity.nickserv_password or ""
+        self._nickserv_waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._queue.put(build_line("PRIVMSG", "NickServ", trailing=f"IDENTIFY {self.wanted_nick} {password}"))
+            answer = ""
+            with contextlib.suppress(TimeoutError):
+                answer = await asyncio.wait_for(asyncio.shield(self._nickserv_waiter), 5.0)
+                if answer != "900":  # NickServ's notice may come before the server's 900
+                    self._nickserv_waiter = asyncio.get_running_loop().create_future()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(self._nickserv_waiter), 1.0)
+            if self.account is None:
+                text = f"NickServ did not confirm the login: {answer}" if answer else "NickServ did not answer."
+                await self._emit(self.events.on_error(ErrorEvent(text, "NICKSERV")))
+        except (ConnectionError, OSError):
+            return
+        finally:
+            self._nickserv_waiter = None
+            self._registration_complete()
+
+    async def _nick_refused(self, line: Line) -> None:
+        refused = line.param(1)
+        text = line.param(-1)
+        if not self._established and (self._registration is not None and not self._registration.done()):
+            candidate = next(self._nick_candidates, None)
+            if candidate is None:
+                self._registration_failed(f"No free nick on {self.network.name}: {refused} is in use ({text}).")
+                return
+            self.nick = candidate
+            await self._queue.put(build_line("NICK", candidate))
+            return
+        if self._nick_waiter is not None and not self._nick_waiter.done():
+            self._nick_waiter.set_exception(NickError(f"{refused}: {text}"))
+            self._nick_waiter.exception()
+        else:
+            await self._emit(self.events.on_error(ErrorEvent(f"{refused}: {text}", line.command, refused)))
+
+    _on_431 = _on_432 = _on_433 = _on_436 = _nick_refused
+
+    async def _on_437(self, line: Line) -> None:  # nick or channel temporarily unavailable
+        if self.server.is_channel(line.param(1)):
+            await self._join_refused(line)
+        else:
+            await self._nick_refused(line)
+
+    async def _on_464(self, line: Line) -> None:
+        self._registration_failed(f"{self.network.name} refused the server password: {line.param(-1)}")
+
+    async def _on_465(self, line: Line) -> None:
+        self._registration_failed(f"{self.network.name} refused the connection: {line.param(-1)}")
+
+    async def _on_396(self, line: Line) -> None:  # RPL_VISIBLEHOST
+        self.host = line.param(1) or self.host
+
+    async def _own_nick(self, old: str, new: str, reason: OwnNickReason) -> None:
+        await self._emit(self.events.on_own_nick(OwnNickEvent(old, new, reason, self.wanted_nick)))
+
+    # messages
+
+    async def _on_privmsg(self, line: Line, notice: bool = False) -> None:
+        source = line.nick or ""
+        target, text = line.param(0), line.param(1)
+        own = bool(source) and self.same(source, self.nick)
+        action = False
+        if text.startswith(CTCP):
+            parsed = ctcp_action(text)
+            if parsed is None:
+                return  # other CTCP (VERSION, PING, DCC...): not for the XMPP user
+            action, text = True, parsed
+        user, host = line.user_host
+        if own and user and host:
+            self.user, self.host = user, host
+        private = not self.server.is_channel(target.lstrip(self.server.prefixes.symbols))
+        event = MessageEvent(
+            source, target, text, action=action, notice=notice, time=line.server_time, tags=line.tags, own=own,
+            private=private, from_server=line.from_server or line.source is None, user=user, host=host,
+        )  # fmt: skip
+        waiter = self._nickserv_waiter
+        if private and notice and waiter is not None and not waiter.done() and source.lower() == "nickserv":
+            waiter.set_result(text)
+        await self._emit(self.events.on_message(event))
+
+    async def _on_notice(self, line: Line) -> None:
+        await self._on_privmsg(line, notice=True)
+
+    # channels
+
+    async def _on_join(self, line: Line) -> None:
+        name = line.param(0)
+        nick = line.nick or ""
+        user, host = line.user_host
+        account = line.tags.get("account")
+        if self.same(nick, self.nick):
+            if user and host:
+                self.user, self.host = user, host
+            self.channels.close(name)
+            self.channels.open(name)
+            folded = self.server.fold(name)
+            self._wanted.setdefault(folded, (name, self._join_keys.get(folded)))
+            await self._emit(self.events.on_join(JoinEvent(name, nick, True, user, host, self.account)))
+            return
+        channel = self.channels.get(name)
+        if channel is None:
+            return
+        channel.add(Member(nick, user=user, host=host, account=account))
+        await self._emit(self.events.on_join(JoinEvent(channel.name, nick, False, user, host, account)))
+
+    async def _on_353(self, line: Line) -> None:  # RPL_NAMREPLY
+        name = line.param(2)
+        if name not in self.channels:
+            return
+        entries = self._names.setdefault(self.server.fold(name), [])
+        for entry in line.param(3).split():
+            modes, nick = self.server.prefixes.split_name(entry)
+            user = host = None
+            if "!" in entry:
+                user, _, host = entry.split("!", 1)[1].partition("@")
+            entries.append(Member(nick, modes, user or None, host or None))
+
+    async def _on_366(self, line: Line) -> None:  # RPL_ENDOFNAMES
+        name = line.param(1)
+        folded = self.server.fold(name)
+        channel = self.channels.get(name)
+        members = self._names.pop(folded, [])
+        if channel is None:
+            return
+        channel.replace_members(members)
+        await self._emit(self.events.on_names(NamesEvent(channel.name, tuple(channel.snapshot()))))
+        waiter = self._join_waiters.get(folded)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(channel)
+
+    async def _join_refused(self, line: Line) -> None:
+        name = line.param(1)
+        text = line.param(-1)
+        kind = _JOIN_ERRORS.get(line.command, "other")
+        waiter = self._join_waiters.get(self.server.fold(name))
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(JoinError(kind, name, f"{name}: {text}"))
+            waiter.exception()
+        else:
+            await self._emit(self.events.on_error(ErrorEvent(f"{name}: {text}", line.command, name)))
+
+    _on_403 = _on_405 = _on_470 = _on_471 = _on_473 = _on_474 = _on_475 = _join_refused
+    _on_476 = _on_477 = _on_479 = _on_489 = _join_refused
+
+    async def _on_part(self, line: Line) -> None:
+        name, nick = line.param(0), line.nick or ""
+        reason = line.param(1) or None
+        if self.same(nick, self.nick):
+            channel = self.channels.close(name)
+            folded = self.server.fold(name)
+            self._wanted.pop(folded, None)
+            waiter = self._part_waiters.get(folded)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            await self._emit(self.events.on_part(PartEvent(channel.name if channel else name, nick, reason, True)))
+            return
+        channel = self.channels.get(name)
+        if channel is not None and channel.remove(nick) is not None:
+            await self._emit(self.events.on_part(PartEvent(channel.name, nick, reason)))
+
+    async def _on_kick(self, line: Line) -> None:
+        name, nick, by = line.param(0), line.param(1), line.nick or ""
+        reason = line.param(2) or None
+        channel = self.channels.get(name)
+        if channel is None:
+            return
+        if self.same(nick, self.nick):
+            self.channels.close(name)
+            self._wanted.pop(self.server.fold(name), None)
+            await self._emit(self.events.on_kick(KickEvent(channel.name, nick, by, reason, True)))
+            return
+        channel.remove(nick)
+        await self._emit(self.events.on_kick(KickEvent(channel.name, nick, by, reason)))
+
+    async def _on_quit(self, line: Line) -> None:
+        nick = line.nick or ""
+        if self.same(nick, self.nick):
+            return
+        names = []
+        for channel in self.channels.with_member(nick):
+            channel.remove(nick)
+            names.append(channel.name)
+        if names:
+            await self._emit(self.events.on_quit(QuitEvent(nick, line.param(0) or None, tuple(names))))
+
+    async def _on_nick(self, line: Line) -> None:
+        old, new = line.nick or "", line.param(0)
+        names = []
+        for channel in self.channels.with_member(old):
+            channel.rename(old, new)
+            names.append(channel.name)
+        if self.same(old, self.nick):
+            self.nick = new
+            waiter = self._nick_waiter
+            asked = waiter is not None and not waiter.done()
+            if waiter is not None and not waiter.done():
+                waiter.set_result(new)
+            await self._own_nick(old, new, "changed" if asked else "server")
+            return
+        await self._emit(self.events.on_nick(NickEvent(old, new, tuple(names))))
+
+    async def _on_mode(self, line: Line) -> None:
+        target = line.param(0)
+        channel = self.channels.get(target)
+        if channel is None:
+            return
+        changes = member_mode_changes(line.params[1:], self.server.prefixes, self.server.chanmodes)
+        for change in changes:
+            channel.set_mode(change.nick, change.mode, change.added)
+        event = ModeEvent(channel.name, line.nick or "", line.param(1), line.params[2:], tuple(changes))
+        await self._emit(self.events.on_mode(event))
+
+    async def _on_topic(self, line: Line) -> None:
+        channel = self.channels.get(line.param(0))
+        if channel is None:
+            return
+        channel.topic, channel.topic_by, channel.topic_time = line.param(1), line.nick, line.server_time
+        event = TopicEvent(channel.name, line.param(1), line.nick, True, line.server_time)
+        await self._emit(self.events.on_topic(event))
+
+    async def _on_332(self, line: Line) -> None:  # RPL_TOPIC
+        channel = self.channels.get(line.param(1))
+        if channel is None:
+            return
+        channel.topic = line.param(2)
+        await self._emit(self.events.on_topic(TopicEvent(channel.name, channel.topic, None, False)))
+
+    async def _on_333(self, line: Line) -> None:  # RPL_TOPICWHOTIME
+        channel = self.channels.get(line.param(1))
+        if channel is not None:
+            channel.topic_by = line.param(2).split("!", 1)[0] or None
+
+    # users
+
+    async def _on_away(self, line: Line) -> None:
+        nick = line.nick or ""
+        message = line.param(0) or None
+        for channel in self.channels.with_member(nick):
+            member = channel.member(nick)
+            if member is not None:
+                member.away = message
+        await self._emit(self.events.on_away(AwayEvent(nick, message)))
+
+    async def _on_301(self, line: Line) -> None:  # RPL_AWAY, after a message to an away user
+        await self._emit(self.events.on_away(AwayEvent(line.param(1), line.param(2) or "away")))
+
+    async def _on_account(self, line: Line) -> None:
+        nick = line.nick or ""
+        account = None if line.param(0) in ("*", "") else line.param(0)
+        for channel in self.channels.with_member(nick):
+            member = channel.member(nick)
+            if member is not None:
+                member.account = account
+        await self._emit(self.events.on_account(AccountEvent(nick, account)))
+
+    async def _on_chghost(self, line: Line) -> None:
+        nick, user, host = line.nick or "", line.param(0), line.param(1)
+        if self.same(nick, self.nick):
+            self.user, self.host = user, host
+        for channel in self.channels.with_member(nick):
+            member = channel.member(nick)
+            if member is not None:
+                member.user, member.host = user, host
+        await self._emit(self.events.on_chghost(ChghostEvent(nick, user, host)))
+
+    # LIST
+
+    async def _on_322(self, line: Line) -> None:  # RPL_LIST
+        users = line.param(2)
+        self._list_items.append(ChannelListing(line.param(1), int(users) if users.isdigit() else 0, line.param(3)))
+
+    async def _on_323(self, line: Line) -> None:  # RPL_LISTEND
+        if self._list_future is not None and not self._list_future.done():
+            self._list_future.set_result(self._list_items)
+        self._list_items = []
+
+    async def _on_263(self, line: Line) -> None:  # RPL_TRYAGAIN
+        if self._list_future is not None and not self._list_future.done():
+            self._list_future.set_exception(NotConnected(f"{self.network.name}: {line.param(-1)}"))
+            self._list_future.exception()

@@ -1,0 +1,83 @@
+"""Received IRC lines, parsed: IRCv3 tags, the source, the command and its parameters.
+
+The tag values are unescaped by `irc.message.Tag` (the `irc` package); the split of a line into its parts is a
+regular expression of our own because `irc.client` keeps its parser inside its reactor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from irc.message import Tag
+
+_LINE = re.compile(r"^(?:@(?P<tags>\S+) +)?(?::(?P<source>\S+) +)?(?P<command>\S+)(?P<params>.*)$")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line a server sent, parsed."""
+
+    command: str
+    params: tuple[str, ...] = ()
+    source: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def nick(self) -> str | None:
+        """The nick of the source (`nick!user@host`), or the server name for a server's line."""
+        return self.source.split("!", 1)[0] if self.source else None
+
+    @property
+    def user_host(self) -> tuple[str | None, str | None]:
+        """(user, host) from a `nick!user@host` source; (None, None) when the source has no such parts."""
+        if not self.source or "!" not in self.source:
+            return None, None
+        rest = self.source.split("!", 1)[1]
+        user, _, host = rest.partition("@")
+        return user or None, host or None
+
+    @property
+    def from_server(self) -> bool:
+        """A line from a server (no `!` in the source, a dot in the name), not from a user."""
+        return self.source is not None and "!" not in self.source and "." in self.source
+
+    def param(self, index: int, default: str = "") -> str:
+        return self.params[index] if -len(self.params) <= index < len(self.params) else default
+
+    @property
+    def server_time(self) -> datetime | None:
+        """The IRCv3 server-time tag as an aware datetime, None when absent or unreadable."""
+        value = self.tags.get("time")
+        if not value:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+
+
+def parse(raw: str) -> Line | None:
+    """A line without its CRLF, parsed; None for an empty or unreadable line."""
+    raw = raw.rstrip("\r\n")
+    match = _LINE.match(raw)
+    if match is None or not raw.strip():
+        return None
+    params: list[str] = []
+    rest = match["params"]
+    while rest:
+        rest = rest.lstrip(" ")
+        if not rest:
+            break
+        if rest.startswith(":"):
+            params.append(rest[1:])
+            break
+        word, _, rest = rest.partition(" ")
+        params.append(word)
+    tags: dict[str, str] = {}
+    for item in (match["tags"] or "").split(";"):
+        if item:
+            parsed = Tag.parse(item)
+            tags[str(parsed["key"])] = str(parsed["value"] or "")
+    return Line(command=match["command"].upper(), params=tuple(params), source=match["source"], tags=tags)
