@@ -88,10 +88,12 @@ class ContactRepository:
             if not result.rowcount:
                 raise ContactNotFound(f"{jid} has no contact {address} on {transport}")
 
-    async def find(self, jid: str, transport: str | None = None) -> list[ContactRecord]:
+    async def find(self, jid: str | None, transport: str | None = None) -> list[ContactRecord]:
+        """A user's contacts (every user's with `jid` None), optionally of one transport, in one query."""
         statement = (select(User.jid, Contact.transport, Contact.address, Contact.name, Contact.roster_group)
-                     .join(User, User.id == Contact.user_id).where(User.jid == jid)
-                     .order_by(Contact.transport, Contact.name))
+                     .join(User, User.id == Contact.user_id).order_by(User.jid, Contact.transport, Contact.name))
+        if jid is not None:
+            statement = statement.where(User.jid == jid)
         if transport is not None:
             statement = statement.where(Contact.transport == transport)
         async with self._sessions() as session:

@@ -117,12 +117,11 @@ class RosterSync:
                 await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
 
     async def wanted(self) -> dict[str, Items]:
-        """Each user's contacts on this transport, as roster items."""
-        # One query per user: the store has no "all contacts of a transport" query yet.
+        """Each user's contacts on this transport, as roster items (users without any are left out)."""
         wanted: dict[str, Items] = {}
-        for user in await self.store.users.all():
-            contacts = await self.store.contacts.find(user.jid, self.transport)
-            wanted[user.jid] = {str(peer_jid(c.address, self.domain)): Item(c.name, c.group) for c in contacts}
+        for contact in await self.store.contacts.find(None, self.transport):
+            wanted.setdefault(contact.jid, {})[str(peer_jid(contact.address, self.domain))] = Item(contact.name,
+                                                                                                 contact.group)
         return wanted
 
     async def sync(self) -> None:
