@@ -28,6 +28,7 @@ class Recorder(IrcEventsBase):
 
     def __getattribute__(self, name: str) -> Any:
         if name.startswith("on_"):
+
             async def record(event: Any) -> None:
                 self.events.append((name, event))
                 self._changed.set()
