@@ -52,8 +52,11 @@ class Outbox(Generic[T]):
         self._queues: dict[str, asyncio.Queue[T]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self.closed = False
 
     def put(self, key: str, item: T) -> None:
+        if self.closed:
+            raise RuntimeError("the outbox is closed")
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = asyncio.Queue()
@@ -77,6 +80,7 @@ class Outbox(Generic[T]):
 
     async def close(self) -> None:
         """Stop sending; what is still queued stays in the journal for the next start."""
+        self.closed = True
         for worker in self._workers.values():
             worker.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)

@@ -108,6 +108,9 @@ class SmsTransport(Transport[SmsSettings]):
             if previous is not None:
                 await asyncio.wait({previous})  # not `await previous`: a cancelled waiter must not cancel it
             job = await self._checked(message)
+            if self._outbox.closed:  # stopping: it stays accepted in the journal, and the next start sends it
+                log.info("SMS %s stays queued in the journal until the next start", message.journal_id)
+                return
             self._outbox.put(job.sender, job)
         finally:
             turn.set_result(None)

@@ -111,3 +111,11 @@ async def test_close_stops_sending_and_leaves_the_rest() -> None:
 async def _slow(sent: list[int], item: int) -> None:
     await asyncio.sleep(0.02)
     sent.append(item)
+
+
+async def test_nothing_is_queued_after_close() -> None:
+    outbox: Outbox[int] = Outbox(1000.0, 1, lambda item: _slow([], item))
+    await outbox.close()
+    assert outbox.closed
+    with pytest.raises(RuntimeError):
+        outbox.put("+1", 1)  # a late put would start a worker whose HTTP client is already closed
