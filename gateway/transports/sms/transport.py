@@ -73,9 +73,9 @@ class SmsTransport(Transport[SmsSettings]):
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:
         self._started_at = datetime.now(UTC)
-        self._client = make_client(self.settings)
-        _ = self._client.messages  # the SDK imports its API modules on first use: not in the first send's time
-        self._sender = TwilioSender(self._client, retries=self.retries, backoff=self.retry_backoff,
+        client = self._client = make_client(self.settings)
+        _ = client.messages  # the SDK imports its API modules on first use: not in the first send's time
+        self._sender = TwilioSender(client, retries=self.retries, backoff=self.retry_backoff,
                                     known=self._known_sids)
 
     async def stop(self) -> None:
