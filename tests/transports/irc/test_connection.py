@@ -4,6 +4,7 @@ fake server where a test must control the server (no PONG, a dropped link) or se
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -448,3 +449,46 @@ async def test_quit_sends_the_message_and_stays_down(
     assert not conn.connected and rec.of("on_reconnected") == []
     with pytest.raises(Exception, match="closed"):
         await conn.privmsg("#bye", "too late")
+
+
+async def test_chghost_updates_members_and_our_prefix(
+    fake_server: FakeIrcServer, connections: list[IrcConnection]
+) -> None:
+    conn, rec = await connect(fake_server.port, "hosted", connections)
+    channel = await conn.join("#hosts")
+    assert channel.member("bob") is not None and conn.host == "fake.host"
+    await fake_server.last.send(":bob!u@old.host CHGHOST newu new.host")
+    await fake_server.last.send(":hosted!u@fake.host CHGHOST cloak a-much-longer-cloaked.example.host")
+    event = await rec.wait("on_chghost", lambda e: e.nick == "bob")
+    assert (event.user, event.host) == ("newu", "new.host")
+    assert (channel.member("bob").user, channel.member("bob").host) == ("newu", "new.host")  # type: ignore[union-attr]
+    await rec.wait("on_chghost", lambda e: e.nick == "hosted")
+    assert (conn.user, conn.host) == ("cloak", "a-much-longer-cloaked.example.host")
+
+
+async def test_reconnect_backoff_doubles_up_to_the_cap(
+    fake_server: FakeIrcServer, connections: list[IrcConnection]
+) -> None:
+    conn, rec = await connect(fake_server.port, "backoff", connections, reconnect_max_delay=1.0)
+    port = fake_server.port
+    await fake_server.stop()
+    attempts: list[float] = []
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        attempts.append(time.monotonic())
+        writer.transport.abort()
+
+    refuser = await asyncio.start_server(refuse, "127.0.0.1", port)
+    try:
+        await rec.wait("on_disconnected")
+        deadline = time.monotonic() + 5
+        while len(attempts) < 7 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        refuser.close()
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    assert len(gaps) >= 6, attempts
+    # 0.05 s doubling with +-20 % jitter: 0.1, 0.2, 0.4, 0.8, then capped at 1 s (+-20 %).
+    for gap, expected in zip(gaps, (0.1, 0.2, 0.4, 0.8, 1.0, 1.0), strict=False):
+        assert expected * 0.7 <= gap <= expected * 1.3 + 0.05, gaps
+    assert not conn.connected
