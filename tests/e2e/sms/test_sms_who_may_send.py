@@ -140,3 +140,14 @@ async def test_the_daily_segment_limit_refuses_with_a_text_and_sends_nothing(
     today = datetime.now(UTC).date()
     assert await running.store.sms.used_segments("alice@localhost", today) == 3
     assert not inbox.matching(lambda m: m["type"] == "error" and m["id"] in ("lim-1", "lim-2"))
+
+
+async def test_texts_go_through_a_configured_messaging_service(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    service = "MG" + "3c" * 16
+    await sms_stack.start(messaging_service_sid=service)
+    inbox = Inbox(alice)
+    send_text(alice, PEER, "via the service", "svc-1", receipt=True)
+    await inbox.wait_for(lambda m: m["receipt"] == "svc-1")
+    [sent] = sandbox.sent_to(PEER)
+    assert (sent.messaging_service_sid, sent.from_, sent.body) == (service, ALICE_NUMBER, "via the service")
