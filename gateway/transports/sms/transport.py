@@ -213,8 +213,8 @@ class SmsTransport(Transport[SmsSettings]):
             return
         for user in users:
             if sender in await self._store.sms.blocked(user):
-                await self.router.hold(InboundMessage(self.name, user, sender, text, provider_id=message_sid),
-                                       Status.BLOCKED)
+                await self.router.hold(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
+                                                      media=media), Status.BLOCKED)
                 continue
             name = await self._store.contacts.name_for(user, self.name, sender)
             await self.router.receive(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
