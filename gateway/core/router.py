@@ -60,7 +60,10 @@ class Router:
 
     async def outcome(self, outcome: Outcome) -> None:
         """A transport reports what became of an outbound message."""
-        await self._journal.record_outcome(outcome)
+        if not await self._journal.record_outcome(outcome):
+            log.info("%s message %s already settled; %s ignored", outcome.message.transport,
+                     outcome.message.journal_id, outcome.status)
+            return
         if outcome.needs_report:
             future = self._routes[outcome.message.transport].sink.report(outcome)
             journal_id = outcome.message.journal_id

@@ -90,14 +90,28 @@ class JournalRepository:
             return message, False
         return replace(message, journal_id=journal_id), True
 
-    async def record_outcome(self, outcome: Outcome) -> None:
-        values: dict[str, Any] = dict(status=outcome.status.value,
+    async def record_outcome(self, outcome: Outcome) -> bool:
+        """Store an outcome unless the row is settled otherwise; False when it was not stored.
+
+        A final status is never left (a late 'sent' must not undo 'delivered', whichever instance hears it),
+        and an outcome already reported is not recorded, so not reported, twice.
+        """
+        values: dict[str, Any] = dict(status=outcome.status.value, updated_at=utcnow(),
                                       reported=outcome.status.final and not outcome.needs_report)
         if outcome.provider_id is not None:
             values["provider_id"] = outcome.provider_id
         if outcome.error_condition or outcome.error_text:
             values["error"] = f"{outcome.error_condition or ''}: {outcome.error_text or ''}"
-        await self._update(outcome.message.journal_id, values)
+        if outcome.message.journal_id is None:
+            raise ValueError("this message was never journaled")
+        open_or_unreported = or_(J.c.status.in_([s.value for s in Status if not s.final]),
+                                 and_(J.c.status == outcome.status.value, J.c.reported.is_(False)))
+        statement = update(J).where(J.c.id == outcome.message.journal_id, open_or_unreported).values(**values)
+
+        async def op(conn: AsyncConnection) -> bool:
+            return bool((await conn.execute(statement)).rowcount)
+
+        return await self._writer.run(op)
 
     async def mark_reported(self, journal_id: int) -> None:
         await self._update(journal_id, {"reported": True})

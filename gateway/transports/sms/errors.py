@@ -89,7 +89,7 @@ TWILIO_ERRORS: dict[int, TwilioErrorInfo] = {
         _info(30006, "not-acceptable", "cancel",
               "Your text was not delivered: the number is a landline or its carrier cannot receive texts. Try "
               "a mobile number instead."),
-        _info(30007, "policy-violation", "cancel",
+        _info(30007, "not-acceptable", "cancel",
               "Your text was not delivered: the carrier filtered it (it may have looked like spam). Rephrase it, "
               "avoid link shorteners, and try again; if it keeps happening, tell the gateway's administrator."),
         _info(30008, "undefined-condition", "wait",
