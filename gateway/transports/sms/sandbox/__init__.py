@@ -26,6 +26,7 @@ Magic destination numbers (`To`):
     +15005521612   21612  not reachable by SMS
     +15005521614   21614  cannot receive SMS
     +15005521617   21617  body too long (also any body over 1,600 UTF-16 code units)
+    +15005521620   21620  a media URL the provider cannot fetch
     +15005521623   21623  too many media (also more than 10 MediaUrl)
     +15005521635   21635  landline
     +15005520429   20429  HTTP 429, too many requests

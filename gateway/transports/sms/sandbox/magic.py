@@ -55,6 +55,7 @@ API_FAILURES: dict[str, ApiFailure] = dict(
         _api(21612, "The 'To' number cannot be reached by SMS"),
         _api(21614, "The 'To' number cannot receive SMS"),
         _api(21617, "The Body is longer than 1600 characters"),
+        _api(21620, "A MediaUrl is not a reachable http(s) URL"),
         _api(21623, "At most 10 MediaUrl values are allowed"),
         _api(21635, "The 'To' number is a landline"),
         _api(20429, "Too Many Requests", status=429),
