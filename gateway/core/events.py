@@ -70,6 +70,7 @@ class Outcome:
     provider_id: str | None = None
     error_condition: str | None = None  # an XMPP stanza error condition, for FAILED and UNKNOWN
     error_text: str | None = None
+    error_type: str = "cancel"  # "wait" when trying again later may work
 
     @property
     def needs_report(self) -> bool:

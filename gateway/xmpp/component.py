@@ -15,7 +15,7 @@ from slixmpp import JID, ComponentXMPP, Iq, Message, Presence
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
+from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 
 from gateway import __version__
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
@@ -99,7 +99,10 @@ class GatewayComponent(ComponentXMPP):
         self.add_event_handler("disconnected", self._on_disconnected)
         self.add_event_handler("connection_failed", self._on_connection_failed)
         self.add_event_handler("stream_error", self._on_stream_error)
-        self.add_event_handler("message", self._start_handling)
+        # Every message stanza, not slixmpp's "message" event: that one skips messages without a body, and an
+        # attachment (XEP-0066) may come alone.
+        self.register_handler(Callback("gateway messages", MatchXPath(f"{{{self.default_ns}}}message"),
+                                       self._start_handling))
         self.add_event_handler("presence_subscribe", self._on_subscribe)
         self.add_event_handler("presence_probe", self._on_probe)
         self.add_event_handler("presence_unsubscribe", self._on_unsubscribe)
@@ -253,7 +256,7 @@ class GatewayComponent(ComponentXMPP):
             disco.add_feature(feature, jid=self.boundjid)
 
     # -- stanzas in ---------------------------------------------------------------------------------------
-    def _start_handling(self, stanza: Message) -> None:
+    def _start_handling(self, stanza: Any) -> None:  # a Message; slixmpp types handlers loosely
         # A task of our own, so that stop() can wait until every message read from the stream is journaled.
         task = asyncio.create_task(self._on_message(stanza))
         self._handling.add(task)
@@ -360,7 +363,7 @@ class GatewayComponent(ComponentXMPP):
         else:
             stanza = self.make_message(mto=to, mfrom=sender, mtype="error")
             stanza["id"] = message.xmpp_id or f"error-{message.journal_id}"
-            stanza["error"]["type"] = "cancel"
+            stanza["error"]["type"] = outcome.error_type
             stanza["error"]["condition"] = outcome.error_condition or "undefined-condition"
             stanza["error"]["text"] = outcome.error_text or "The message could not be delivered."
         return self.outbox.send(stanza)

@@ -194,7 +194,7 @@ class SmsTransport(Transport[SmsSettings]):
         if error.opt_out and sender:
             await self._store.sms.opt_out(sender, message.peer)
         await self.router.outcome(Outcome(message, Status.FAILED, error_condition=error.condition,
-                                          error_text=error.text))
+                                          error_text=error.text, error_type=error.type))
 
     # -- in -------------------------------------------------------------------------------------------------
     async def inbound(self, sender: str, recipient: str, body: str, message_sid: str, media: tuple[str, ...]
