@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     address_options(contact_add)
     contact_add.add_argument("--name", required=True, help="the name shown in the roster, e.g. Mom")
     contact_add.add_argument("--group", help="a roster group, e.g. Family")
+    contact_add.add_argument("--via", metavar="NUMBER",
+                             help="send texts to this contact from this of the user's numbers, not the default")
     contact_list = command("list", _contact_list, "list a user's contacts", parent=contacts)
     contact_list.add_argument("jid", help="the user, e.g. alice@example.org")
     contact_list.add_argument("--transport", choices=contact_admin.TRANSPORTS, help="only this transport's")
@@ -271,9 +273,10 @@ def _contact_add(args: argparse.Namespace) -> int:
     config = _config(args)
     transport, text = _contact_address(args)
     contact = _with_store(args, lambda store: contact_admin.add_contact(
-        store, args.jid, transport, text, args.name, args.group, _sms_settings(config)), config)
+        store, args.jid, transport, text, args.name, args.group, _sms_settings(config), args.via), config)
     group = f" in group {contact.group}" if contact.group else ""
-    print(f"{contact.jid} sees {contact.transport} {contact.address} as {contact.name!r}{group}")
+    via = f", texted from {contact.via}" if contact.via else ""
+    print(f"{contact.jid} sees {contact.transport} {contact.address} as {contact.name!r}{group}{via}")
     return 0
 
 

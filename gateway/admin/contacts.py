@@ -105,13 +105,20 @@ async def _require_user(store: Store, jid: str) -> str:
 
 
 async def add_contact(store: Store, jid: str, transport: str, text: str, name: str, group: str | None,
-                      settings: SmsSettings | None) -> ContactRecord:
+                      settings: SmsSettings | None, via: str | None = None) -> ContactRecord:
+    """Map a contact; `via` names which of the user's own numbers texts to them go from (SMS only)."""
     jid, stored = bare_jid(jid), address(transport, text, settings)
     shown = _text(name, "name")
     assert shown is not None
     roster_group = _text(group or "", "group", required=False)
+    if via is not None:
+        if transport != SMS:
+            raise AdminError("--via names one of the user's SMS numbers: it applies to SMS contacts only")
+        via = address(SMS, via, settings)
+        if via not in {b.address for b in await store.bindings.find(SMS, jid)}:
+            raise AdminError(f"{via} is not bound to {jid} (bind it with `xmpp-gateway admin sms bind`)")
     try:
-        return await store.contacts.add(jid, transport, stored, shown, roster_group)
+        return await store.contacts.add(jid, transport, stored, shown, roster_group, via)
     except UserNotFound:
         raise AdminError(f"{jid} is not a user (add them with `xmpp-gateway admin user add {jid}`)") from None
     except ContactExists:

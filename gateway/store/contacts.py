@@ -29,6 +29,7 @@ class ContactRecord:
     address: str
     name: str
     group: str | None
+    via: str | None = None  # the user's own address to use toward this contact (which of their numbers)
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,18 @@ class ContactRepository:
     def __init__(self, sessions: async_sessionmaker[Any]) -> None:
         self._sessions = sessions
 
-    async def add(self, jid: str, transport: str, address: str, name: str, group: str | None = None
-                  ) -> ContactRecord:
+    async def add(self, jid: str, transport: str, address: str, name: str, group: str | None = None,
+                  via: str | None = None) -> ContactRecord:
         try:
             async with self._sessions.begin() as session:
                 user_id = await session.scalar(select(User.id).where(User.jid == jid))
                 if user_id is None:
                     raise UserNotFound(jid)
                 session.add(Contact(user_id=user_id, transport=transport, address=address, name=name,
-                                    roster_group=group))
+                                    roster_group=group, via=via))
         except IntegrityError:
             raise ContactExists(f"{jid} already has a contact {address} on {transport}") from None
-        return ContactRecord(jid, transport, address, name, group)
+        return ContactRecord(jid, transport, address, name, group, via)
 
     async def add_many(self, jid: str, contacts: Sequence[NewContact], chunk: int = 1000,
                        progress: Callable[[int], None] | None = None) -> int:
@@ -90,8 +91,8 @@ class ContactRepository:
 
     async def find(self, jid: str | None, transport: str | None = None) -> list[ContactRecord]:
         """A user's contacts (every user's with `jid` None), optionally of one transport, in one query."""
-        statement = (select(User.jid, Contact.transport, Contact.address, Contact.name, Contact.roster_group)
-                     .join(User, User.id == Contact.user_id).order_by(User.jid, Contact.transport, Contact.name))
+        statement = (select(*_COLUMNS).join(User, User.id == Contact.user_id)
+                     .order_by(User.jid, Contact.transport, Contact.name))
         if jid is not None:
             statement = statement.where(User.jid == jid)
         if transport is not None:
@@ -99,9 +100,12 @@ class ContactRepository:
         async with self._sessions() as session:
             return [ContactRecord(*row) for row in (await session.execute(statement)).all()]
 
-    async def name_for(self, jid: str, transport: str, address: str) -> str | None:
-        statement = (select(Contact.name).join(User, User.id == Contact.user_id)
+    async def get(self, jid: str, transport: str, address: str) -> ContactRecord | None:
+        statement = (select(*_COLUMNS).join(User, User.id == Contact.user_id)
                      .where(User.jid == jid, Contact.transport == transport, Contact.address == address))
         async with self._sessions() as session:
-            name = await session.scalar(statement)
-            return str(name) if name is not None else None
+            row = (await session.execute(statement)).first()
+            return ContactRecord(*row) if row is not None else None
+
+
+_COLUMNS = (User.jid, Contact.transport, Contact.address, Contact.name, Contact.roster_group, Contact.via)

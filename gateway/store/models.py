@@ -99,6 +99,8 @@ class Contact(Base):
     address: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     roster_group: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The user's own address to use toward this contact, e.g. which of their SMS numbers; None: the default.
+    via: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -223,3 +223,13 @@ async def test_add_many_is_one_transaction(store: Store) -> None:
     assert await store.contacts.add_many(ALICE, batch[:-1], chunk=30, progress=done.append) == 99
     assert done == [30, 60, 90, 99]
     assert len(await store.contacts.find(ALICE)) == 100
+
+
+async def test_via_names_one_of_the_users_own_numbers(store: Store) -> None:
+    await store.bindings.bind(ALICE, SMS, "+12025550101")
+    mapped = await add_contact(store, ALICE, SMS, "+1 202 555 0100", "Work", None, None, via="+1 (202) 555-0101")
+    assert mapped.via == "+12025550101"
+    with pytest.raises(AdminError, match=r"\+12025550199 is not bound to alice@example.org"):
+        await add_contact(store, ALICE, SMS, "+12025550123", "Other", None, None, via="+12025550199")
+    with pytest.raises(AdminError, match="SMS contacts only"):
+        await add_contact(store, ALICE, IRC, "bob%libera", "Bob", None, None, via="+12025550101")

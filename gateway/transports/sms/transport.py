@@ -123,7 +123,7 @@ class SmsTransport(Transport[SmsSettings]):
             raise Refusal("not-acceptable", f"A text can carry at most {MAX_MEDIA} attachments; this one has "
                                             f"{len(message.media)}. Send them in several messages.")
         parts = self._parts(message.body)
-        sender = await self._sender_number(message.user)
+        sender = await self._sender_number(message.user, message.peer)
         if await self._store.sms.is_opted_out(sender, message.peer):
             raise Refusal("forbidden", describe(21610).text)
         segments = sum(count_segments(part).segments for part in parts) or 1
@@ -144,11 +144,18 @@ class SmsTransport(Transport[SmsSettings]):
                                             f"{MAX_BODY}. Shorten it or send it in several messages.")
         return tuple(split_body(body))
 
-    async def _sender_number(self, user: str) -> str:
+    async def _sender_number(self, user: str, peer: str) -> str:
+        """The user's default number, or the one their mapping of `peer` names."""
         bindings = await self._store.bindings.find(self.name, user)
         if not bindings:
             raise Refusal("forbidden", "No phone number is bound to your account, so you cannot send texts. "
                                        "Ask an admin to bind one (xmpp-gateway admin sms bind).")
+        contact = await self._store.contacts.get(user, self.name, peer)
+        if contact is not None and contact.via:
+            if contact.via not in {b.address for b in bindings}:
+                raise Refusal("forbidden", f"Your contact {contact.name} is to be texted from {contact.via}, which "
+                                           "is no longer bound to you. Ask an admin to change the mapping.")
+            return contact.via
         return next((b.address for b in bindings if b.is_default), bindings[0].address)
 
     async def _transmit(self, job: _Job) -> None:
@@ -216,7 +223,8 @@ class SmsTransport(Transport[SmsSettings]):
                 await self.router.hold(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
                                                       media=media), Status.BLOCKED)
                 continue
-            name = await self._store.contacts.name_for(user, self.name, sender)
+            contact = await self._store.contacts.get(user, self.name, sender)
+            name = contact.name if contact is not None else None
             await self.router.receive(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
                                                      media=media, sender_name=name))
 

@@ -122,6 +122,27 @@ async def test_a_user_sends_from_their_default_number(gateway: Gateway, sandbox:
         (ALICE_NUMBER, "from the default"), (second, "from the other")]
 
 
+async def test_a_contact_mapping_names_another_of_the_users_numbers(gateway: Gateway, sandbox: RecordingSandbox,
+                                                                   alice: TestClient) -> None:
+    assert gateway.store is not None
+    second, other_peer = "+12025550101", "+12025550124"
+    sandbox.numbers = (ALICE_NUMBER, second)
+    await gateway.store.bindings.bind("alice@localhost", "sms", second)
+    await gateway.store.contacts.add("alice@localhost", "sms", PEER, "Work", via=second)
+    send_text(alice, PEER, "from the work number", "v-1")
+    send_text(alice, other_peer, "from the default", "v-2")
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 1 and len(sandbox.sent_to(other_peer)) == 1)
+    assert [m.from_ for m in sandbox.sent_to(PEER)] == [second]
+    assert [m.from_ for m in sandbox.sent_to(other_peer)] == [ALICE_NUMBER]
+
+    inbox = Inbox(alice)
+    await gateway.store.bindings.unbind("alice@localhost", "sms", second)
+    send_text(alice, PEER, "no longer possible", "v-3")
+    condition, text = error_of(await inbox.error_for("v-3"))
+    assert condition == "forbidden" and "+12025550101" in text
+    assert len(sandbox.sent_to(PEER)) == 1
+
+
 async def test_the_daily_segment_limit_refuses_with_a_text_and_sends_nothing(
         sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
     running = await sms_stack.start(daily_segment_limit=3)
