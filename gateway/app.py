@@ -18,6 +18,7 @@ from gateway.web.metrics import Metrics
 from gateway.web.server import WebServer, build_app
 from gateway.xmpp.administration import Administration
 from gateway.xmpp.component import GatewayComponent, State
+from gateway.xmpp.muc import MucService
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Gateway:
         self.transports: dict[str, Transport[Any]] = {}
         self.components: dict[str, GatewayComponent] = {}
         self.administrations: dict[str, Administration] = {}  # ad-hoc, chat commands, registration, rosters
+        self.mucs: dict[str, MucService] = {}  # group chats, for transports that have rooms
         self.web: WebServer | None = None
         self._purger: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
@@ -59,6 +61,9 @@ class Gateway:
             self.transports[name] = transport
             self.components[name] = component
             self.administrations[name] = Administration(component, store, access)
+            rooms = transport.room_service()
+            if rooms is not None:
+                self.mucs[name] = MucService(component, rooms)
             self.metrics.connected.labels(component=settings.jid).set(0)
 
         routes = [route for t in self.transports.values() for route in t.routes()]
@@ -82,6 +87,8 @@ class Gateway:
             # Wait for it: a purge cancelled mid-query leaves a connection clean-up that would keep the
             # process from exiting once the engine is disposed.
             await asyncio.gather(self._purger, return_exceptions=True)
+        for muc in self.mucs.values():
+            await muc.stop()
         for transport in self.transports.values():
             await transport.stop()
         if self.router is not None:

@@ -9,6 +9,7 @@ from typing import ClassVar, Generic, TypeVar
 from aiohttp import web
 
 from gateway.core.events import OutboundMessage, Refusal
+from gateway.core.rooms import RoomTransport
 from gateway.core.router import Router
 from gateway.store.store import Store
 from gateway.transports.settings import TransportSettings
@@ -63,6 +64,10 @@ class Transport(ABC, Generic[S]):
 
     def help_text(self) -> str:
         return self.description
+
+    def room_service(self) -> RoomTransport | None:
+        """The transport's group chats (XEP-0045 on the XMPP side), if it has any."""
+        return None
 
     def routes(self) -> list[web.RouteDef]:
         """HTTP routes this transport mounts on the shared web server (webhooks)."""

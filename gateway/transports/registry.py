@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from gateway.transports.irc.settings import IrcSettings
 from gateway.transports.loopback.settings import LoopbackSettings
 from gateway.transports.settings import TransportSettings
 from gateway.transports.sms.settings import SmsSettings
@@ -13,11 +14,13 @@ if TYPE_CHECKING:
     from gateway.transports.base import Transport
 
 SETTINGS: dict[str, type[TransportSettings]] = {
+    "irc": IrcSettings,
     "loopback": LoopbackSettings,
     "sms": SmsSettings,
 }
 
 _ADAPTERS: dict[str, str] = {
+    "irc": "gateway.transports.irc.transport:IrcTransport",
     "loopback": "gateway.transports.loopback.transport:LoopbackTransport",
     "sms": "gateway.transports.sms.transport:SmsTransport",
 }

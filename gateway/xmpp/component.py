@@ -83,6 +83,8 @@ class GatewayComponent(ComponentXMPP):
         self._handling: set[asyncio.Task[None]] = set()  # messages read from the stream, not yet journaled
         # Text to the component's own JID: (sender's bare JID, body) -> reply; set by xmpp/administration.py.
         self.chat_commands: Callable[[str, str], Awaitable[str]] | None = None
+        # Group chat messages and in-room private messages (True: taken); set by xmpp/muc.py for room transports.
+        self.room_messages: Callable[[Message], Awaitable[bool]] | None = None
 
         self.remove_stanza(Iq)
         self.register_stanza(_ServiceUnavailableIq)
@@ -263,7 +265,12 @@ class GatewayComponent(ComponentXMPP):
         task.add_done_callback(self._handling.discard)
 
     async def _on_message(self, stanza: Message) -> None:
-        if stanza["type"] in ("error", "groupchat", "headline"):
+        if stanza["type"] in ("error", "headline"):
+            return
+        room_stanza = stanza["type"] == "groupchat" or bool(stanza["to"].resource)
+        if self.room_messages is not None and room_stanza and await self.room_messages(stanza):
+            return
+        if stanza["type"] == "groupchat":
             return
         sender, to = stanza["from"], stanza["to"]
         body = stanza["body"]

@@ -1,0 +1,103 @@
+"""Group chats (rooms) in transport-neutral terms: what an XMPP user asks of a room, and what a room reports back.
+
+A room is addressed by its foreign address (a JID local part, unescaped, e.g. `#chan%net` on IRC); occupants by
+their nick. The XMPP side implements `RoomSink` and calls a `RoomTransport`; neither knows the other's protocol.
+Every call names the user (bare JID): one user may be in a room from several resources, which the XMPP side
+tracks; a transport sees one membership per user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+Role = Literal["moderator", "participant", "visitor", "none"]
+Affiliation = Literal["owner", "admin", "member", "outcast", "none"]
+Show = Literal["away", "xa", "dnd", "chat"] | None
+
+
+@dataclass(frozen=True)
+class Occupant:
+    nick: str
+    role: Role = "participant"
+    affiliation: Affiliation = "none"
+    show: Show = None
+    status: str | None = None  # e.g. the IRC away message
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """A room as the user sees it right after joining."""
+
+    room: str  # the room's address (local part, unescaped)
+    nick: str  # our nick in it (may differ from the one asked for)
+    occupants: tuple[Occupant, ...]  # everyone, ourselves included
+    subject: str = ""
+    subject_by: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomMessage:
+    """A message in a room (or privately from an occupant), from a foreign network to the user."""
+
+    room: str
+    nick: str  # the sender, or "" for the room itself (server notices)
+    body: str
+    timestamp: datetime | None = None
+    private: bool = False  # an in-room private message (room/nick)
+
+
+class RoomTransport(Protocol):
+    """A transport that offers rooms. Each call raises core.events.Refusal with a text when it cannot be done."""
+
+    async def join_room(self, user: str, room: str, nick: str, password: str | None) -> RoomState: ...
+
+    async def leave_room(self, user: str, room: str) -> None: ...
+
+    async def send_room_message(self, user: str, room: str, body: str) -> None: ...
+
+    async def send_room_private(self, user: str, room: str, nick: str, body: str) -> None: ...
+
+    async def set_room_subject(self, user: str, room: str, subject: str) -> None: ...
+
+    async def change_room_nick(self, user: str, room: str, nick: str) -> None: ...
+
+    async def set_user_show(self, user: str, room: str, show: Show, status: str | None) -> None:
+        """The user's availability (away, back) on the network of `room`."""
+        ...
+
+    def attach_rooms(self, sink: RoomSink) -> None: ...
+
+
+class RoomSink(Protocol):
+    """The XMPP side of rooms: renders what happens in a room to every resource of the user that is in it."""
+
+    def room_message(self, user: str, message: RoomMessage) -> None: ...
+
+    def subject_changed(self, user: str, room: str, subject: str, by: str | None) -> None: ...
+
+    def occupant_joined(self, user: str, room: str, occupant: Occupant) -> None: ...
+
+    def occupant_changed(self, user: str, room: str, occupant: Occupant) -> None:
+        """Role, affiliation or availability changed."""
+        ...
+
+    def occupant_left(self, user: str, room: str, nick: str, reason: str | None = None, *,
+                      kicked_by: str | None = None) -> None: ...
+
+    def nick_changed(self, user: str, room: str, old: str, new: str) -> None:
+        """An occupant (or the user: `old` is their nick) changed nick."""
+        ...
+
+    def removed(self, user: str, room: str, reason: str, *, kicked_by: str | None = None) -> None:
+        """The user is no longer in the room (kicked, or the network lost it)."""
+        ...
+
+    def rejoined(self, user: str, state: RoomState) -> None:
+        """The user is back in the room after the network dropped them (a reconnect): show it afresh."""
+        ...
+
+    def notice(self, user: str, source: str, text: str) -> None:
+        """A text from the network itself (server notices, errors) for the user; `source` is its address."""
+        ...

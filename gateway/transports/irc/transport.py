@@ -1,0 +1,328 @@
+"""IRC as a transport: channels are rooms (core.rooms), nicks are contacts, the network is an address of its own.
+
+Each XMPP user gets their own connection per network (`IrcSessions`); what it reports (events.py) is turned into
+room events for the XMPP side (`RoomSink`) and, for private messages, into journaled `InboundMessage`s.
+Our own channel messages are not taken from IRC: the XMPP side reflects a message once the transport accepted
+it, with the client's ids, so the IRC copy (echo-message or the local report) is dropped here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.rooms import Occupant, RoomMessage, RoomSink, RoomState, Show
+from gateway.transports.base import AddressError, Transport
+from gateway.transports.irc.addressing import check_nick, parse_local_part
+from gateway.transports.irc.channel import Channel, Member
+from gateway.transports.irc.connection import IrcConnection, IrcIdentity
+from gateway.transports.irc.events import (
+    AwayEvent,
+    DisconnectedEvent,
+    ErrorEvent,
+    IrcEventsBase,
+    JoinEvent,
+    KickEvent,
+    MessageEvent,
+    ModeEvent,
+    NickEvent,
+    OwnNickEvent,
+    PartEvent,
+    QuitEvent,
+    ReconnectedEvent,
+    TopicEvent,
+)
+from gateway.transports.irc.formatting import irc_to_styling
+from gateway.transports.irc.lines import incoming_body
+from gateway.transports.irc.session import IrcSessions
+from gateway.transports.irc.settings import IrcNetwork, IrcSettings
+
+log = logging.getLogger(__name__)
+
+_NICK_UNSAFE = re.compile(r"[^A-Za-z0-9\[\]\\`_^{|}-]")
+
+
+def default_nick(jid: str) -> str:
+    """A nick from a JID's local part, for a connection opened by a private message (no nick was asked for)."""
+    nick = _NICK_UNSAFE.sub("", jid.partition("@")[0])[:16]
+    if not nick or nick[0].isdigit() or nick[0] == "-":
+        nick = "x" + nick
+    return nick[:16]
+
+
+class IrcTransport(Transport[IrcSettings]):
+    name = "irc"
+    gateway_type = "irc"
+    description = ("IRC: join #channel%network@this-domain as a group chat; write to nick%network@this-domain for "
+                   "a private message.")
+    features = ("http://jabber.org/protocol/muc",)
+
+    def __init__(self, settings: IrcSettings, context: Any, **connection_options: Any) -> None:
+        super().__init__(settings, context)
+        self.sessions = IrcSessions(settings, events_for=self._events_for, identity_for=self._identity_for,
+                                    connection_options=connection_options or None)
+        self.sink: RoomSink | None = None
+        self._nicks: dict[tuple[str, str], str] = {}  # (user, network) -> the nick asked for at the first join
+        # In-room private conversations: a reply from that nick goes to room/nick, not to nick%network.
+        self._pm_rooms: dict[tuple[str, str, str], str] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def room_service(self) -> IrcTransport:
+        return self
+
+    def attach_rooms(self, sink: RoomSink) -> None:
+        self.sink = sink
+
+    async def stop(self) -> None:
+        await self.sessions.close_all()
+
+    def _events_for(self, owner: str, network: IrcNetwork) -> _UserEvents:
+        return _UserEvents(self, owner, network.name)
+
+    async def _identity_for(self, owner: str, network: IrcNetwork) -> IrcIdentity:
+        return IrcIdentity(self._nicks.get((owner, network.name)) or default_nick(owner))
+
+    # -- addresses ------------------------------------------------------------------------------------------
+    def normalize_peer(self, local_part: str) -> str:
+        return parse_local_part(local_part).local_part
+
+    def _channel_of(self, room: str) -> tuple[str, str]:
+        address = parse_local_part(room)
+        if address.kind != "channel" or address.name is None:
+            raise AddressError(f"{room!r} is no IRC channel; channels are written #channel%network.")
+        return address.network, address.name
+
+    def _joined(self, user: str, room: str) -> tuple[IrcConnection, str]:
+        network, channel = self._channel_of(room)
+        connection = self.sessions.get(user, network)
+        if connection is None or not connection.is_joined(channel):
+            raise Refusal("not-acceptable", f"You are not in {channel} on {network}; join it first.")
+        return connection, channel
+
+    # -- private messages (through the router: journaled) ---------------------------------------------------
+    async def send(self, message: OutboundMessage) -> None:
+        address = parse_local_part(message.peer)
+        if address.kind == "channel":
+            raise Refusal("bad-request", f"{address.name} is a channel: join it as a group chat to talk there.")
+        if address.kind == "network":
+            await self._network_command(message, address.network)
+            return
+        assert address.name is not None
+        connection = await self.sessions.connection(message.user, address.network)
+        self._pm_rooms.pop((message.user, address.network, connection.server.fold(address.name)), None)
+        await connection.privmsg(address.name, message.body)
+        await self.router.outcome(Outcome(message, Status.SENT))
+
+    async def _network_command(self, message: OutboundMessage, network: str) -> None:
+        if not message.body.startswith("/"):
+            raise Refusal("bad-request", f"Write /COMMAND args to {network} to send a raw IRC command (admins only);"
+                                         " join #channel%" + network + " to talk.")
+        if not await self.router.access.is_admin(message.user):
+            raise Refusal("forbidden", "Only admins may send raw IRC commands.")
+        connection = await self.sessions.connection(message.user, network)
+        await connection.send_raw(message.body[1:])
+        await self.router.outcome(Outcome(message, Status.SENT))
+
+    # -- rooms (core.rooms.RoomTransport) --------------------------------------------------------------------
+    async def join_room(self, user: str, room: str, nick: str, password: str | None) -> RoomState:
+        await self.router.access.check(user, self.name)
+        network, channel = self._channel_of(room)
+        check_nick(nick)
+        self._nicks.setdefault((user, network), nick)
+        state = await self.sessions.join(user, network, channel, password or None)
+        connection = self.sessions.get(user, network)
+        assert connection is not None
+        return RoomState(room=room, nick=connection.nick, occupants=tuple(occupants(connection, state)),
+                         subject=irc_to_styling(state.topic or ""), subject_by=state.topic_by)
+
+    async def leave_room(self, user: str, room: str) -> None:
+        network, channel = self._channel_of(room)
+        await self.sessions.part(user, network, channel)
+
+    async def send_room_message(self, user: str, room: str, body: str) -> None:
+        connection, channel = self._joined(user, room)
+        if not await connection.privmsg(channel, body):
+            raise Refusal("not-acceptable", "The message has no text IRC can carry.")
+
+    async def send_room_private(self, user: str, room: str, nick: str, body: str) -> None:
+        connection, _ = self._joined(user, room)
+        check_nick(nick)
+        network = connection.network.name
+        self._pm_rooms[(user, network, connection.server.fold(nick))] = room
+        if not await connection.privmsg(nick, body):
+            raise Refusal("not-acceptable", "The message has no text IRC can carry.")
+
+    async def set_room_subject(self, user: str, room: str, subject: str) -> None:
+        connection, channel = self._joined(user, room)
+        await connection.set_topic(channel, subject)
+
+    async def change_room_nick(self, user: str, room: str, nick: str) -> None:
+        connection, _ = self._joined(user, room)
+        await connection.set_nick(nick)
+
+    async def set_user_show(self, user: str, room: str, show: Show, status: str | None) -> None:
+        network, _ = self._channel_of(room)
+        connection = self.sessions.get(user, network)
+        if connection is None:
+            return
+        # Only a real change of availability is sent (set_away compares): no AWAY spam on status updates.
+        await connection.set_away((status or "Away") if show in ("away", "xa", "dnd") else None)
+
+    def pm_room(self, user: str, network: str, folded_nick: str) -> str | None:
+        return self._pm_rooms.get((user, network, folded_nick))
+
+
+def occupant(connection: IrcConnection, member: Member) -> Occupant:
+    role, affiliation = connection.server.prefixes.role_affiliation(member.modes)
+    return Occupant(member.nick, role, affiliation, "away" if member.away else None, member.away)
+
+
+def occupants(connection: IrcConnection, channel: Channel) -> list[Occupant]:
+    return [occupant(connection, member) for member in channel.snapshot()]
+
+
+class _UserEvents(IrcEventsBase):
+    """One user's connection to one network, as room events and private messages."""
+
+    def __init__(self, transport: IrcTransport, owner: str, network: str) -> None:
+        self.transport = transport
+        self.owner = owner
+        self.network = network
+
+    @property
+    def connection(self) -> IrcConnection | None:
+        return self.transport.sessions.get(self.owner, self.network)
+
+    def room(self, channel: str) -> str:
+        return f"{channel}%{self.network}"
+
+    @property
+    def sink(self) -> RoomSink | None:
+        return self.transport.sink
+
+    async def on_message(self, event: MessageEvent) -> None:
+        connection, sink = self.connection, self.sink
+        if event.own or connection is None or sink is None:
+            return
+        body = incoming_body(irc_to_styling(event.text), event.action)
+        if not event.private:
+            channel = event.target.lstrip(connection.server.prefixes.symbols)  # @#chan: to the channel's ops
+            sink.room_message(self.owner, RoomMessage(self.room(channel), event.source, body, event.time))
+            return
+        if event.from_server or "." in event.source or not event.source:
+            sink.notice(self.owner, self.network, body)
+            return
+        room = self.transport.pm_room(self.owner, self.network, connection.server.fold(event.source))
+        if room is not None:
+            sink.room_message(self.owner, RoomMessage(room, event.source, body, event.time, private=True))
+            return
+        msgid = event.tags.get("msgid")
+        await self.transport.router.receive(InboundMessage(
+            transport=self.transport.name, user=self.owner, peer=f"{event.source}%{self.network}", body=body,
+            provider_id=f"{self.network}:{msgid}" if msgid else None, timestamp=event.time))
+
+    def _occupant(self, channel: str, nick: str) -> Occupant | None:
+        connection = self.connection
+        state = connection.channel(channel) if connection is not None else None
+        member = state.member(nick) if state is not None else None
+        return occupant(connection, member) if connection is not None and member is not None else None
+
+    async def on_join(self, event: JoinEvent) -> None:
+        if event.own or self.sink is None:
+            return  # our own join is reported by join_room
+        found = self._occupant(event.channel, event.nick)
+        if found is not None:
+            self.sink.occupant_joined(self.owner, self.room(event.channel), found)
+
+    async def on_part(self, event: PartEvent) -> None:
+        if self.sink is None:
+            return
+        if event.own:
+            return  # we asked for it (leave_room): the XMPP side has already answered
+        self.sink.occupant_left(self.owner, self.room(event.channel), event.nick, event.reason)
+
+    async def on_quit(self, event: QuitEvent) -> None:
+        if self.sink is None:
+            return
+        for channel in event.channels:
+            self.sink.occupant_left(self.owner, self.room(channel), event.nick, event.reason)
+
+    async def on_nick(self, event: NickEvent) -> None:
+        if self.sink is None:
+            return
+        for channel in event.channels:
+            self.sink.nick_changed(self.owner, self.room(channel), event.old, event.new)
+
+    async def on_own_nick(self, event: OwnNickEvent) -> None:
+        connection, sink = self.connection, self.sink
+        if sink is None:
+            return
+        if event.reason == "in-use":
+            sink.notice(self.owner, self.network,
+                        f"The nick {event.wanted} is in use on {self.network}; you are {event.new} there.")
+        if connection is not None:
+            for channel in connection.channels:
+                sink.nick_changed(self.owner, self.room(channel.name), event.old, event.new)
+
+    async def on_kick(self, event: KickEvent) -> None:
+        if self.sink is None:
+            return
+        room = self.room(event.channel)
+        if event.own:
+            self.sink.removed(self.owner, room, event.reason or "", kicked_by=event.by)
+            self.transport.sessions.released(self.owner, self.network)
+        else:
+            self.sink.occupant_left(self.owner, room, event.nick, event.reason, kicked_by=event.by)
+
+    async def on_mode(self, event: ModeEvent) -> None:
+        if self.sink is None:
+            return
+        for nick in dict.fromkeys(change.nick for change in event.changes):
+            found = self._occupant(event.channel, nick)
+            if found is not None:
+                self.sink.occupant_changed(self.owner, self.room(event.channel), found)
+
+    async def on_topic(self, event: TopicEvent) -> None:
+        if event.changed and self.sink is not None:
+            self.sink.subject_changed(self.owner, self.room(event.channel), irc_to_styling(event.topic), event.by)
+
+    async def on_away(self, event: AwayEvent) -> None:
+        connection, sink = self.connection, self.sink
+        if connection is None or sink is None:
+            return
+        for channel in connection.channels.with_member(event.nick):
+            found = self._occupant(channel.name, event.nick)
+            if found is not None:
+                sink.occupant_changed(self.owner, self.room(channel.name), found)
+
+    async def on_disconnected(self, event: DisconnectedEvent) -> None:
+        connection, sink = self.connection, self.sink
+        if not event.reconnecting or connection is None or sink is None:
+            return
+        for channel in connection.wanted_channels:
+            sink.room_message(self.owner, RoomMessage(
+                self.room(channel), "", f"Lost the connection to {self.network} ({event.reason}); reconnecting."))
+
+    async def on_reconnected(self, event: ReconnectedEvent) -> None:
+        connection, sink = self.connection, self.sink
+        if connection is None or sink is None:
+            return
+        for name in event.channels:
+            channel = connection.channel(name)
+            if channel is not None:
+                sink.rejoined(self.owner, RoomState(self.room(channel.name), connection.nick,
+                                                    tuple(occupants(connection, channel)),
+                                                    irc_to_styling(channel.topic or ""), channel.topic_by))
+        for name, why in event.lost:
+            sink.removed(self.owner, self.room(name), f"Could not rejoin after a reconnect: {why}")
+
+    async def on_error(self, event: ErrorEvent) -> None:
+        connection, sink = self.connection, self.sink
+        if sink is None:
+            return
+        if event.target and connection is not None and connection.is_joined(event.target):
+            sink.room_message(self.owner, RoomMessage(self.room(event.target), "", event.text))
+        else:
+            sink.notice(self.owner, self.network, event.text)

@@ -1,0 +1,347 @@
+"""XEP-0045 group chats on a component: room JIDs (`<room>@<domain>/<nick>`) over a transport's rooms.
+
+Presences to a room JID join, change nick, change availability or leave; groupchat messages talk; chat messages
+to `room/nick` are in-room private messages. What happens in the room (core.rooms.RoomSink) is rendered to every
+resource of the user that joined. The transport sees one membership per user: the first resource joins, the last
+one to leave parts.
+
+Our own room messages are reflected here, once the transport took them, to every joined resource with the
+client's id and origin-id kept and a stanza-id (XEP-0359) of ours added, as XEP-0045 7.4 asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from xml.etree import ElementTree as ET
+
+from slixmpp import JID, Message, Presence
+from slixmpp.xmlstream import StanzaBase
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from gateway.core.events import Refusal
+from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport
+from gateway.xmpp.addressing import peer_jid, peer_of
+from gateway.xmpp.component import GatewayComponent
+
+log = logging.getLogger(__name__)
+
+MUC_NS = "http://jabber.org/protocol/muc"
+MUC_USER_NS = "http://jabber.org/protocol/muc#user"
+SID_NS = "urn:xmpp:sid:0"
+AWAY_SHOWS = ("away", "xa", "dnd")
+
+
+@dataclass
+class _Membership:
+    """One user in one room: the resources that joined, our nick, and who else is there (for late resources)."""
+
+    room: str  # the transport's address of the room (local part, unescaped)
+    jid: str  # the room's bare JID
+    nick: str
+    resources: set[str] = field(default_factory=set)  # full JIDs
+    occupants: dict[str, Occupant] = field(default_factory=dict)  # by nick
+    subject: str = ""
+    subject_by: str | None = None
+
+
+class MucService:
+    """Installs XEP-0045 handling on `xmpp` for `rooms`; implements core.rooms.RoomSink."""
+
+    def __init__(self, xmpp: GatewayComponent, rooms: RoomTransport) -> None:
+        self.xmpp = xmpp
+        self.rooms = rooms
+        self._members: dict[tuple[str, str], _Membership] = {}  # (user bare JID, room bare JID)
+        self._tasks: set[asyncio.Task[None]] = set()
+        # One presence at a time per (user, room): a join must finish before the leave that follows it.
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        xmpp.register_handler(Callback("MUC presence", MatchXPath(f"{{{xmpp.default_ns}}}presence"),
+                                       self._presence_received))
+        xmpp.room_messages = self.handle_message
+        rooms.attach_rooms(self)
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def _room_jid(self, room: str) -> str:
+        return str(peer_jid(room, self.xmpp.domain))
+
+    def _membership(self, user: str, room: str) -> _Membership | None:
+        return self._members.get((user, self._room_jid(room)))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _presence(self, to: str, room_jid: str, nick: str, occupant: Occupant | None, *,
+                  ptype: Literal["unavailable"] | None = None,
+                  codes: tuple[int, ...] = (), new_nick: str | None = None, actor: str | None = None,
+                  reason: str | None = None) -> None:
+        presence = self.xmpp.make_presence(pfrom=JID(f"{room_jid}/{nick}"), pto=to, ptype=ptype)
+        if occupant is not None and ptype is None:
+            if occupant.show:
+                presence["show"] = occupant.show
+            if occupant.status:
+                presence["status"] = occupant.status
+        x = ET.SubElement(presence.xml, f"{{{MUC_USER_NS}}}x")
+        item = ET.SubElement(x, f"{{{MUC_USER_NS}}}item")
+        item.set("affiliation", occupant.affiliation if occupant is not None else "none")
+        item.set("role", occupant.role if occupant is not None and ptype is None else "none")
+        if new_nick is not None:
+            item.set("nick", new_nick)
+        if actor is not None:
+            ET.SubElement(item, f"{{{MUC_USER_NS}}}actor").set("nick", actor)
+        if reason:
+            ET.SubElement(item, f"{{{MUC_USER_NS}}}reason").text = reason
+        for code in codes:
+            ET.SubElement(x, f"{{{MUC_USER_NS}}}status").set("code", str(code))
+        presence.send()
+
+    def _subject(self, to: str, member: _Membership) -> None:
+        sender = f"{member.jid}/{member.subject_by}" if member.subject_by else member.jid
+        message = self.xmpp.make_message(mto=to, mfrom=JID(sender), mtype="groupchat")
+        message["subject"] = member.subject
+        if not member.subject:
+            ET.SubElement(message.xml, "{jabber:component:accept}subject")  # an empty subject still ends the join
+        self.xmpp.outbox.send(message)
+
+    def _show_room(self, to: str, member: _Membership, extra_codes: tuple[int, ...] = ()) -> None:
+        """Occupants, then our own presence (110), then the subject: the order XEP-0045 7.2 gives a join."""
+        own = member.occupants.get(member.nick)
+        for nick, occupant in member.occupants.items():
+            if nick != member.nick:
+                self._presence(to, member.jid, nick, occupant)
+        self._presence(to, member.jid, member.nick, own or Occupant(member.nick), codes=(110, *extra_codes))
+        self._subject(to, member)
+
+    def _error_presence(self, presence: Presence, condition: str, text: str) -> None:
+        reply = self.xmpp.make_presence(pfrom=presence["to"], pto=presence["from"], ptype="error")
+        ET.SubElement(reply.xml, f"{{{MUC_NS}}}x")
+        reply["error"]["type"] = "auth" if condition in ("forbidden", "not-authorized", "registration-required") \
+            else "cancel"
+        reply["error"]["condition"] = condition
+        reply["error"]["text"] = text
+        reply.send()
+
+    def _error_message(self, stanza: Message, condition: str, text: str) -> None:
+        reply = self.xmpp.make_message(mto=stanza["from"], mfrom=stanza["to"], mtype="error")
+        reply["id"] = stanza["id"]
+        reply["error"]["type"] = "wait" if condition == "resource-constraint" else "cancel"
+        reply["error"]["condition"] = condition
+        reply["error"]["text"] = text
+        reply.send()
+
+    # -- presences from users ---------------------------------------------------------------------------------
+    def _presence_received(self, stanza: StanzaBase) -> None:
+        assert isinstance(stanza, Presence)
+        presence = stanza
+        to = presence["to"]
+        if not to.user or not to.resource or presence["type"] in ("subscribe", "subscribed", "unsubscribe",
+                                                                  "unsubscribed", "probe", "error"):
+            return  # not for a room occupant: the component's own handlers answer
+        self._spawn(self._on_presence(presence))
+
+    async def _on_presence(self, presence: Presence) -> None:
+        sender, to = presence["from"], presence["to"]
+        key = (str(sender.bare), str(to.bare))
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            try:
+                if presence["type"] == "unavailable":
+                    await self._leave(key, str(sender))
+                else:
+                    await self._available(presence, key)
+            except Refusal as refusal:
+                self._error_presence(presence, refusal.condition, refusal.text)
+            except Exception:
+                log.exception("%s: room presence from %s to %s failed", self.xmpp.domain, sender, to)
+                self._error_presence(presence, "internal-server-error", "The gateway failed on this presence.")
+
+    async def _available(self, presence: Presence, key: tuple[str, str]) -> None:
+        user, room_jid = key
+        full, nick = str(presence["from"]), presence["to"].resource
+        room = peer_of(presence["to"])
+        show = presence["show"] or None
+        status = presence["status"] or None
+        member = self._members.get(key)
+        if member is not None and full in member.resources:
+            if nick != member.nick:
+                await self.rooms.change_room_nick(user, member.room, nick)  # 303 follows from the network
+            await self.rooms.set_user_show(user, member.room, show if show in AWAY_SHOWS else None, status)
+            return
+        password = presence.xml.findtext(f"{{{MUC_NS}}}x/{{{MUC_NS}}}password")
+        state = await self.rooms.join_room(user, room, nick, password)
+        member = self._members.get(key)
+        if member is None:
+            member = self._members[key] = _Membership(room, room_jid, state.nick)
+        self._load(member, state)
+        member.resources.add(full)
+        self._show_room(full, member, (210,) if state.nick != nick else ())
+        await self.rooms.set_user_show(user, room, show if show in AWAY_SHOWS else None, status)
+
+    @staticmethod
+    def _load(member: _Membership, state: RoomState) -> None:
+        member.nick = state.nick
+        member.occupants = {occupant.nick: occupant for occupant in state.occupants}
+        member.subject, member.subject_by = state.subject, state.subject_by
+
+    async def _leave(self, key: tuple[str, str], full: str) -> None:
+        member = self._members.get(key)
+        if member is None or full not in member.resources:
+            return
+        member.resources.discard(full)
+        self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
+                       codes=(110,))
+        if not member.resources:
+            del self._members[key]
+            await self.rooms.leave_room(key[0], member.room)
+
+    # -- messages from users ----------------------------------------------------------------------------------
+    async def handle_message(self, stanza: Message) -> bool:
+        """Take a groupchat message or an in-room private message; False when it is neither (not ours)."""
+        to, sender = stanza["to"], stanza["from"]
+        key = (str(sender.bare), str(to.bare))
+        member = self._members.get(key)
+        if stanza["type"] == "groupchat":
+            if member is None or str(sender) not in member.resources:
+                self._error_message(stanza, "not-acceptable", "You are not in this room; join it first.")
+                return True
+            await self._groupchat(stanza, member)
+            return True
+        if not to.resource or member is None:
+            return False
+        body = stanza["body"]
+        if not body:
+            return True
+        try:
+            await self.rooms.send_room_private(key[0], member.room, to.resource, body)
+        except Refusal as refusal:
+            self._error_message(stanza, refusal.condition, refusal.text)
+        return True
+
+    async def _groupchat(self, stanza: Message, member: _Membership) -> None:
+        user = str(stanza["from"].bare)
+        body = stanza["body"]
+        subject = stanza.xml.find("{jabber:component:accept}subject")
+        try:
+            if not body and subject is not None:
+                await self.rooms.set_room_subject(user, member.room, subject.text or "")
+                return
+            if not body:
+                return  # chat states and the like
+            await self.rooms.send_room_message(user, member.room, body)
+        except Refusal as refusal:
+            self._error_message(stanza, refusal.condition, refusal.text)
+            return
+        origin = stanza.xml.find(f"{{{SID_NS}}}origin-id")
+        stanza_id = str(uuid.uuid4())
+        for full in sorted(member.resources):
+            echo = self.xmpp.make_message(mto=full, mfrom=JID(f"{member.jid}/{member.nick}"), mbody=body,
+                                          mtype="groupchat")
+            echo["id"] = stanza["id"]
+            if origin is not None:
+                ET.SubElement(echo.xml, f"{{{SID_NS}}}origin-id").set("id", origin.get("id", ""))
+            sid = ET.SubElement(echo.xml, f"{{{SID_NS}}}stanza-id")
+            sid.set("id", stanza_id)
+            sid.set("by", member.jid)
+            self.xmpp.outbox.send(echo)
+
+    # -- the room's side (core.rooms.RoomSink) ---------------------------------------------------------------
+    def room_message(self, user: str, message: RoomMessage) -> None:
+        member = self._membership(user, message.room)
+        if member is None:
+            return
+        sender = JID(f"{member.jid}/{message.nick}") if message.nick else JID(member.jid)
+        stanza_id = str(uuid.uuid4())
+        for full in sorted(member.resources):
+            stanza = self.xmpp.make_message(mto=full, mfrom=sender, mbody=message.body,
+                                            mtype="chat" if message.private else "groupchat")
+            stanza["id"] = stanza_id
+            if message.private:
+                ET.SubElement(stanza.xml, f"{{{MUC_USER_NS}}}x")
+            else:
+                sid = ET.SubElement(stanza.xml, f"{{{SID_NS}}}stanza-id")
+                sid.set("id", stanza_id)
+                sid.set("by", member.jid)
+            if message.timestamp is not None:
+                stanza["delay"].set_stamp(message.timestamp)
+            self.xmpp.outbox.send(stanza)
+
+    def subject_changed(self, user: str, room: str, subject: str, by: str | None) -> None:
+        member = self._membership(user, room)
+        if member is None:
+            return
+        member.subject, member.subject_by = subject, by
+        for full in sorted(member.resources):
+            self._subject(full, member)
+
+    def occupant_joined(self, user: str, room: str, occupant: Occupant) -> None:
+        self.occupant_changed(user, room, occupant)
+
+    def occupant_changed(self, user: str, room: str, occupant: Occupant) -> None:
+        member = self._membership(user, room)
+        if member is None:
+            return
+        member.occupants[occupant.nick] = occupant
+        own = occupant.nick == member.nick
+        for full in sorted(member.resources):
+            self._presence(full, member.jid, occupant.nick, occupant, codes=(110,) if own else ())
+
+    def occupant_left(self, user: str, room: str, nick: str, reason: str | None = None, *,
+                      kicked_by: str | None = None) -> None:
+        member = self._membership(user, room)
+        if member is None:
+            return
+        occupant = member.occupants.pop(nick, None)
+        for full in sorted(member.resources):
+            self._presence(full, member.jid, nick, occupant, ptype="unavailable",
+                           codes=(307,) if kicked_by else (), actor=kicked_by, reason=reason)
+
+    def nick_changed(self, user: str, room: str, old: str, new: str) -> None:
+        member = self._membership(user, room)
+        if member is None:
+            return
+        own = old == member.nick
+        occupant = member.occupants.pop(old, None) or Occupant(old)
+        renamed = Occupant(new, occupant.role, occupant.affiliation, occupant.show, occupant.status)
+        member.occupants[new] = renamed
+        if own:
+            member.nick = new
+        codes = (110,) if own else ()
+        for full in sorted(member.resources):
+            self._presence(full, member.jid, old, occupant, ptype="unavailable", codes=(303, *codes), new_nick=new)
+            self._presence(full, member.jid, new, renamed, codes=codes)
+
+    def removed(self, user: str, room: str, reason: str, *, kicked_by: str | None = None) -> None:
+        key = (user, self._room_jid(room))
+        member = self._members.pop(key, None)
+        if member is None:
+            return
+        codes = (110, 307) if kicked_by else (110, 333)
+        for full in sorted(member.resources):
+            self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
+                           codes=codes, actor=kicked_by, reason=reason)
+
+    def rejoined(self, user: str, state: RoomState) -> None:
+        member = self._membership(user, state.room)
+        if member is None:
+            return
+        gone = set(member.occupants) - {occupant.nick for occupant in state.occupants}
+        for nick in gone:
+            for full in sorted(member.resources):
+                self._presence(full, member.jid, nick, member.occupants[nick], ptype="unavailable")
+        self._load(member, state)
+        for full in sorted(member.resources):
+            self._show_room(full, member)
+
+    def notice(self, user: str, source: str, text: str) -> None:
+        message = self.xmpp.make_message(mto=user, mfrom=peer_jid(source, self.xmpp.domain), mbody=text,
+                                         mtype="chat")
+        self.xmpp.outbox.send(message)
+
+    async def stop(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

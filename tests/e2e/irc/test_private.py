@@ -1,0 +1,81 @@
+"""Private messages: with nick%network, in-room (room/nick), /me, and a full flood queue told to the sender."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slixmpp import Message
+
+from gateway.devstack.ngircd import NgircdServer, RawIrcClient
+from gateway.devstack.prosody import ProsodyServer
+from tests.e2e.irc.conftest import IRC, NETWORK, irc_config, room_jid
+from tests.e2e.irc.test_rooms import join
+from tests.support.stack import start_gateway
+from tests.support.xmpp_client import TestClient
+
+BOB = f"bob%{NETWORK}@{IRC}"
+
+
+def chat(body: str):  # type: ignore[no-untyped-def]
+    return lambda msg: msg["type"] == "chat" and msg["body"] == body
+
+
+def privmsg_to_bob(line: object) -> bool:
+    return line.command == "PRIVMSG" and line.params[0] == "bob"  # type: ignore[attr-defined]
+
+
+async def test_private_messages_both_ways_with_action(gateway: object, alice: TestClient,
+                                                      bob: RawIrcClient) -> None:
+    alice.send_message(mto=BOB, mbody="hello bob", mtype="chat")
+    line = await bob.expect(privmsg_to_bob, timeout=10)
+    assert line.nick == "alice" and line.params[1] == "hello bob"
+    alice.send_message(mto=BOB, mbody="/me waves", mtype="chat")
+    assert (await bob.expect(privmsg_to_bob)).params[1] == "\x01ACTION waves\x01"
+    await bob.send("PRIVMSG alice :hi \x1ditalic\x1d")
+    reply = await alice.next_message(10, chat("hi _italic_"))
+    assert reply["from"] == BOB
+    await bob.send("PRIVMSG alice :\x01ACTION grins\x01")
+    assert (await alice.next_message(10, chat("/me grins")))["from"] == BOB
+
+
+async def test_in_room_private_messages(gateway: object, alice: TestClient, bob: RawIrcClient) -> None:
+    await bob.join("#pm")
+    await join(alice, "#pm", "alice")
+    alice.send_message(mto=f"{room_jid('#pm')}/bob", mbody="psst", mtype="chat")
+    line = await bob.expect(privmsg_to_bob, timeout=10)
+    assert line.nick == "alice" and line.params[1] == "psst"
+    await bob.send("PRIVMSG alice :what?")
+    reply = await alice.next_message(10, chat("what?"))
+    assert reply["from"] == f"{room_jid('#pm')}/bob"  # the answer stays in the room's private conversation
+    assert reply.xml.find("{http://jabber.org/protocol/muc#user}x") is not None
+
+
+async def test_full_flood_queue_is_an_error_never_a_silent_drop(
+        prosody: ProsodyServer, ngircd: NgircdServer, tmp_path: Path, sqlite_url: str, alice: TestClient,
+        bob: RawIrcClient) -> None:
+    running = await start_gateway(irc_config(prosody, ngircd, sqlite_url, queue_size=5), tmp_path)
+    try:
+        await bob.join("#flood")
+        await join(alice, "#flood", "alice")
+        many = "\n".join(f"line {n}" for n in range(10))  # 10 lines cannot fit a queue of 5
+        stanza = alice.make_message(mto=room_jid("#flood"), mbody=many, mtype="groupchat")
+        stanza["id"] = "too-many"
+        stanza.send()
+
+        def error(msg: Message) -> bool:
+            return msg["type"] == "error" and msg["id"] == "too-many"
+
+        refused = await alice.next_message(10, error)
+        assert refused["error"]["condition"] == "resource-constraint"
+        assert "try again" in refused["error"]["text"]
+
+        stanza = alice.make_message(mto=BOB, mbody=many, mtype="chat")
+        stanza["id"] = "too-many"
+        stanza.send()
+        refused = await alice.next_message(10, error)
+        assert refused["error"]["condition"] == "resource-constraint"
+        alice.send_message(mto=room_jid("#flood"), mbody="still here", mtype="groupchat")
+        line = await bob.expect(lambda line: line.command == "PRIVMSG" and line.nick == "alice", timeout=10)
+        assert line.params[1] == "still here"  # nothing of the refused bodies went out
+    finally:
+        await running.stop()
