@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEMO_PACKAGES := prosody
+DEMO_PACKAGES := prosody ngircd
 TEST_PACKAGES := prosody prosody-modules ejabberd ngircd inspircd atheme-services openssl chromium chromium-driver
 STAMP := $(VENV)/.installed
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gateway.app import Gateway
 from gateway.config import load_config
+from gateway.devstack.ngircd import NgircdServer, ngircd_available
 from gateway.devstack.ports import LOOPBACK, free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
 from gateway.transports.sms import admin as sms_admin
@@ -22,6 +23,9 @@ DEMO_DOMAIN = "localhost"
 DEMO_USER = "demo"
 LOOPBACK_DOMAIN = f"loopback.{DEMO_DOMAIN}"
 SMS_DOMAIN = f"sms.{DEMO_DOMAIN}"
+IRC_DOMAIN = f"irc.{DEMO_DOMAIN}"
+IRC_NETWORK = "demo"
+IRC_CHANNEL = "#demo"
 # Numbers of the fictional 555-01xx range: valid in form, owned by nobody.
 DEMO_NUMBER = "+12025550100"
 PHONE_NUMBER = "+12025550123"
@@ -38,7 +42,8 @@ def _port(preferred: int) -> int:
             return free_port()
 
 
-def _config_text(component_port: int, http_port: int, workdir: Path, secret: str, sandbox_url: str) -> str:
+def _config_text(component_port: int, http_port: int, workdir: Path, secret: str, sandbox_url: str,
+                 irc_port: int | None) -> str:
     return f"""# Written by `xmpp-gateway demo`. Try: xmpp-gateway admin user list -c {workdir}/config.toml
 [xmpp]
 host = "{LOOPBACK}"
@@ -65,11 +70,27 @@ auth_token = "{secret}"
 api_base_url = "{sandbox_url}"
 rate = 5
 burst = 5
-"""
+""" + ("" if irc_port is None else f"""
+[transports.irc]
+jid = "{IRC_DOMAIN}"
+secret = "{secret}"
+access = "open"
+
+[[transports.irc.networks]]
+name = "{IRC_NETWORK}"
+host = "{LOOPBACK}"
+port = {irc_port}
+tls = false
+""")
 
 
-def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path, sandbox_url: str) -> str:
+def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path, sandbox_url: str,
+            irc: NgircdServer | None) -> str:
     jid = f"{DEMO_USER}@{DEMO_DOMAIN}"
+    irc_lines = " IRC: not offered (ngircd is not installed)\n"
+    if irc is not None:
+        irc_lines = (f" IRC: join the group chat  {IRC_CHANNEL}%{IRC_NETWORK}@{IRC_DOMAIN}  (a local ngircd on port "
+                     f"{irc.port});\n   IRC clients can join it too: irssi -c {LOOPBACK} -p {irc.port}\n")
     return f"""
 =====================================================================
  xmpp-gateway demo is running
@@ -82,7 +103,7 @@ def _banner(prosody: ProsodyServer, password: str, http_port: int, workdir: Path
    it comes back, with a receipt when your client asks for one.
  SMS: your number is {DEMO_NUMBER}. Text  {PHONE_NUMBER}@{SMS_DOMAIN}  (or any +number@{SMS_DOMAIN});
    the phone page  {sandbox_url}/  shows it, and replies from there come back to you.
- Health:   http://{LOOPBACK}:{http_port}/healthz
+{irc_lines} Health:   http://{LOOPBACK}:{http_port}/healthz
  Metrics:  http://{LOOPBACK}:{http_port}/metrics
  Files:    {workdir} (config.toml, gateway.db, prosody/)
  Admin:    xmpp-gateway admin sms list -c {workdir}/config.toml
@@ -97,22 +118,29 @@ async def run_demo(directory: Path) -> None:
     workdir = directory.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(16)
+    irc = NgircdServer(workdir / "ngircd", port=_port(6667)) if ngircd_available() else None
+    components = [ComponentSpec(LOOPBACK_DOMAIN, secret), ComponentSpec(SMS_DOMAIN, secret)]
+    if irc is not None:
+        components.append(ComponentSpec(IRC_DOMAIN, secret))
     prosody = ProsodyServer(workdir / "prosody", domain=DEMO_DOMAIN, c2s_port=_port(5222),
-                            component_port=_port(5347),
-                            components=[ComponentSpec(LOOPBACK_DOMAIN, secret), ComponentSpec(SMS_DOMAIN, secret)])
+                            component_port=_port(5347), components=components)
     http_port = _port(8080)
     sandbox = SmsSandbox(SANDBOX_ACCOUNT, secret, f"http://{LOOPBACK}:{http_port}/sms/inbound",
                          numbers=[DEMO_NUMBER], status_delay=1.0)
     await sandbox.start(LOOPBACK, _port(8088))
     config_path = workdir / "config.toml"
-    config_path.write_text(_config_text(prosody.component_port, http_port, workdir, secret, sandbox.url))
+    config_path.write_text(_config_text(prosody.component_port, http_port, workdir, secret, sandbox.url,
+                                        irc.port if irc is not None else None))
     config = load_config(config_path)
 
     try:
         prosody.start()
+        if irc is not None:
+            irc.start()
     except (RuntimeError, TimeoutError) as exc:
+        prosody.stop()
         await sandbox.stop()
-        raise SystemExit(f"xmpp-gateway demo: Prosody did not start: {exc}") from None
+        raise SystemExit(f"xmpp-gateway demo: a server did not start: {exc}") from None
     try:
         password = secrets.token_urlsafe(9)
         user = prosody.register(DEMO_USER, password)
@@ -124,8 +152,10 @@ async def run_demo(directory: Path) -> None:
             assert gateway.store is not None
             if not await gateway.store.bindings.find("sms", user):
                 await sms_admin.bind(gateway.store, user, DEMO_NUMBER, None)
-            print(_banner(prosody, password, http_port, workdir, sandbox.url), flush=True)
+            print(_banner(prosody, password, http_port, workdir, sandbox.url, irc), flush=True)
         await running
     finally:
+        if irc is not None:
+            irc.stop()
         prosody.stop()
         await sandbox.stop()

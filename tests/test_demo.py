@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.devstack.ngircd import ngircd_available
 from gateway.devstack.prosody import prosody_available
 from tests.support.stack import fetch, wait_until
 from tests.support.xmpp_client import TestClient
@@ -80,6 +81,16 @@ async def test_demo_user_gets_an_echo_and_ctrl_c_stops_everything(tmp_path: Path
                          {"From": "+12025550123", "To": "+12025550100", "Body": "hello demo"})
         reply = await client.next_message(timeout=10, predicate=lambda m: m["body"] == "hello demo")
         assert str(reply["from"]) == "+12025550123@sms.localhost"
+
+        # IRC: the demo's channel on its own ngircd, as a group chat.
+        assert ("IRC: join the group chat" in banner) == ngircd_available(), banner
+        if ngircd_available():
+            client.register_plugin("xep_0045")
+            room = "#demo%demo@irc.localhost"
+            await client.plugin["xep_0045"].join_muc_wait(room, "demo", timeout=15)
+            client.make_message(mto=room, mbody="hello irc", mtype="groupchat").send()
+            echo = await client.next_message(timeout=10, predicate=lambda m: m["body"] == "hello irc")
+            assert str(echo["from"]) == f"{room}/demo"
         await client.stop()
 
         process.send_signal(signal.SIGINT)
