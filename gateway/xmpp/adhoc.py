@@ -40,6 +40,26 @@ class AdhocCommands:
         disco.api.register(self._items, "get_items", jid=own, node=COMMANDS_NS)
         for command in commands.commands:
             disco.api.register(self._info, "get_info", jid=own, node=command.node)
+        xmpp.add_filter("in", self._own_sessions_only)
+
+    def _own_sessions_only(self, stanza: Any) -> Any:
+        """A later step of a command session must come from whoever opened it.
+
+        slixmpp keeps the opener in the session but runs any step that names the session id, as the opener;
+        someone who learned the id would act with the opener's rights. Such a step is refused here.
+        """
+        if not isinstance(stanza, Iq) or stanza["type"] != "set" or stanza.get_plugin("command", check=True) is None:
+            return stanza
+        session = self.xmpp.plugin["xep_0050"].sessions.get(stanza["command"]["sessionid"])
+        if session is None or session["from"] == stanza["from"]:
+            return stanza
+        log.warning("%s tried to continue a command session of %s", stanza["from"], session["from"])
+        reply = stanza.reply()
+        reply["error"]["type"] = "cancel"
+        reply["error"]["condition"] = "forbidden"
+        reply["error"]["text"] = "This command session belongs to someone else."
+        reply.send()
+        return None
 
     # -- discovery --------------------------------------------------------------------------------------------
     async def _items(self, jid: JID | None, node: str | None, ifrom: JID | None, iq: Any) -> DiscoItems:
