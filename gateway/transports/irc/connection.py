@@ -289,7 +289,7 @@ class IrcConnection:
             return None
         if self._ssl_context is not None:
             return self._ssl_context
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.network.ca_file)
         if not self.network.verify_certificate:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE

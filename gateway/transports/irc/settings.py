@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import ipaddress
 import re
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -59,6 +60,10 @@ class IrcNetwork(StrictModel):
     port: int | None = Field(default=None, ge=1, le=65535, description="default 6697 with TLS, 6667 without")
     tls: bool = True
     verify_certificate: bool = Field(default=True, description="check the server certificate and host name")
+    ca_file: str | None = Field(
+        default=None, description="PEM file of the certificate authorities to trust for this network, instead of the"
+        " system's (a private network's own CA)"
+    )
     password: SecretStr | None = Field(default=None, description="server password (PASS), if the network wants one")
     encoding_fallback: str = Field(
         default="latin-1", description="how to read received bytes that are not UTF-8 (a Python codec name)"
@@ -76,6 +81,15 @@ class IrcNetwork(StrictModel):
     @classmethod
     def _host(cls, value: str) -> str:
         return check_host(value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not Path(value).is_file():
+            raise ValueError(f"{value!r} is no file (a PEM file of CA certificates)")
+        return value
 
     @field_validator("password")
     @classmethod
