@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,33 @@ class Router:
         message = await self._journal.record_outbound(message)
         self._count(message.transport, Direction.OUT)
         await self._send(route, message)
+
+    async def submit_room(self, message: OutboundMessage,
+                          send: Callable[[OutboundMessage], Awaitable[None]]) -> OutboundMessage:
+        """Take a group-chat message: journal it, then hand it to `send` (the room transport); return it journaled.
+
+        The caller renders the outcome itself (XEP-0045 reflection, or an error): a Refusal from `send` is recorded
+        as FAILED, marked reported, and raised again; so is any other failure, as internal-server-error.
+        """
+        await self.access.check(message.user, message.transport)
+        message = await self._journal.record_outbound(message)
+        self._count(message.transport, Direction.OUT)
+        try:
+            await send(message)
+        except Refusal as refusal:
+            await self._failed_in_room(message, refusal.condition, refusal.text)
+            raise
+        except Exception:
+            await self._failed_in_room(message, "internal-server-error", "The gateway could not send this message.")
+            raise
+        await self.outcome(Outcome(message, Status.SENT))
+        return message
+
+    async def _failed_in_room(self, message: OutboundMessage, condition: str, text: str) -> None:
+        if await self._journal.record_outcome(Outcome(message, Status.FAILED, error_condition=condition,
+                                                      error_text=text)):
+            assert message.journal_id is not None
+            await self._journal.mark_reported(message.journal_id)
 
     async def _send(self, route: _Route, message: OutboundMessage) -> None:
         try:

@@ -23,7 +23,7 @@ from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from gateway.core.events import Refusal
+from gateway.core.events import OutboundMessage, Refusal
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport
 from gateway.xmpp.addressing import peer_jid, peer_of
 from gateway.xmpp.component import GatewayComponent
@@ -59,6 +59,7 @@ class MucService:
         self._tasks: set[asyncio.Task[None]] = set()
         # One presence at a time per (user, room): a join must finish before the leave that follows it.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._send_locks: dict[tuple[str, str], asyncio.Lock] = {}  # (user, room JID): messages keep their order
         xmpp.register_handler(Callback("MUC presence", MatchXPath(f"{{{xmpp.default_ns}}}presence"),
                                        self._presence_received))
         xmpp.room_messages = self.handle_message
@@ -232,9 +233,22 @@ class MucService:
                 return
             if not body:
                 return  # chat states and the like
-            await self.rooms.send_room_message(user, member.room, body)
+            # Journaled before it goes out (DESIGN: a message we accepted is written first), one at a time per
+            # user and room so that a burst keeps its order through the journal's awaits.
+            lock = self._send_locks.setdefault((user, member.jid), asyncio.Lock())
+            async with lock:
+                await self.xmpp.router.submit_room(
+                    OutboundMessage(transport=self.xmpp.adapter.name, user=user,
+                                    resource=stanza["from"].resource or None, peer=member.room, body=body,
+                                    xmpp_id=stanza["id"] or None),
+                    lambda message: self.rooms.send_room_message(message.user, member.room, message.body))
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
+            return
+        except Exception:
+            log.exception("%s: cannot take the room message %s from %s", self.xmpp.domain, stanza["id"],
+                          stanza["from"])
+            self._error_message(stanza, "internal-server-error", "The gateway could not take this message.")
             return
         origin = stanza.xml.find(f"{{{SID_NS}}}origin-id")
         stanza_id = str(uuid.uuid4())
