@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gateway.store.secrets import check_key
 from gateway.transports.registry import SETTINGS as TRANSPORT_SETTINGS
 from gateway.transports.settings import StrictModel, TransportSettings
 
@@ -63,6 +64,13 @@ class DatabaseSettings(StrictModel):
                                                        "a relative SQLite path is relative to the config's folder")
     migrate_on_start: bool = True
     journal_retention_days: int = Field(30, ge=1)
+    secret_key: SecretStr | None = Field(None, description="Fernet key that encrypts stored secrets (IRC passwords);"
+                                                          " without one the gateway refuses to store them")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return SecretStr(check_key(value.get_secret_value())) if value is not None else None
 
     @field_validator("url")
     @classmethod
@@ -82,6 +90,10 @@ class DatabaseSettings(StrictModel):
     @property
     def sqlalchemy_url(self) -> str:
         return self.url.get_secret_value()
+
+    @property
+    def secret_key_value(self) -> str | None:
+        return self.secret_key.get_secret_value() if self.secret_key is not None else None
 
 
 class HttpSettings(StrictModel):

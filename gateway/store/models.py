@@ -168,3 +168,39 @@ class SmsUsage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     segments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- IRC transport --------------------------------------------------------------------------------------------
+class IrcNetworkRow(Base):
+    """A network users may connect to. Rows from the config file are upserted at start (origin "config")."""
+
+    __tablename__ = "irc_networks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    verify_certificate: Mapped[bool] = mapped_column(Boolean, default=True)
+    ca_file: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    password: Mapped[str | None] = mapped_column(Text, nullable=True)  # a SecretBox token, never plain text
+    encoding_fallback: Mapped[str] = mapped_column(String(64), default="latin-1")
+    max_line_bytes: Mapped[int] = mapped_column(Integer, default=512)
+    origin: Mapped[str] = mapped_column(String(16), default="admin")  # config | admin
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IrcAccount(Base):
+    """A user's own settings on one network (a configured one or a server they named): nick and credentials."""
+
+    __tablename__ = "irc_accounts"
+    __table_args__ = (UniqueConstraint("user_id", "network"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(64))
+    nick: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sasl_account: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    sasl_password: Mapped[str | None] = mapped_column(Text, nullable=True)  # SecretBox token
+    nickserv_password: Mapped[str | None] = mapped_column(Text, nullable=True)  # SecretBox token
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,13 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.store.bindings import BindingRepository
 from gateway.store.contacts import ContactRepository
 from gateway.store.database import create_engine, sessionmaker, upgrade
+from gateway.store.irc import IrcRepository
 from gateway.store.journal import JournalRepository
+from gateway.store.secrets import SecretBox
 from gateway.store.sms import SmsRepository
 from gateway.store.users import UserRepository
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, secret_key: str | None = None) -> None:
         self.engine = engine
         sessions = sessionmaker(engine)
         self.users = UserRepository(sessions)
@@ -21,13 +23,15 @@ class Store:
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)
         self.sms = SmsRepository(sessions, engine.dialect.name)
+        # Stored secrets (IRC passwords) are sealed with the key from config ([database] secret_key).
+        self.irc = IrcRepository(sessions, SecretBox(secret_key))
 
     @classmethod
-    async def open(cls, url: str, migrate: bool = False) -> Store:
+    async def open(cls, url: str, migrate: bool = False, secret_key: str | None = None) -> Store:
         engine = create_engine(url)
         if migrate:
             await upgrade(engine)
-        return cls(engine)
+        return cls(engine, secret_key)
 
     async def close(self) -> None:
         await self.journal.close()
