@@ -48,6 +48,26 @@ class RoomMessage:
     private: bool = False  # an in-room private message (room/nick)
 
 
+@dataclass(frozen=True)
+class RoomListing:
+    """A room a network offers (for disco#items on the network)."""
+
+    room: str  # the room's address (local part, unescaped)
+    name: str
+    occupants: int
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class RoomPage:
+    """One page of a network's rooms; `first` and `last` are opaque cursors (XEP-0059 `after`)."""
+
+    items: tuple[RoomListing, ...]
+    total: int
+    first: str | None
+    last: str | None
+
+
 class RoomTransport(Protocol):
     """A transport that offers rooms. Each call raises core.events.Refusal with a text when it cannot be done."""
 
@@ -65,6 +85,15 @@ class RoomTransport(Protocol):
 
     async def set_user_show(self, user: str, room: str, show: Show, status: str | None) -> None:
         """The user's availability (away, back) on the network of `room`."""
+        ...
+
+    def room_name(self, room: str) -> str | None:
+        """The display name of the room at this address, or None when the address names no room."""
+        ...
+
+    async def list_rooms(self, user: str, service: str, *, after: str | None, limit: int) -> RoomPage | None:
+        """A page of the rooms of `service` (an address, e.g. an IRC network) for `user`; None when `service` is no
+        room service. Refusal when the list cannot be had (the network cannot be reached...)."""
         ...
 
     def attach_rooms(self, sink: RoomSink) -> None: ...

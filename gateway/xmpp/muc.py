@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
-from slixmpp import JID, Message, Presence
-from slixmpp.xmlstream import StanzaBase
+from slixmpp import JID, Iq, Message, Presence
+from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
+from slixmpp.plugins.xep_0059 import Set as RsmSet
+from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -34,6 +36,7 @@ MUC_NS = "http://jabber.org/protocol/muc"
 MUC_USER_NS = "http://jabber.org/protocol/muc#user"
 SID_NS = "urn:xmpp:sid:0"
 AWAY_SHOWS = ("away", "xa", "dnd")
+DEFAULT_PAGE, MAX_PAGE = 50, 200  # rooms per disco#items page, without and with the client's RSM max
 
 
 @dataclass
@@ -64,6 +67,72 @@ class MucService:
                                        self._presence_received))
         xmpp.room_messages = self.handle_message
         rooms.attach_rooms(self)
+        self._setup_disco()
+
+    # -- disco: a room's info, a service's rooms (XEP-0030, paged with XEP-0059) ---------------------------------
+    def _setup_disco(self) -> None:
+        disco = self.xmpp.plugin["xep_0030"]
+        static = disco.static  # what the component declared for its own JID: kept for every other address
+        register_stanza_plugin(DiscoItems, RsmSet)
+
+        async def get_info(jid: JID | None, node: str | None, ifrom: JID | None, data: Any) -> Any:
+            if jid is not None and jid.user and not node:
+                info = self._room_info(jid)
+                if info is not None:
+                    return info
+            return static.get_info(jid, node, ifrom, data)
+
+        async def get_items(jid: JID | None, node: str | None, ifrom: JID | None, data: Any) -> Any:
+            if jid is not None and jid.user and not node and isinstance(data, Iq) and data["type"] == "get":
+                reply = await self._room_list(data)
+                if reply is not None:
+                    return reply
+            return static.get_items(jid, node, ifrom, data)
+
+        disco.api.register(get_info, "get_info")
+        disco.api.register(get_items, "get_items")
+
+    def _room_info(self, jid: JID) -> DiscoInfo | None:
+        name = self.rooms.room_name(peer_of(jid))
+        if name is None:
+            return None
+        info = DiscoInfo()
+        info.add_identity("conference", "text", name=name)
+        for feature in ("http://jabber.org/protocol/disco#info", MUC_NS, "muc_open", "muc_public", "muc_temporary",
+                        "muc_unmoderated", "muc_unsecured", "muc_semianonymous", "muc_passwordprotected"):
+            info.add_feature(feature)
+        return info
+
+    async def _room_list(self, iq: Iq) -> Iq | None:
+        """The reply to disco#items on a room service (an IRC network): one page of its rooms, `max` at most."""
+        rsm = iq["disco_items"]["rsm"]
+        limit = DEFAULT_PAGE
+        if rsm["max"]:
+            try:
+                limit = max(1, min(MAX_PAGE, int(rsm["max"])))
+            except ValueError:
+                limit = DEFAULT_PAGE
+        try:
+            page = await self.rooms.list_rooms(str(iq["from"].bare), peer_of(iq["to"]), after=rsm["after"] or None,
+                                               limit=limit)
+        except Refusal as refusal:
+            reply: Iq = iq.reply()
+            reply["error"]["type"] = "cancel" if refusal.condition != "resource-constraint" else "wait"
+            reply["error"]["condition"] = refusal.condition
+            reply["error"]["text"] = refusal.text
+            return reply
+        if page is None:
+            return None
+        reply = iq.reply()
+        items = reply["disco_items"]
+        for listing in page.items:
+            name = f"{listing.name} ({listing.occupants})" + (f": {listing.topic}" if listing.topic else "")
+            items.add_item(str(peer_jid(listing.room, self.xmpp.domain)), name=name)
+        items["rsm"]["count"] = str(page.total)
+        if page.first is not None and page.last is not None:
+            items["rsm"]["first"] = page.first
+            items["rsm"]["last"] = page.last
+        return reply
 
     # -- helpers ----------------------------------------------------------------------------------------------
     def _room_jid(self, room: str) -> str:

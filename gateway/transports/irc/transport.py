@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
-from gateway.core.rooms import Occupant, RoomMessage, RoomSink, RoomState, Show
+from gateway.core.rooms import Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.irc.addressing import check_nick, parse_local_part
 from gateway.transports.irc.channel import Channel, Member
@@ -169,6 +169,27 @@ class IrcTransport(Transport[IrcSettings]):
             return
         # Only a real change of availability is sent (set_away compares): no AWAY spam on status updates.
         await connection.set_away((status or "Away") if show in ("away", "xa", "dnd") else None)
+
+    def room_name(self, room: str) -> str | None:
+        try:
+            address = parse_local_part(room)
+        except AddressError:
+            return None
+        return address.name if address.kind == "channel" else None
+
+    async def list_rooms(self, user: str, service: str, *, after: str | None, limit: int) -> RoomPage | None:
+        try:
+            address = parse_local_part(service)
+        except AddressError:
+            return None
+        if address.kind != "network":
+            return None
+        await self.router.access.check(user, self.name)
+        connection = await self.sessions.connection(user, address.network)
+        page = await connection.list_channels(after=after, limit=limit)
+        items = tuple(RoomListing(f"{item.name}%{address.network}", item.name, item.users, irc_to_styling(item.topic))
+                      for item in page.items)
+        return RoomPage(items, page.total, page.first, page.last)
 
     def pm_room(self, user: str, network: str, folded_nick: str) -> str | None:
         return self._pm_rooms.get((user, network, folded_nick))
