@@ -127,6 +127,11 @@ class RoomSink(Protocol):
         """The user is back in the room after the network dropped them (a reconnect): show it afresh."""
         ...
 
+    def contact_presence(self, user: str, peer: str, available: bool, show: Show = None,
+                         status: str | None = None) -> None:
+        """What is known of a contact on the network (`peer`, its address): online, away (`show`), or gone."""
+        ...
+
     def notice(self, user: str, source: str, text: str) -> None:
         """A text from the network itself (server notices, errors) for the user; `source` is its address."""
         ...

@@ -26,7 +26,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from gateway.core.events import OutboundMessage, Refusal
-from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport
+from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.xmpp.addressing import peer_jid, peer_of
 from gateway.xmpp.component import GatewayComponent
 
@@ -419,6 +419,16 @@ class MucService:
         self._load(member, state)
         for full in sorted(member.resources):
             self._show_room(full, member)
+
+    def contact_presence(self, user: str, peer: str, available: bool, show: Show = None,
+                         status: str | None = None) -> None:
+        presence = self.xmpp.make_presence(pfrom=peer_jid(peer, self.xmpp.domain), pto=user,
+                                           ptype=None if available else "unavailable")
+        if available and show:
+            presence["show"] = show
+        if status:
+            presence["status"] = status
+        presence.send()
 
     def notice(self, user: str, source: str, text: str) -> None:
         message = self.xmpp.make_message(mto=user, mfrom=peer_jid(source, self.xmpp.domain), mbody=text,

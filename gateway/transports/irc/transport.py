@@ -15,6 +15,7 @@ from typing import Any
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
+from gateway.transports.irc.accounts import IrcAccounts
 from gateway.transports.irc.addressing import check_nick, parse_local_part
 from gateway.transports.irc.channel import Channel, Member
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
@@ -61,12 +62,17 @@ class IrcTransport(Transport[IrcSettings]):
 
     def __init__(self, settings: IrcSettings, context: Any, **connection_options: Any) -> None:
         super().__init__(settings, context)
+        # Networks and each user's nick and credentials come from the database (accounts.py).
+        self.accounts = IrcAccounts(settings, context.store.irc)
         self.sessions = IrcSessions(settings, events_for=self._events_for, identity_for=self._identity_for,
+                                    resolve_network=self.accounts.network,
                                     connection_options=connection_options or None)
         self.sink: RoomSink | None = None
         self._nicks: dict[tuple[str, str], str] = {}  # (user, network) -> the nick asked for at the first join
         # In-room private conversations: a reply from that nick goes to room/nick, not to nick%network.
         self._pm_rooms: dict[tuple[str, str, str], str] = {}
+        # IRC users whose presence the XMPP user sees (after a private message either way): (user, network) -> nicks
+        self._contacts: dict[tuple[str, str], set[str]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def room_service(self) -> IrcTransport:
@@ -82,7 +88,9 @@ class IrcTransport(Transport[IrcSettings]):
         return _UserEvents(self, owner, network.name)
 
     async def _identity_for(self, owner: str, network: IrcNetwork) -> IrcIdentity:
-        return IrcIdentity(self._nicks.get((owner, network.name)) or default_nick(owner))
+        # The user's stored nick for the network wins over the nick of their first join.
+        fallback = self._nicks.get((owner, network.name)) or default_nick(owner)
+        return await self.accounts.identity(owner, network, fallback)
 
     # -- addresses ------------------------------------------------------------------------------------------
     def normalize_peer(self, local_part: str) -> str:
@@ -113,6 +121,7 @@ class IrcTransport(Transport[IrcSettings]):
         connection = await self.sessions.connection(message.user, address.network)
         self._pm_rooms.pop((message.user, address.network, connection.server.fold(address.name)), None)
         await connection.privmsg(address.name, message.body)
+        self.contact_seen(message.user, address.network, connection, address.name)
         await self.router.outcome(Outcome(message, Status.SENT))
 
     async def _network_command(self, message: OutboundMessage, network: str) -> None:
@@ -191,6 +200,23 @@ class IrcTransport(Transport[IrcSettings]):
                       for item in page.items)
         return RoomPage(items, page.total, page.first, page.last)
 
+    def contact_seen(self, user: str, network: str, connection: IrcConnection, nick: str) -> None:
+        """A private conversation with `nick`: from now on the user sees that IRC user's presence."""
+        known = self._contacts.setdefault((user, network), set())
+        folded = connection.server.fold(nick)
+        if folded in known or self.sink is None:
+            return
+        known.add(folded)
+        away = next((member.away for channel in connection.channels.with_member(nick)
+                     if (member := channel.member(nick)) is not None), None)
+        self.sink.contact_presence(user, f"{nick}%{network}", True, "away" if away else None, away)
+
+    def contact_known(self, user: str, network: str, connection: IrcConnection, nick: str) -> bool:
+        return connection.server.fold(nick) in self._contacts.get((user, network), ())
+
+    def contact_gone(self, user: str, network: str, connection: IrcConnection, nick: str) -> None:
+        self._contacts.get((user, network), set()).discard(connection.server.fold(nick))
+
     def pm_room(self, user: str, network: str, folded_nick: str) -> str | None:
         return self._pm_rooms.get((user, network, folded_nick))
 
@@ -240,6 +266,7 @@ class _UserEvents(IrcEventsBase):
             sink.room_message(self.owner, RoomMessage(room, event.source, body, event.time, private=True))
             return
         msgid = event.tags.get("msgid")
+        self.transport.contact_seen(self.owner, self.network, connection, event.source)
         await self.transport.router.receive(InboundMessage(
             transport=self.transport.name, user=self.owner, peer=f"{event.source}%{self.network}", body=body,
             provider_id=f"{self.network}:{msgid}" if msgid else None, timestamp=event.time))
@@ -265,14 +292,24 @@ class _UserEvents(IrcEventsBase):
         self.sink.occupant_left(self.owner, self.room(event.channel), event.nick, event.reason)
 
     async def on_quit(self, event: QuitEvent) -> None:
+        connection = self.connection
         if self.sink is None:
             return
+        if connection is not None and self.transport.contact_known(self.owner, self.network, connection, event.nick):
+            self.transport.contact_gone(self.owner, self.network, connection, event.nick)
+            self.sink.contact_presence(self.owner, f"{event.nick}%{self.network}", False, status=event.reason)
         for channel in event.channels:
             self.sink.occupant_left(self.owner, self.room(channel), event.nick, event.reason)
 
     async def on_nick(self, event: NickEvent) -> None:
+        connection = self.connection
         if self.sink is None:
             return
+        if connection is not None and self.transport.contact_known(self.owner, self.network, connection, event.old):
+            self.transport.contact_gone(self.owner, self.network, connection, event.old)
+            self.sink.contact_presence(self.owner, f"{event.old}%{self.network}", False,
+                                       status=f"Now known as {event.new}")
+            self.transport.contact_seen(self.owner, self.network, connection, event.new)
         for channel in event.channels:
             self.sink.nick_changed(self.owner, self.room(channel), event.old, event.new)
 
@@ -313,6 +350,9 @@ class _UserEvents(IrcEventsBase):
         connection, sink = self.connection, self.sink
         if connection is None or sink is None:
             return
+        if self.transport.contact_known(self.owner, self.network, connection, event.nick):
+            sink.contact_presence(self.owner, f"{event.nick}%{self.network}", True,
+                                  "away" if event.message is not None else None, event.message)
         for channel in connection.channels.with_member(event.nick):
             found = self._occupant(channel.name, event.nick)
             if found is not None:
