@@ -23,6 +23,7 @@ from gateway.config import Config, ConfigError, default_config_path, load_config
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
 from gateway.store.store import Store
+from gateway.transports.irc import admin as irc_admin
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.settings import SmsSettings
 
@@ -149,6 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, number_handler, text, parent=sms)
         sub.add_argument("jid")
         sub.add_argument("number")
+
+    irc = admin.add_parser("irc", help="IRC networks users may join").add_subparsers(
+        title="irc areas", metavar="AREA")
+    networks = irc.add_parser("network", help="the IRC networks users may join").add_subparsers(
+        title="network commands", metavar="COMMAND")
+    network_add = command("add", _irc_network_add, "let users join a network's channels (a running gateway sees it "
+                          "within 2 s)", parent=networks)
+    network_add.add_argument("name", help="short name, the JID part: #channel%%NAME@<irc domain>")
+    network_add.add_argument("host", help="server host name or IP address")
+    network_add.add_argument("--port", type=int, help="default 6697 with TLS, 6667 without")
+    network_add.add_argument("--no-tls", action="store_true", help="plain text connection (not recommended)")
+    network_add.add_argument("--no-verify", action="store_true", help="do not check the server's TLS certificate")
+    network_add.add_argument("--ca-file", help="PEM file of the CAs to trust for this network")
+    network_add.add_argument("--password-file", metavar="PATH",
+                             help="file holding the server password ('-': read it from stdin); stored encrypted, "
+                                  "needs [database] secret_key")
+    network_add.add_argument("--encoding", default="latin-1", help="how to read text that is not UTF-8")
+    network_add.add_argument("--max-line-bytes", type=int, default=512, help="longest line the server accepts")
+    network_add.add_argument("--replace", action="store_true", help="replace a network of that name")
+    network_list = command("list", _irc_network_list, "list the networks", parent=networks)
+    network_list.add_argument("--json", action="store_true", help="print JSON")
+    network_remove = command("remove", _irc_network_remove, "remove a network", parent=networks)
+    network_remove.add_argument("name")
 
     sandbox = command("sms-sandbox", _sms_sandbox,
                       "run the local Twilio-compatible sandbox, with its phone page (development only)")
@@ -360,6 +384,40 @@ def _sms_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _irc_network_add(args: argparse.Namespace) -> int:
+    password = None
+    if args.password_file:
+        try:
+            source = sys.stdin.read() if args.password_file == "-" else Path(args.password_file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read the password file {args.password_file}: {exc}") from None
+        password = source.strip()
+    checked = irc_admin.network(args.name, args.host, port=args.port, tls=not args.no_tls,
+                                verify_certificate=not args.no_verify, ca_file=args.ca_file, password=password,
+                                encoding_fallback=args.encoding, max_line_bytes=args.max_line_bytes)
+    record = _with_store(args, lambda store: irc_admin.add_network(store, checked, replace=args.replace))
+    shown = irc_admin.row(record)
+    tls = ("TLS" if record.verify_certificate else "TLS without certificate check") if record.tls else "no TLS"
+    secret = ", server password stored encrypted" if record.has_password else ""
+    print(f"network {record.name}: {record.host}:{shown['port']}, {tls}{secret}")
+    return 0
+
+
+def _irc_network_list(args: argparse.Namespace) -> int:
+    records = _with_store(args, irc_admin.list_networks)
+    print_records([irc_admin.row(r) for r in records], irc_admin.COLUMNS, sys.stdout, as_json=args.json)
+    return 0
+
+
+def _irc_network_remove(args: argparse.Namespace) -> int:
+    record = _with_store(args, lambda store: irc_admin.remove_network(store, args.name))
+    print(f"removed the network {record.name}")
+    note = irc_admin.removal_note(record)
+    if note:
+        print(note)
+    return 0
+
+
 def _sms_sandbox(args: argparse.Namespace) -> int:
     from gateway.transports.sms.sandbox import run_sandbox
 
@@ -387,7 +445,7 @@ def _with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable
     config = config or _config(args)
 
     async def go() -> T:
-        store = await Store.open(config.database.sqlalchemy_url)
+        store = await Store.open(config.database.sqlalchemy_url, secret_key=config.database.secret_key_value)
         try:
             current, head = await schema_revision(store.engine)
             if current != head:

@@ -25,6 +25,10 @@ def commands_for(transport: Transport[Any]) -> tuple[Command, ...]:
         from gateway.xmpp.sms_commands import SMS_COMMANDS
 
         own = SMS_COMMANDS
+    elif transport.name == "irc":
+        from gateway.xmpp.irc_commands import IRC_COMMANDS
+
+        own = IRC_COMMANDS
     return USER_COMMANDS + ADMIN_COMMANDS + own
 
 

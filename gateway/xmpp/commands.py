@@ -37,6 +37,7 @@ class FieldType(StrEnum):
     """XEP-0004 field types the commands use."""
 
     TEXT = "text-single"
+    PRIVATE = "text-private"  # a password: clients mask it
     JID = "jid-single"
     BOOLEAN = "boolean"
     LIST = "list-single"
