@@ -26,8 +26,9 @@ def commands_for(transport: Transport[Any]) -> tuple[Command, ...]:
 
         own = SMS_COMMANDS
     elif transport.name == "irc":
-        from gateway.xmpp.irc_commands import IRC_COMMANDS
+        from gateway.xmpp.irc_commands import IRC_COMMANDS, redact_stanza_logs
 
+        redact_stanza_logs()
         own = IRC_COMMANDS
     return USER_COMMANDS + ADMIN_COMMANDS + own
 
