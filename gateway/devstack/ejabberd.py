@@ -35,13 +35,12 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
-from gateway.devstack.ports import LOOPBACK, free_port, port_accepts, xmpp_stream_answers
-from gateway.devstack.prosody import ComponentSpec, log_tail, stop_process
+from gateway.devstack.ports import LOOPBACK, free_port, port_accepts
+from gateway.devstack.process import log_tail
+from gateway.devstack.prosody import ComponentSpec, XmppServer
 
 __all__ = ["ComponentSpec", "EjabberdServer", "ejabberd_available"]
 
@@ -59,8 +58,13 @@ def _yaml(value: str) -> str:
     return json.dumps(value)
 
 
-class EjabberdServer:
+class EjabberdServer(XmppServer):
     """An ejabberd node we start and stop ourselves, on 127.0.0.1 and fixed (free) ports."""
+
+    name = "ejabberd"
+    config_file = "ejabberd.yml"
+    log_file = "ejabberd.out"  # the VM's stdout/stderr
+    poll_interval = 0.05
 
     def __init__(
         self,
@@ -73,24 +77,11 @@ class EjabberdServer:
         privileged_components: Sequence[str] = (),
         dist_port: int | None = None,
     ) -> None:
-        self.workdir = Path(workdir).resolve()
-        self.domain = domain
-        self.components = tuple(components)
-        # Ports are fixed here so restart() comes back on the same ones.
-        self.c2s_port = c2s_port if c2s_port is not None else free_port()
-        self.component_port = component_port if component_port is not None else free_port()
+        super().__init__(workdir, domain, components, c2s_port, component_port, extra_modules, privileged_components)
         self.dist_port = dist_port if dist_port is not None else free_port()
-        self.extra_modules = tuple(extra_modules)
-        self.privileged_components = tuple(privileged_components)
-        unknown = set(self.privileged_components) - {c.domain for c in self.components}
-        if unknown:
-            raise ValueError(f"privileged_components not among components: {sorted(unknown)}")
         self.node = f"ejabberd-{secrets.token_hex(4)}@localhost"
-        self.config_path = self.workdir / "ejabberd.yml"
         self.spool_dir = self.workdir / "spool"
         self.logs_dir = self.workdir / "logs"
-        self.log_path = self.workdir / "ejabberd.out"  # the VM's stdout/stderr
-        self._proc: subprocess.Popen[bytes] | None = None
 
     # -- config ----------------------------------------------------------------------------
 
@@ -209,24 +200,16 @@ class EjabberdServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running and self._proc is not None else None
-
     def start(self, timeout: float = 30) -> None:
         """Start the VM and wait until c2s and component listeners answer XMPP stream headers.
 
         ejabberd starts serving its listeners only after the application has started, so then the
         node also answers `register()` (the distribution port must accept too).
         """
-        if self.running:
-            raise RuntimeError("ejabberd is already running")
-        self.write_config()
-        cmd = [
+        super().start(timeout)
+
+    def _command(self) -> list[str]:
+        return [
             "erl",
             "-sname", self.node,
             "+K", "true", "+P", "250000",
@@ -235,54 +218,18 @@ class EjabberdServer:
             "-s", "ejabberd",
             "-noinput",
         ]  # fmt: skip
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=self._env(),
-                start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the VM
-            )
-        ports = [self.c2s_port, self.dist_port] + ([self.component_port] if self.components else [])
-        deadline = time.monotonic() + timeout
-        while not self._ready():
-            if self._proc.poll() is not None:
-                code = self._proc.returncode
-                self._proc = None
-                raise RuntimeError(f"ejabberd exited early (status {code}); {self._logs()}")
-            if time.monotonic() >= deadline:
-                self.stop()
-                raise RuntimeError(f"ejabberd did not open ports {ports} within {timeout:g} s; {self._logs()}")
-            time.sleep(0.05)
+
+    def _ports(self) -> list[int]:
+        return [self.c2s_port, self.dist_port] + ([self.component_port] if self.components else [])
 
     def _ready(self) -> bool:
-        # ejabberd binds its listeners early and only serves them once the application has
-        # started, so a TCP accept proves nothing: wait for real stream headers back.
-        if not port_accepts(self.dist_port):
-            return False
-        if not xmpp_stream_answers(self.c2s_port, self.domain):
-            return False
-        if self.components:
-            return xmpp_stream_answers(self.component_port, self.components[0].domain, "jabber:component:accept")
-        return True
+        # The control client needs the distribution port too.
+        return port_accepts(self.dist_port) and super()._ready()
 
     def _logs(self) -> str:
         return (
             f"output tail:\n{log_tail(self.log_path)}\nejabberd.log tail:\n{log_tail(self.logs_dir / 'ejabberd.log')}"
         )
-
-    def stop(self, timeout: float = 10) -> None:
-        """Stop the VM we started (SIGTERM: a clean shutdown; SIGKILL if it hangs). Idempotent."""
-        if self._proc is not None:
-            stop_process(self._proc, timeout)
-            self._proc = None
-
-    def restart(self) -> None:
-        """Stop then start again on the same ports, node name and Mnesia data."""
-        self.stop()
-        self.start()
 
     def ctl(self, *args: str, timeout: float = 60) -> str:
         """Run an ejabberdctl command against this node; return its output, raise on failure."""
@@ -313,15 +260,3 @@ class EjabberdServer:
         """Create an account on the running node; return its bare JID."""
         self.ctl("register", user, self.domain, password)
         return f"{user}@{self.domain}"
-
-    def __enter__(self) -> EjabberdServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -27,16 +27,13 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import ssl
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
-from gateway.devstack.certs import make_dh_params, make_test_certificate
-from gateway.devstack.ngircd import RawIrcClient, check_config_value, irc_server_answers, unprivileged_user
+from gateway.devstack.ngircd import IrcServer, RawIrcClient, check_config_value, unprivileged_user
 from gateway.devstack.ports import LOOPBACK, free_port
-from gateway.devstack.prosody import log_tail, stop_process
+from gateway.devstack.process import log_tail, spawn, stop_process
 
 __all__ = ["IRCV3_CAPS", "SERVICES_NAME", "InspircdServer", "atheme_available", "inspircd_available"]
 
@@ -108,11 +105,16 @@ def _attr(name: str, value: str) -> str:
     return f'{name}="{value}"'
 
 
-class InspircdServer:
+class InspircdServer(IrcServer):
     """An InspIRCd we start and stop ourselves, on 127.0.0.1 and fixed (free) ports.
 
     TLS as for NgircdServer: `cert` and `key`, or `tls=True` / a `tls_port` alone for a fresh test CA (`ca_path`).
     """
+
+    name = "inspircd"
+    config_file = "inspircd.conf"
+    log_file = "inspircd.log"  # the server's own log
+    poll_interval = 0.01
 
     def __init__(
         self,
@@ -128,26 +130,11 @@ class InspircdServer:
         network: str = "TestNet",
         sasl: bool = False,
     ) -> None:
-        self.workdir = Path(workdir).resolve()
-        if "." not in server_name:
-            raise ValueError(f"an IRC server name needs a dot: {server_name!r}")
-        self.server_name = check_config_value("server_name", server_name)
+        super().__init__(workdir, server_name, port, tls_port, cert, key, password, tls=tls)
         self.network = check_config_value("network", network)
-        if (cert is None) != (key is None):
-            raise ValueError("give both cert and key, or neither")
-        self.password = password
         if password is not None:
             _attr("password", password)
-        self.port = port if port is not None else free_port()
-        self.tls_enabled = tls or tls_port is not None or cert is not None
-        self.tls_port: int | None = (tls_port if tls_port is not None else free_port()) if self.tls_enabled else None
-        self.cert_path = Path(cert).resolve() if cert is not None else None
-        self.key_path = Path(key).resolve() if key is not None else None
-        self.ca_path: Path | None = None
-        self.config_path = self.workdir / "inspircd.conf"
-        self.log_path = self.workdir / "inspircd.log"  # the server's own log
         self.stdout_path = self.workdir / "inspircd.out"  # what it prints while starting
-        self._proc: subprocess.Popen[bytes] | None = None
         self.sasl = sasl
         self.link_port: int | None = free_port() if sasl else None
         self._link_password = secrets.token_hex(16)
@@ -254,13 +241,7 @@ class InspircdServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "data").mkdir(exist_ok=True)
         (self.workdir / "motd.txt").write_text("xmpp-gateway test server (loopback only)\n")
-        if self.tls_enabled:
-            if self.cert_path is None:
-                self.ca_path, self.cert_path, self.key_path = make_test_certificate(
-                    self.workdir / "tls", self.server_name
-                )
-            if not (self.workdir / "dh.pem").exists():
-                make_dh_params(self.workdir / "dh.pem")
+        self._write_tls_files()
         self.config_path.write_text(self.config_text())
         if self.sasl:
             (self.atheme_dir / "data").mkdir(parents=True, exist_ok=True)
@@ -269,53 +250,24 @@ class InspircdServer:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running and self._proc is not None else None
-
-    def client_tls_context(self) -> ssl.SSLContext:
-        """A client context that trusts this server's test CA (verification on)."""
-        if self.ca_path is None:
-            raise RuntimeError("the server uses a certificate it did not make: build the context from its CA")
-        return ssl.create_default_context(cafile=str(self.ca_path))
-
-    def _log_tails(self) -> str:
-        return f"{log_tail(self.stdout_path)}\n-- {self.log_path.name}:\n{log_tail(self.log_path)}"
-
-    def start(self, timeout: float = 10) -> None:
-        """Start InspIRCd in the foreground and wait until every listener answers IRC."""
-        if self.running:
-            raise RuntimeError("inspircd is already running")
+    def _command(self) -> list[str]:
         executable = _executable()
         if executable is None:
             raise RuntimeError("inspircd is not installed (apt install inspircd)")
-        self.write_config()
         argv = [executable, "--config", str(self.config_path), "--nofork", "--nopid"]
         if unprivileged_user() is not None:
             argv.append("--runasroot")  # it switches to <security runasuser> itself once it has read its files
-        with open(self.stdout_path, "ab") as out:
-            self._proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while not self._ready():
-            if self._proc.poll() is not None:
-                code = self._proc.returncode
-                self._proc = None
-                raise RuntimeError(f"inspircd exited early (status {code}); log tail:\n{self._log_tails()}")
-            if time.monotonic() >= deadline:
-                self.stop()
-                raise RuntimeError(f"inspircd did not serve within {timeout:g} s; log tail:\n{self._log_tails()}")
-            time.sleep(0.01)
+        return argv
+
+    def _output_path(self) -> Path:
+        return self.stdout_path
+
+    def _logs(self) -> str:
+        return f"log tail:\n{log_tail(self.stdout_path)}\n-- {self.log_path.name}:\n{log_tail(self.log_path)}"
+
+    def start(self, timeout: float = 10) -> None:
+        """Start InspIRCd in the foreground and wait until every listener answers IRC (and services link)."""
+        deadline = self._start_process(timeout)
         if self.sasl:
             self._start_atheme(deadline)
 
@@ -329,15 +281,7 @@ class InspircdServer:
         d = self.atheme_dir
         argv = ["atheme-services", "-n", "-c", str(d / "atheme.conf"), "-D", str(d / "data"),
                 "-l", str(d / "atheme.log"), "-p", str(d / "atheme.pid")]  # fmt: skip
-        with open(out_path, "ab") as out:
-            self._atheme = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.atheme_dir,
-                start_new_session=True,
-            )
+        self._atheme = spawn(argv, out_path, self.atheme_dir)
         # atheme says so once the burst is exchanged; from then on InspIRCd offers sasl=PLAIN.
         while b"finished synching with uplink" not in out_path.read_bytes():
             if self._atheme.poll() is not None or time.monotonic() >= deadline:
@@ -360,38 +304,9 @@ class InspircdServer:
         finally:
             await client.close()
 
-    def _ready(self) -> bool:
-        if not irc_server_answers(self.port):
-            return False
-        if self.tls_port is not None:
-            unverified = ssl.create_default_context()
-            unverified.check_hostname = False
-            unverified.verify_mode = ssl.CERT_NONE  # readiness only: clients verify
-            return irc_server_answers(self.tls_port, tls=unverified)
-        return True
-
     def stop(self, timeout: float = 10) -> None:
-        """Stop the server we started (SIGTERM to its PID, SIGKILL if it hangs). Idempotent."""
+        """Stop services, then the server (SIGTERM to its PID, SIGKILL if it hangs). Idempotent."""
         if self._atheme is not None:
             stop_process(self._atheme, timeout)
             self._atheme = None
-        if self._proc is not None:
-            stop_process(self._proc, timeout)
-            self._proc = None
-
-    def restart(self) -> None:
-        """Stop then start again on the same ports (services and their accounts too)."""
-        self.stop()
-        self.start()
-
-    def __enter__(self) -> InspircdServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop(timeout)

@@ -16,8 +16,8 @@ PID we started. Facts that shaped the config (measured on the development machin
   it the RFC 7919 ffdhe2048 group (`make_dh_params`), and it starts in ~10 ms again.
 - It offers no IRCv3 beyond `CAP LS` with multi-prefix, and no SASL.
 
-The module also holds what both IRC launchers share: the readiness probe and a small raw IRC client for tests
-that must see exactly the lines a server sends or receives.
+The module also holds what both IRC launchers share: the `IrcServer` base (ports, TLS, readiness probe) and a
+small raw IRC client for tests that must see exactly the lines a server sends or receives.
 """
 
 from __future__ import annotations
@@ -30,19 +30,19 @@ import re
 import shutil
 import socket
 import ssl
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from gateway.devstack.certs import make_dh_params, make_test_certificate
-from gateway.devstack.ports import LOOPBACK, free_port
-from gateway.devstack.prosody import log_tail, stop_process
+from gateway.devstack.ports import LOOPBACK, free_port, recv_until
+from gateway.devstack.process import ManagedServer
+from gateway.transports.irc.wire import parse
 
 __all__ = [
     "IrcLine",
+    "IrcServer",
     "NgircdServer",
     "RawIrcClient",
     "irc_server_answers",
@@ -83,11 +83,6 @@ def check_config_value(name: str, value: str) -> str:
 
 # -- the IRC wire, as much as tests need ------------------------------------------------------------------------
 
-# One IRC line: optional @tags, optional :source, the command, then parameters (RFC 1459 / IRCv3 message-tags).
-# Hand-written because the `irc` package keeps its own parser private to its reactor.
-_LINE = re.compile(r"^(?:@(?P<tags>\S+) +)?(?::(?P<source>\S+) +)?(?P<command>[^ ]+)(?P<params>.*)$")
-_TAG_ESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
-
 
 @dataclass(frozen=True)
 class IrcLine:
@@ -105,40 +100,12 @@ class IrcLine:
         return self.source.split("!", 1)[0] if self.source else None
 
 
-def _unescape_tag(value: str) -> str:
-    out: list[str] = []
-    chars = iter(value)
-    for ch in chars:
-        if ch == "\\":
-            nxt = next(chars, "")
-            out.append(_TAG_ESCAPES.get(nxt, nxt))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def parse_line(raw: str) -> IrcLine:
-    """Parse one line (without CRLF) into its tags, source, command and parameters."""
-    match = _LINE.match(raw)
-    if match is None:
+    """Parse one line (without CRLF) into its tags, source, command and parameters; the transport's parser."""
+    line = parse(raw)
+    if line is None:
         return IrcLine(raw=raw, command="")
-    params: list[str] = []
-    rest = match["params"]
-    while rest:
-        rest = rest.lstrip(" ")
-        if not rest:
-            break
-        if rest.startswith(":"):
-            params.append(rest[1:])
-            break
-        word, _, rest = rest.partition(" ")
-        params.append(word)
-    tags: dict[str, str] = {}
-    for item in (match["tags"] or "").split(";"):
-        if item:
-            key, _, value = item.partition("=")
-            tags[key] = _unescape_tag(value)
-    return IrcLine(raw=raw, command=match["command"].upper(), params=tuple(params), source=match["source"], tags=tags)
+    return IrcLine(raw=raw, command=line.command, params=line.params, source=line.source, tags=line.tags)
 
 
 def irc_server_answers(
@@ -158,17 +125,8 @@ def irc_server_answers(
             # CAP LS before NICK/USER would hold registration until CAP END: one or the other.
             sock.sendall(f"NICK {nick}\r\nUSER probe 0 * :probe\r\n".encode() if register else b"CAP LS 302\r\n")
             wanted = re.compile(rb"^(?:@\S+ )?:\S+ 001 " if register else rb"^(?::\S+ )?CAP ", re.MULTILINE)
-            data = b""
-            deadline = time.monotonic() + timeout
-            while not wanted.search(data):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                sock.settimeout(remaining)
-                chunk = sock.recv(4096)
-                if not chunk:
-                    return False
-                data += chunk
+            if not recv_until(sock, lambda data: wanted.search(data) is not None, time.monotonic() + timeout):
+                return False
             sock.sendall(b"QUIT :probe\r\n")
             return True
     except (OSError, ssl.SSLError):
@@ -276,12 +234,8 @@ class RawIrcClient:
 # -- the server -------------------------------------------------------------------------------------------------
 
 
-class NgircdServer:
-    """An ngircd we start and stop ourselves, on 127.0.0.1 and fixed (free) ports.
-
-    TLS: give `cert` and `key` (PEM paths), or `tls=True` / a `tls_port` alone for a fresh test CA and certificate
-    (`ca_path` then names the CA a client must trust). `password` sets the server password (PASS).
-    """
+class IrcServer(ManagedServer):
+    """What both IRC launchers share: server name, password, ports, TLS with a test CA on demand, readiness."""
 
     def __init__(
         self,
@@ -295,7 +249,7 @@ class NgircdServer:
         *,
         tls: bool = False,
     ) -> None:
-        self.workdir = Path(workdir).resolve()
+        super().__init__(workdir)
         self.server_name = check_config_value("server_name", server_name)
         if "." not in server_name:
             raise ValueError(f"an IRC server name needs a dot: {server_name!r}")
@@ -309,15 +263,50 @@ class NgircdServer:
         self.cert_path = Path(cert).resolve() if cert is not None else None
         self.key_path = Path(key).resolve() if key is not None else None
         self.ca_path: Path | None = None  # set when we made the certificate ourselves
-        self.config_path = self.workdir / "ngircd.conf"
-        self.log_path = self.workdir / "ngircd.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _write_tls_files(self) -> None:
+        """With TLS: a test CA and certificate unless given one, and DH parameters (or ngircd makes its own)."""
+        if not self.tls_enabled:
+            return
+        if self.cert_path is None:
+            self.ca_path, self.cert_path, self.key_path = make_test_certificate(self.workdir / "tls", self.server_name)
+        if not (self.workdir / "dh.pem").exists():
+            make_dh_params(self.workdir / "dh.pem")
+
+    def client_tls_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's test CA (verification on, as a real client does)."""
+        if self.ca_path is None:
+            raise RuntimeError("the server uses a certificate it did not make: build the context from its CA")
+        return ssl.create_default_context(cafile=str(self.ca_path))
+
+    def _probe_registers(self) -> bool:
+        """Whether the plain-port probe registers (waits for 001) instead of asking CAP LS."""
+        return False
+
+    def _ready(self) -> bool:
+        if not irc_server_answers(self.port, register=self._probe_registers()):
+            return False
+        if self.tls_port is not None:
+            unverified = ssl.create_default_context()
+            unverified.check_hostname = False
+            unverified.verify_mode = ssl.CERT_NONE  # readiness only: clients verify
+            return irc_server_answers(self.tls_port, tls=unverified)
+        return True
+
+
+class NgircdServer(IrcServer):
+    """An ngircd we start and stop ourselves, on 127.0.0.1 and fixed (free) ports.
+
+    TLS: give `cert` and `key` (PEM paths), or `tls=True` / a `tls_port` alone for a fresh test CA and certificate
+    (`ca_path` then names the CA a client must trust). `password` sets the server password (PASS).
+    """
+
+    name = "ngircd"
+    config_file = "ngircd.conf"
+    log_file = "ngircd.log"
+    poll_interval = 0.01
 
     # -- config ----------------------------------------------------------------------------------------------
-
-    def _ensure_certificate(self) -> None:
-        if self.tls_enabled and self.cert_path is None:
-            self.ca_path, self.cert_path, self.key_path = make_test_certificate(self.workdir / "tls", self.server_name)
 
     def config_text(self) -> str:
         """The ngircd config this server runs with."""
@@ -369,82 +358,14 @@ class NgircdServer:
         """Write the config (and the empty include directory, test certificate, DH parameters); return its path."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "conf.d").mkdir(exist_ok=True)
-        self._ensure_certificate()
-        if self.tls_enabled and not (self.workdir / "dh.pem").exists():
-            make_dh_params(self.workdir / "dh.pem")
+        self._write_tls_files()
         self.config_path.write_text(self.config_text())
         return self.config_path
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+    def _command(self) -> list[str]:
+        return [_ngircd_executable(), "-n", "-f", str(self.config_path)]
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running and self._proc is not None else None
-
-    def client_tls_context(self) -> ssl.SSLContext:
-        """A client context that trusts this server's test CA (verification on, as a real client does)."""
-        if self.ca_path is None:
-            raise RuntimeError("the server uses a certificate it did not make: build the context from its CA")
-        return ssl.create_default_context(cafile=str(self.ca_path))
-
-    def start(self, timeout: float = 10) -> None:
-        """Start ngircd in the foreground and wait until every listener answers IRC."""
-        if self.running:
-            raise RuntimeError("ngircd is already running")
-        self.write_config()
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                [_ngircd_executable(), "-n", "-f", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the server
-            )
-        deadline = time.monotonic() + timeout
-        while not self._ready():
-            if self._proc.poll() is not None:
-                code = self._proc.returncode
-                self._proc = None
-                raise RuntimeError(f"ngircd exited early (status {code}); log tail:\n{log_tail(self.log_path)}")
-            if time.monotonic() >= deadline:
-                self.stop()
-                raise RuntimeError(f"ngircd did not serve within {timeout:g} s; log tail:\n{log_tail(self.log_path)}")
-            time.sleep(0.01)
-
-    def _ready(self) -> bool:
-        if not irc_server_answers(self.port, register=self.password is None):
-            return False
-        if self.tls_port is not None:
-            unverified = ssl.create_default_context()
-            unverified.check_hostname = False
-            unverified.verify_mode = ssl.CERT_NONE  # readiness only: clients verify
-            return irc_server_answers(self.tls_port, tls=unverified)
-        return True
-
-    def stop(self, timeout: float = 10) -> None:
-        """Stop the server we started (SIGTERM to its PID, SIGKILL if it hangs). Idempotent."""
-        if self._proc is not None:
-            stop_process(self._proc, timeout)
-            self._proc = None
-
-    def restart(self) -> None:
-        """Stop then start again on the same ports."""
-        self.stop()
-        self.start()
-
-    def __enter__(self) -> NgircdServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _probe_registers(self) -> bool:
+        return self.password is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 LOOPBACK = "127.0.0.1"
 
@@ -47,20 +48,25 @@ def xmpp_stream_answers(port: int, to: str, ns: str = "jabber:client", timeout: 
             if sock.getsockname() == sock.getpeername():
                 return False
             sock.sendall(header.encode())
-            data = b""
             deadline = time.monotonic() + timeout
-            while b"stream:stream" not in data and b"<stream" not in data:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                sock.settimeout(remaining)
-                chunk = sock.recv(4096)
-                if not chunk:
-                    return False
-                data += chunk
-            return True
+            return recv_until(sock, lambda data: b"stream:stream" in data or b"<stream" in data, deadline)
     except OSError:
         return False
+
+
+def recv_until(sock: socket.socket, done: Callable[[bytes], bool], deadline: float) -> bool:
+    """Read from sock until done(everything read so far); False if the peer closes or the deadline passes."""
+    data = b""
+    while not done(data):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        sock.settimeout(remaining)
+        chunk = sock.recv(4096)
+        if not chunk:
+            return False
+        data += chunk
+    return True
 
 
 def wait_for_port(port: int, timeout: float, host: str = LOOPBACK) -> None:

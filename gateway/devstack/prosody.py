@@ -14,15 +14,24 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from gateway.devstack.ports import LOOPBACK, free_port, xmpp_stream_answers
+from gateway.devstack.process import ManagedServer, log_tail, stop_process
+
+__all__ = [
+    "ComponentSpec",
+    "ProsodyServer",
+    "XmppServer",
+    "find_mod_privilege",
+    "log_tail",  # re-exported: it lived here first
+    "lua_string",
+    "prosody_available",
+    "stop_process",
+]
 
 # Where Debian's prosody and prosody-modules put their modules (mod_privilege lives in a subfolder).
 _MODULE_DIRS = (Path("/usr/lib/prosody/modules"), Path("/usr/share/prosody-modules"))
@@ -56,72 +65,8 @@ def lua_string(value: str) -> str:
     return f'"{escaped}"'
 
 
-def log_tail(path: Path, lines: int = 40) -> str:
-    """The last lines of a log file, or a note that there is none."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _proc_stat(pid: int) -> tuple[int, str, str] | None:
-    """(parent pid, state, start time) of a live process, from /proc; None if gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
-    return int(fields[1]), fields[0], fields[19]
-
-
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    """All descendants of pid as (pid, start time), so a reused PID is never mistaken for ours."""
-    children: dict[int, list[tuple[int, str]]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (info := _proc_stat(int(entry.name))) is not None:
-            children.setdefault(info[0], []).append((int(entry.name), info[2]))
-    found: list[tuple[int, str]] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child[0])
-    return found
-
-
-def _alive(pid: int, start_time: str) -> bool:
-    info = _proc_stat(pid)
-    return info is not None and info[2] == start_time and info[1] != "Z"
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM the process by PID, wait; SIGKILL it if it hangs. Safe if it already exited.
-
-    Its descendants (the Erlang VM's erl_child_setup and port programs run in sessions of their
-    own) are waited for too, and killed if they outlive it, so nothing we started is left behind.
-    """
-    if proc.poll() is not None:
-        return
-    descendants = _descendants(proc.pid)
-    try:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
-    except ProcessLookupError:  # exited between poll() and send_signal()
-        proc.wait(timeout=timeout)
-    deadline = time.monotonic() + timeout
-    while any(_alive(*d) for d in descendants) and time.monotonic() < deadline:
-        time.sleep(0.01)  # they notice their parent is gone and exit within milliseconds
-    for pid, start_time in descendants:
-        if _alive(pid, start_time):
-            os.kill(pid, signal.SIGKILL)
-
-
-class ProsodyServer:
-    """A Prosody server we start and stop ourselves, on 127.0.0.1 and fixed (free) ports."""
+class XmppServer(ManagedServer):
+    """What the Prosody and ejabberd launchers share: one domain, components, c2s and component ports."""
 
     def __init__(
         self,
@@ -133,7 +78,7 @@ class ProsodyServer:
         extra_modules: Sequence[str] = (),
         privileged_components: Sequence[str] = (),
     ) -> None:
-        self.workdir = Path(workdir).resolve()
+        super().__init__(workdir)
         self.domain = domain
         self.components = tuple(components)
         # Ports are fixed here so restart() comes back on the same ones.
@@ -144,10 +89,38 @@ class ProsodyServer:
         unknown = set(self.privileged_components) - {c.domain for c in self.components}
         if unknown:
             raise ValueError(f"privileged_components not among components: {sorted(unknown)}")
-        self.config_path = self.workdir / "prosody.cfg.lua"
-        self.log_path = self.workdir / "prosody.log"
-        self.data_path = self.workdir / "data"
-        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _ready(self) -> bool:
+        # A stream header answered proves the listener serves: a TCP accept alone does not (ejabberd
+        # binds early, serves later), and a bare probe that closes at once makes Prosody log an error.
+        if not xmpp_stream_answers(self.c2s_port, self.domain):
+            return False
+        if self.components:
+            return xmpp_stream_answers(self.component_port, self.components[0].domain, "jabber:component:accept")
+        return True
+
+    def register(self, user: str, password: str) -> str:
+        """Create an account; return its bare JID."""
+        raise NotImplementedError
+
+    def _ports(self) -> list[int]:
+        # The component port opens only when the config has components.
+        return [self.c2s_port] + ([self.component_port] if self.components else [])
+
+    def _awaited(self) -> str:
+        return f"open ports {self._ports()}"
+
+
+class ProsodyServer(XmppServer):
+    """A Prosody server we start and stop ourselves, on 127.0.0.1 and fixed (free) ports."""
+
+    name = "prosody"
+    config_file = "prosody.cfg.lua"
+    log_file = "prosody.log"
+
+    @property
+    def data_path(self) -> Path:
+        return self.workdir / "data"
 
     # -- config ----------------------------------------------------------------------------
 
@@ -210,62 +183,8 @@ class ProsodyServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self.running and self._proc is not None else None
-
-    def start(self, timeout: float = 10) -> None:
-        """Start Prosody in the foreground and wait until its c2s and component ports serve XMPP."""
-        if self.running:
-            raise RuntimeError("Prosody is already running")
-        self.write_config()
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                ["prosody", "-F", "--config", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the server
-            )
-        # Prosody opens the component port only when the config has a Component host.
-        ports = [self.c2s_port] + ([self.component_port] if self.components else [])
-        deadline = time.monotonic() + timeout
-        while not self._ready():
-            if self._proc.poll() is not None:
-                code = self._proc.returncode
-                self._proc = None
-                raise RuntimeError(f"prosody exited early (status {code}); log tail:\n{log_tail(self.log_path)}")
-            if time.monotonic() >= deadline:
-                self.stop()
-                raise RuntimeError(
-                    f"prosody did not open ports {ports} within {timeout:g} s; log tail:\n{log_tail(self.log_path)}"
-                )
-            time.sleep(0.02)
-
-    def _ready(self) -> bool:
-        # A stream header answered proves the listener serves (and a bare TCP probe that closes
-        # at once makes Prosody log a spurious error).
-        if not xmpp_stream_answers(self.c2s_port, self.domain):
-            return False
-        if self.components:
-            return xmpp_stream_answers(self.component_port, self.components[0].domain, "jabber:component:accept")
-        return True
-
-    def stop(self, timeout: float = 10) -> None:
-        """Stop the server we started (SIGTERM, then SIGKILL if it hangs). Idempotent."""
-        if self._proc is not None:
-            stop_process(self._proc, timeout)
-            self._proc = None
-
-    def restart(self) -> None:
-        """Stop then start again on the same ports and with the same data."""
-        self.stop()
-        self.start()
+    def _command(self) -> list[str]:
+        return ["prosody", "-F", "--config", str(self.config_path)]
 
     def register(self, user: str, password: str) -> str:
         """Create an account (works while running); return its bare JID."""
@@ -283,15 +202,3 @@ class ProsodyServer:
                 f"prosodyctl register {user}@{self.domain} failed ({result.returncode}): {result.stdout}{result.stderr}"
             )
         return f"{user}@{self.domain}"
-
-    def __enter__(self) -> ProsodyServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

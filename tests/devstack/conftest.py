@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.devstack.ejabberd import EjabberdServer, ejabberd_available
-from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+from gateway.devstack.prosody import ComponentSpec, ProsodyServer, XmppServer, prosody_available
 
 SMS = ComponentSpec("sms.localhost", "sms-secret")
 IRC = ComponentSpec("irc.localhost", "irc-secret")
@@ -31,3 +32,20 @@ def ejabberd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EjabberdServe
     workdir = tmp_path_factory.mktemp("ejabberd")
     with EjabberdServer(workdir, components=[SMS, IRC], privileged_components=[SMS.domain]) as server:
         yield server
+
+
+@pytest.fixture(params=["prosody", "ejabberd"])
+def xmpp_server(request: pytest.FixtureRequest) -> XmppServer:
+    """Each of the two servers in turn, for what both must do alike."""
+    server: XmppServer = request.getfixturevalue(request.param)
+    return server
+
+
+def component_spec(server: XmppServer, prefix: str) -> ComponentSpec:
+    return next(c for c in server.components if c.domain.startswith(prefix))
+
+
+def new_user(server: XmppServer) -> tuple[str, str]:
+    """A freshly registered account: (bare JID, password)."""
+    name, password = f"u{secrets.token_hex(4)}", secrets.token_hex(8)
+    return server.register(name, password), password

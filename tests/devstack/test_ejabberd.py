@@ -1,9 +1,8 @@
-"""The ejabberd launcher gives a working server: accounts, c2s messages, components, restart, XEP-0356."""
+"""The ejabberd launcher: one route per component, XEP-0356, restart, stop (the rest: test_xmpp_servers)."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import subprocess
 from pathlib import Path
 
@@ -13,64 +12,21 @@ from slixmpp import JID
 from gateway.devstack.ejabberd import EjabberdServer, ejabberd_available
 from gateway.devstack.ports import port_accepts
 from gateway.devstack.prosody import ComponentSpec
+from tests.devstack.conftest import component_spec, new_user
 from tests.support.xmpp_client import TestClient, TestComponent
 
 # ejabberd 23.01 speaks XEP-0356 v1; newer servers (and Prosody's module) v2.
 PRIVILEGE_NS = ("urn:xmpp:privilege:1", "urn:xmpp:privilege:2")
 
 
-def _component(server: EjabberdServer, prefix: str) -> ComponentSpec:
-    return next(c for c in server.components if c.domain.startswith(prefix))
-
-
-def _user(server: EjabberdServer) -> tuple[str, str]:
-    name, password = f"u{secrets.token_hex(4)}", secrets.token_hex(8)
-    return server.register(name, password), password
-
-
-@pytest.mark.asyncio
-async def test_message_between_two_users(ejabberd: EjabberdServer) -> None:
-    (alice_jid, alice_pw), (bob_jid, bob_pw) = _user(ejabberd), _user(ejabberd)
-    alice, bob = TestClient(alice_jid, alice_pw), TestClient(bob_jid, bob_pw)
-    await alice.start("127.0.0.1", ejabberd.c2s_port)
-    await bob.start("127.0.0.1", ejabberd.c2s_port)
-    try:
-        alice.send_message(mto=JID(bob_jid), mbody="hello bob", mtype="chat")
-        msg = await bob.next_message(predicate=lambda m: bool(m["body"]))
-        assert msg["body"] == "hello bob"
-        assert msg["from"].bare == alice_jid
-    finally:
-        await alice.stop()
-        await bob.stop()
-
-
-@pytest.mark.asyncio
-async def test_component_connects_and_receives(ejabberd: EjabberdServer) -> None:
-    irc = _component(ejabberd, "irc.")
-    component = TestComponent(irc.domain, irc.secret)
-    await component.start("127.0.0.1", ejabberd.component_port)
-    jid, password = _user(ejabberd)
-    client = TestClient(jid, password)
-    await client.start("127.0.0.1", ejabberd.c2s_port)
-    try:
-        info = await client.plugin["xep_0030"].get_info(jid=JID(irc.domain), timeout=5)
-        assert "http://jabber.org/protocol/disco#info" in info["disco_info"]["features"]
-        client.send_message(mto=JID(f"alice%libera@{irc.domain}"), mbody="hi", mtype="chat")
-        msg = await component.next_message(predicate=lambda m: m["body"] == "hi")
-        assert msg["from"].bare == jid
-    finally:
-        await client.stop()
-        await component.stop()
-
-
 @pytest.mark.asyncio
 async def test_each_component_gets_only_its_own_domain(ejabberd: EjabberdServer) -> None:
     # ejabberd's legacy global_routes would hand irc.localhost's traffic to the sms connection.
-    sms, irc = _component(ejabberd, "sms."), _component(ejabberd, "irc.")
+    sms, irc = component_spec(ejabberd, "sms."), component_spec(ejabberd, "irc.")
     sms_component, irc_component = TestComponent(sms.domain, sms.secret), TestComponent(irc.domain, irc.secret)
     await sms_component.start("127.0.0.1", ejabberd.component_port)
     await irc_component.start("127.0.0.1", ejabberd.component_port)
-    jid, password = _user(ejabberd)
+    jid, password = new_user(ejabberd)
     client = TestClient(jid, password)
     await client.start("127.0.0.1", ejabberd.c2s_port)
     try:
@@ -87,15 +43,8 @@ async def test_each_component_gets_only_its_own_domain(ejabberd: EjabberdServer)
 
 
 @pytest.mark.asyncio
-async def test_component_with_wrong_secret_is_refused(ejabberd: EjabberdServer) -> None:
-    component = TestComponent(_component(ejabberd, "irc.").domain, "not-the-secret")
-    with pytest.raises(ConnectionError):
-        await component.start("127.0.0.1", ejabberd.component_port, timeout=5)
-
-
-@pytest.mark.asyncio
 async def test_privileged_component_gets_xep0356_grant(ejabberd: EjabberdServer) -> None:
-    sms = _component(ejabberd, "sms.")
+    sms = component_spec(ejabberd, "sms.")
     component = TestComponent(sms.domain, sms.secret)
     await component.start("127.0.0.1", ejabberd.component_port)
     try:
@@ -110,14 +59,14 @@ async def test_privileged_component_gets_xep0356_grant(ejabberd: EjabberdServer)
 
 @pytest.mark.asyncio
 async def test_restart_keeps_ports_and_accounts(ejabberd: EjabberdServer) -> None:
-    jid, password = _user(ejabberd)
+    jid, password = new_user(ejabberd)
     ports = (ejabberd.c2s_port, ejabberd.component_port, ejabberd.dist_port)
     await asyncio.to_thread(ejabberd.restart)
     assert ejabberd.running and (ejabberd.c2s_port, ejabberd.component_port, ejabberd.dist_port) == ports
     client = TestClient(jid, password)
     await client.start("127.0.0.1", ejabberd.c2s_port)
     await client.stop()
-    assert _user(ejabberd)  # the control channel works after a restart too
+    assert new_user(ejabberd)  # the control channel works after a restart too
 
 
 def _epmd_pids() -> set[str]:
