@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -79,13 +79,16 @@ class Outcome:
         return self.status is Status.DELIVERED and self.message.receipt_requested
 
 
-@dataclass(frozen=True)
 class Refusal(Exception):
-    """An outbound message the gateway will not take; rendered as an XMPP error with this text."""
+    """An outbound message the gateway will not take; rendered as an XMPP error with this text.
 
-    condition: str
-    text: str
-    extra: dict[str, str] = field(default_factory=dict)
+    A plain exception, not a frozen dataclass: raising machinery (contextlib, tracebacks) sets attributes on it.
+    """
+
+    def __init__(self, condition: str, text: str) -> None:
+        super().__init__(condition, text)
+        self.condition = condition
+        self.text = text
 
     def __str__(self) -> str:
         return f"{self.condition}: {self.text}"
