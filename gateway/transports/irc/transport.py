@@ -16,7 +16,7 @@ from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusa
 from gateway.core.rooms import Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.irc.accounts import IrcAccounts
-from gateway.transports.irc.addressing import check_nick, parse_local_part
+from gateway.transports.irc.addressing import Casemapping, check_nick, parse_local_part
 from gateway.transports.irc.channel import Channel, Member
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
 from gateway.transports.irc.events import (
@@ -267,9 +267,13 @@ class _UserEvents(IrcEventsBase):
             return
         msgid = event.tags.get("msgid")
         self.transport.contact_seen(self.owner, self.network, connection, event.source)
+        # Contacts are stored under the rfc1459-folded nick (gateway/admin/contacts.py): look them up the same way.
+        contact = await self.transport.context.store.contacts.get(
+            self.owner, self.transport.name, f"{Casemapping.RFC1459.fold(event.source)}%{self.network}")
         await self.transport.router.receive(InboundMessage(
             transport=self.transport.name, user=self.owner, peer=f"{event.source}%{self.network}", body=body,
-            provider_id=f"{self.network}:{msgid}" if msgid else None, timestamp=event.time))
+            provider_id=f"{self.network}:{msgid}" if msgid else None, timestamp=event.time,
+            sender_name=contact.name if contact is not None else None))
 
     def _occupant(self, channel: str, nick: str) -> Occupant | None:
         connection = self.connection

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from slixmpp import Message
 
+from gateway.app import Gateway
 from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import IRC, NETWORK, irc_config, room_jid
@@ -79,3 +80,15 @@ async def test_full_flood_queue_is_an_error_never_a_silent_drop(
         assert line.params[1] == "still here"  # nothing of the refused bodies went out
     finally:
         await running.stop()
+
+
+async def test_a_mapped_contact_comes_with_their_name(gateway: Gateway, alice: TestClient, bob: RawIrcClient) -> None:
+    assert gateway.store is not None
+    await gateway.store.users.add("alice@localhost")
+    await gateway.store.contacts.add("alice@localhost", "irc", f"bob%{NETWORK}", "Bob the Builder")
+    alice.send_message(mto=BOB, mbody="hello bob", mtype="chat")  # opens alice's IRC connection
+    await bob.expect(privmsg_to_bob, timeout=10)
+    await bob.send("PRIVMSG alice :can we fix it?")
+    reply = await alice.next_message(10, chat("can we fix it?"))
+    assert reply["from"] == BOB
+    assert reply["nick"]["nick"] == "Bob the Builder"
