@@ -79,6 +79,15 @@ class Outcome:
         return self.status is Status.DELIVERED and self.message.receipt_requested
 
 
+@dataclass(frozen=True)
+class ContactPresence:
+    """What a transport knows of a contact right now, for presence probes and new subscriptions."""
+
+    available: bool = True
+    show: str | None = None  # away, xa, dnd, chat
+    status: str | None = None
+
+
 class Refusal(Exception):
     """An outbound message the gateway will not take; rendered as an XMPP error with this text.
 

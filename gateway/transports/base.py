@@ -8,7 +8,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from aiohttp import web
 
-from gateway.core.events import OutboundMessage, Refusal
+from gateway.core.events import ContactPresence, OutboundMessage, Refusal
 from gateway.core.rooms import RoomTransport
 from gateway.core.router import Router
 from gateway.store.store import Store
@@ -57,6 +57,10 @@ class Transport(ABC, Generic[S]):
 
         Raise Refusal to fail it with a text for the sender.
         """
+
+    def contact_presence(self, user: str, peer: str) -> ContactPresence:
+        """The presence `user` sees for `peer` (a JID local part, unescaped). Phones and echoes are always there."""
+        return ContactPresence()
 
     def address_from_prompt(self, text: str) -> str:
         """The foreign address (JID local part, unescaped) for what a user typed at the XEP-0100 prompt."""

@@ -332,18 +332,25 @@ class GatewayComponent(ComponentXMPP):
 
     def _on_subscribe(self, presence: Presence) -> None:
         self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="subscribed")
-        self._available(presence["to"], presence["from"])
+        self._present(presence["to"], presence["from"])
 
     def _on_probe(self, presence: Presence) -> None:
-        self._available(presence["to"], presence["from"])
+        self._present(presence["to"], presence["from"])
+
+    def _present(self, contact: JID, user: JID) -> None:
+        """Answer with what the transport knows of the contact (the component itself is always there)."""
+        known = self.adapter.contact_presence(str(user.bare), peer_of(contact)) if contact.user else None
+        if known is None or known.available:
+            self.send_presence(pfrom=contact.bare, pto=user.bare, pshow=known.show if known else None,
+                               pstatus=known.status if known else None)
+            self._presented.add((str(contact.bare), str(user.bare)))
+        else:
+            self.send_presence(pfrom=contact.bare, pto=user.bare, ptype="unavailable", pstatus=known.status)
+            self._presented.discard((str(contact.bare), str(user.bare)))
 
     def _on_unsubscribe(self, presence: Presence) -> None:
         self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="unsubscribed")
         self._presented.discard((str(presence["to"].bare), str(presence["from"].bare)))
-
-    def _available(self, contact: JID, user: JID) -> None:
-        self.send_presence(pfrom=contact.bare, pto=user.bare)
-        self._presented.add((str(contact.bare), str(user.bare)))
 
     # -- core events out (XmppSink) ---------------------------------------------------------------------
     def deliver(self, message: InboundMessage) -> asyncio.Future[None]:

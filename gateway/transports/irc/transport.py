@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.events import ContactPresence, InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.irc.accounts import IrcAccounts
@@ -210,6 +210,24 @@ class IrcTransport(Transport[IrcSettings]):
         away = next((member.away for channel in connection.channels.with_member(nick)
                      if (member := channel.member(nick)) is not None), None)
         self.sink.contact_presence(user, f"{nick}%{network}", True, "away" if away else None, away)
+
+    def contact_presence(self, user: str, peer: str) -> ContactPresence:
+        """An IRC user is there while we share a channel with them or have talked since they last quit."""
+        try:
+            address = parse_local_part(peer)
+        except Refusal:
+            return ContactPresence()  # not a nick: rooms and networks answer for themselves
+        if address.kind != "nick" or address.name is None:
+            return ContactPresence()
+        connection = self.sessions.get(user, address.network)
+        if connection is None or not connection.connected:
+            return ContactPresence(False, status=f"You are not connected to {address.network}.")
+        members = [member for channel in connection.channels.with_member(address.name)
+                   if (member := channel.member(address.name)) is not None]
+        if not members and not self.contact_known(user, address.network, connection, address.name):
+            return ContactPresence(False, status="Not seen on IRC since you connected.")
+        away = next((member.away for member in members if member.away), None)
+        return ContactPresence(True, "away" if away else None, away)
 
     def contact_known(self, user: str, network: str, connection: IrcConnection, nick: str) -> bool:
         return connection.server.fold(nick) in self._contacts.get((user, network), ())
