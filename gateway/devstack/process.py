@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -97,7 +98,7 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-class ManagedServer:
+class ManagedServer(ABC):
     """Base of the launchers: start/stop/restart, readiness wait, `running`/`pid`, context manager."""
 
     name: ClassVar[str]  # the program, for messages
@@ -113,14 +114,14 @@ class ManagedServer:
 
     # -- what a subclass provides ------------------------------------------------------------
 
-    def write_config(self) -> Path:
-        raise NotImplementedError
+    @abstractmethod
+    def write_config(self) -> Path: ...
 
-    def _command(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def _command(self) -> list[str]: ...
 
-    def _ready(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _ready(self) -> bool: ...
 
     def _env(self) -> dict[str, str] | None:
         return None  # inherit ours

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,9 +100,9 @@ class XmppServer(ManagedServer):
             return xmpp_stream_answers(self.component_port, self.components[0].domain, "jabber:component:accept")
         return True
 
+    @abstractmethod
     def register(self, user: str, password: str) -> str:
         """Create an account; return its bare JID."""
-        raise NotImplementedError
 
     def _ports(self) -> list[int]:
         # The component port opens only when the config has components.
