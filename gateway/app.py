@@ -13,8 +13,6 @@ from gateway.core.policy import AccessControl, AccessPolicy
 from gateway.core.router import Router
 from gateway.store.store import Store
 from gateway.transports.base import Transport, TransportContext
-from gateway.transports.irc.accounts import upsert_configured
-from gateway.transports.irc.settings import IrcSettings
 from gateway.transports.registry import adapter_class
 from gateway.web.metrics import Metrics
 from gateway.web.server import WebServer, build_app
@@ -49,9 +47,6 @@ class Gateway:
         self.store = store = await Store.open(config.database.sqlalchemy_url,
                                               migrate=config.database.migrate_on_start,
                                               secret_key=config.database.secret_key_value)
-        irc_settings = config.transports.get("irc")
-        if isinstance(irc_settings, IrcSettings):
-            await upsert_configured(irc_settings, store.irc)  # the database is the source of truth from here
         policies = {name: AccessPolicy(s.access, s.allowlist) for name, s in config.transports.items()}
         access = AccessControl(store.users, frozenset(config.xmpp.admins), policies)
         self.router = router = Router(store.journal, access, self.metrics.count_message)

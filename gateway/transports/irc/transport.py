@@ -15,7 +15,7 @@ from typing import Any
 from gateway.core.events import ContactPresence, InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
-from gateway.transports.irc.accounts import IrcAccounts
+from gateway.transports.irc.accounts import IrcAccounts, upsert_configured
 from gateway.transports.irc.addressing import Casemapping, check_nick, parse_local_part
 from gateway.transports.irc.channel import Channel, Member
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
@@ -80,6 +80,10 @@ class IrcTransport(Transport[IrcSettings]):
 
     def attach_rooms(self, sink: RoomSink) -> None:
         self.sink = sink
+
+    async def start(self) -> None:
+        # The database is the source of truth for networks; the config file's own are upserted at every start.
+        await upsert_configured(self.settings, self.context.store.irc)
 
     async def stop(self) -> None:
         await self.sessions.close_all()
