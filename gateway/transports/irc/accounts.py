@@ -31,6 +31,7 @@ from gateway.store.secrets import SecretsUnavailable
 from gateway.transports.base import AddressError
 from gateway.transports.irc.addressing import check_server_address
 from gateway.transports.irc.connection import IrcIdentity
+from gateway.transports.irc.records import to_record
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings, check_host, check_network_name
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,6 @@ def to_network(record: NetworkRecord, configured: IrcNetwork | None = None) -> I
     return IrcNetwork(name=record.name, host=record.host, port=record.port, tls=record.tls,
                       verify_certificate=record.verify_certificate, ca_file=record.ca_file, password=password,
                       encoding_fallback=record.encoding_fallback, max_line_bytes=record.max_line_bytes)
-
-
-def to_record(network: IrcNetwork, origin: str, with_password: bool = True) -> NetworkRecord:
-    password = network.password.get_secret_value() if network.password is not None and with_password else None
-    return NetworkRecord(name=network.name, host=network.host, port=network.port, tls=network.tls,
-                         verify_certificate=network.verify_certificate, ca_file=network.ca_file,
-                         encoding_fallback=network.encoding_fallback,
-                         max_line_bytes=network.max_line_bytes, origin=origin, password=password)
 
 
 async def upsert_configured(settings: IrcSettings, repository: IrcRepository) -> None:

@@ -174,10 +174,6 @@ def nick_address(nick: str, network: str) -> IrcAddress:
     return IrcAddress("nick", check_network_name(network), check_nick(nick))
 
 
-def network_address(network: str) -> IrcAddress:
-    return IrcAddress("network", check_network_name(network))
-
-
 def check_server_address(address: str, allow_private: bool = False) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """An IP address a user-named server resolved to; AddressError if it is internal and that is not allowed.
 

@@ -10,7 +10,7 @@ from gateway.admin.users import AdminError
 from gateway.store.irc import ADMIN, CONFIG, NetworkExists, NetworkNotFound, NetworkRecord
 from gateway.store.secrets import SecretsUnavailable
 from gateway.store.store import Store
-from gateway.transports.irc.accounts import to_record
+from gateway.transports.irc.records import to_record
 from gateway.transports.irc.settings import IRC_LINE_BYTES, IrcNetwork, check_network_name
 
 COLUMNS = ("name", "host", "port", "tls", "verify_certificate", "ca_file", "password", "encoding_fallback",

@@ -209,7 +209,6 @@ class IrcConnection:
         self._queue = FloodQueue(
             self._write, burst=settings.flood_burst, rate=settings.flood_rate, size=settings.queue_size, clock=clock
         )
-        self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._gen = 0
         self._link_up = False
@@ -319,7 +318,7 @@ class IrcConnection:
         except OSError as exc:
             raise ConnectError(f"Cannot connect to {host}:{port}: {exc.strerror or exc}.") from exc
 
-        self._reader, self._writer = reader, writer
+        self._writer = writer
         self._link_up = True
         self._lost_reason = None
         self._last_rx = time.monotonic()
