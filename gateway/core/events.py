@@ -43,6 +43,7 @@ class OutboundMessage:
     journal_id: int | None = None
     accepted_at: datetime | None = None  # when it was journaled
     attempted: bool = False  # an earlier run handed it to the provider and may have died before the answer
+    room: bool = False  # a group-chat message: `peer` is the room
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class InboundMessage:
     timestamp: datetime | None = None
     xmpp_id: str | None = None  # given when journaled; redeliveries reuse it
     journal_id: int | None = None
+    # A group-chat message: `peer` is the room and this the sender's nick in it ("" for the room itself).
+    room_nick: str | None = None
+    room_private: bool = False  # an in-room private message (room/nick)
 
 
 @dataclass(frozen=True)

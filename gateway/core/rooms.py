@@ -8,9 +8,13 @@ tracks; a transport sees one membership per user.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+
+from gateway.core.events import InboundMessage, OutboundMessage
 
 Role = Literal["moderator", "participant", "visitor", "none"]
 Affiliation = Literal["owner", "admin", "member", "outcast", "none"]
@@ -75,7 +79,9 @@ class RoomTransport(Protocol):
 
     async def leave_room(self, user: str, room: str) -> None: ...
 
-    async def send_room_message(self, user: str, room: str, body: str) -> None: ...
+    async def send_room_message(self, user: str, room: str, body: str) -> Awaitable[None] | None:
+        """Queue a message to the room; the awaitable, if any, is done once it has really left (for the journal)."""
+        ...
 
     async def send_room_private(self, user: str, room: str, nick: str, body: str) -> None: ...
 
@@ -134,4 +140,18 @@ class RoomSink(Protocol):
 
     def notice(self, user: str, source: str, text: str) -> None:
         """A text from the network itself (server notices, errors) for the user; `source` is its address."""
+        ...
+
+
+class RoomDelivery(Protocol):
+    """The XMPP side of journaled group-chat messages, as the router uses it."""
+
+    def deliver_room(self, message: InboundMessage) -> asyncio.Future[None]:
+        """Render a journaled room message (`room_nick` set) to every resource of the user in the room; the future
+        resolves once the XMPP server has it. A user not in the room now gets it when they join it again."""
+        ...
+
+    def resume_room(self, message: OutboundMessage) -> None:
+        """A group-chat message an earlier run journaled but did not send: send it (`Router.send_room`) once the
+        user is in the room again, or fail it with a text when that cannot be."""
         ...

@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.policy import AccessControl
 from gateway.core.ports import Journal, MessageSender, XmppSink
+from gateway.core.rooms import RoomDelivery
 
 log = logging.getLogger(__name__)
 
 MessageCounter = Callable[[str, Direction], None]
+RoomSend = Callable[[OutboundMessage], Awaitable[Awaitable[None] | None]]
 
 
 @dataclass
 class _Route:
     sender: MessageSender
     sink: XmppSink
+    rooms: RoomDelivery | None = None
 
 
 class Router:
@@ -30,9 +33,16 @@ class Router:
         self._routes: dict[str, _Route] = {}
         self._count = count or (lambda transport, direction: None)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Room messages from foreign networks, in arrival order, waiting for the journal (see receive_room).
+        self._room_inbox: list[InboundMessage] = []
+        self._room_writer: asyncio.Task[None] | None = None
 
     def attach(self, transport: str, sender: MessageSender, sink: XmppSink) -> None:
         self._routes[transport] = _Route(sender, sink)
+
+    def attach_rooms(self, transport: str, rooms: RoomDelivery) -> None:
+        """Where the transport's journaled group-chat messages are rendered (the XMPP side of its rooms)."""
+        self._routes[transport].rooms = rooms
 
     # -- XMPP user -> foreign network -------------------------------------------------------------------
     async def submit(self, message: OutboundMessage) -> None:
@@ -43,26 +53,44 @@ class Router:
         self._count(message.transport, Direction.OUT)
         await self._send(route, message)
 
-    async def submit_room(self, message: OutboundMessage,
-                          send: Callable[[OutboundMessage], Awaitable[None]]) -> OutboundMessage:
+    async def submit_room(self, message: OutboundMessage, send: RoomSend) -> OutboundMessage:
         """Take a group-chat message: journal it, then hand it to `send` (the room transport); return it journaled.
 
         The caller renders the outcome itself (XEP-0045 reflection, or an error): a Refusal from `send` is recorded
         as FAILED, marked reported, and raised again; so is any other failure, as internal-server-error.
         """
         await self.access.check(message.user, message.transport)
-        message = await self._journal.record_outbound(message)
+        message = await self._journal.record_outbound(replace(message, room=True))
         self._count(message.transport, Direction.OUT)
+        await self.send_room(message, send)
+        return message
+
+    async def send_room(self, message: OutboundMessage, send: RoomSend) -> None:
+        """Send a journaled group-chat message with `send` and record what became of it (see submit_room)."""
         try:
-            await send(message)
+            written = await send(message)
         except Refusal as refusal:
             await self._failed_in_room(message, refusal.condition, refusal.text)
             raise
         except Exception:
             await self._failed_in_room(message, "internal-server-error", "The gateway could not send this message.")
             raise
+        if written is None:
+            await self.outcome(Outcome(message, Status.SENT))
+            return
+        # Queued (flood control): it stays accepted, so resumed after a crash, until it has really left.
+        task = asyncio.ensure_future(self._sent_when(message, written))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sent_when(self, message: OutboundMessage, written: Awaitable[None]) -> None:
+        try:
+            await written
+        except Exception as error:
+            await self.outcome(Outcome(message, Status.FAILED, error_condition="recipient-unavailable",
+                                       error_text=f"Not sent: the connection was lost before it went out ({error})."))
+            return
         await self.outcome(Outcome(message, Status.SENT))
-        return message
 
     async def _failed_in_room(self, message: OutboundMessage, condition: str, text: str) -> None:
         if await self._journal.record_outcome(Outcome(message, Status.FAILED, error_condition=condition,
@@ -115,8 +143,47 @@ class Router:
                     message.user or "nobody", status)
         return new
 
+    def receive_room(self, message: InboundMessage) -> None:
+        """Take a group-chat message (`room_nick` set): journaled, then delivered; returns at once.
+
+        A busy room must not wait for one commit per line: messages queue here in arrival order, each round
+        journals everything queued in one group commit (BatchWriter), then delivers it in the same order.
+        """
+        self._room_inbox.append(message)
+        if self._room_writer is None:
+            self._room_writer = asyncio.get_running_loop().create_task(self._journal_rooms(), name="room-journal")
+
+    async def _journal_rooms(self) -> None:
+        try:
+            while self._room_inbox:
+                batch, self._room_inbox = self._room_inbox, []
+                results = await asyncio.gather(*(self._journal.record_inbound(m) for m in batch),
+                                               return_exceptions=True)
+                for message, result in zip(batch, results, strict=True):
+                    if isinstance(result, BaseException):
+                        # Better shown unjournaled than not at all; there is no redelivery for it then.
+                        log.error("cannot journal a %s room message for %s: %s", message.transport, message.user,
+                                  result)
+                        self._render_room(message)
+                        continue
+                    stored, new = result
+                    if new:
+                        self._count(message.transport, Direction.IN)
+                        self._deliver(stored)
+        finally:
+            self._room_writer = None
+
+    def _render_room(self, message: InboundMessage) -> asyncio.Future[None]:
+        rooms = self._routes[message.transport].rooms
+        if rooms is None:
+            raise RuntimeError(f"{message.transport} has no rooms attached")
+        return rooms.deliver_room(message)
+
     def _deliver(self, message: InboundMessage) -> None:
-        future = self._routes[message.transport].sink.deliver(message)
+        if message.room_nick is not None:
+            future = self._render_room(message)
+        else:
+            future = self._routes[message.transport].sink.deliver(message)
         assert message.journal_id is not None
         self._after(future, self._journal.mark_delivered, message.journal_id)
 
@@ -132,11 +199,16 @@ class Router:
         if accepted:
             log.info("resuming %d accepted %s message(s)", len(accepted), transport)
         for outbound in accepted:
-            await self._send(route, outbound)
+            if outbound.room and route.rooms is not None:
+                route.rooms.resume_room(outbound)  # sent once the user is back in the room
+            else:
+                await self._send(route, outbound)
 
     async def drain(self) -> None:
         """Wait for the journal writes that follow deliveries and reports."""
-        while self._tasks:
+        while self._tasks or self._room_writer is not None:
+            if self._room_writer is not None:
+                await asyncio.gather(self._room_writer, return_exceptions=True)
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _after(self, future: asyncio.Future[None], then: Callable[[int], Coroutine[Any, Any, None]],

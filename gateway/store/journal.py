@@ -60,7 +60,7 @@ class JournalRepository:
         values = dict(direction=Direction.OUT.value, transport=message.transport, user_jid=message.user,
                       resource=message.resource, peer=message.peer, xmpp_id=message.xmpp_id,
                       status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
-                      body=message.body, extra={"media": list(message.media)} if message.media else None,
+                      body=message.body, extra=_outbound_extra(message),
                       created_at=now, updated_at=now)
 
         async def op(conn: AsyncConnection) -> int:
@@ -72,8 +72,11 @@ class JournalRepository:
                              ) -> tuple[InboundMessage, bool]:
         message = replace(message, xmpp_id=message.xmpp_id or uuid.uuid4().hex)
         extra = {k: v for k, v in (("media", list(message.media)), ("sender_name", message.sender_name),
-                                   ("timestamp", message.timestamp.isoformat() if message.timestamp else None))
+                                   ("timestamp", message.timestamp.isoformat() if message.timestamp else None),
+                                   ("room_private", message.room_private))
                  if v}
+        if message.room_nick is not None:  # "" (the room itself) must survive
+            extra["room_nick"] = message.room_nick
         values = dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user,
                       peer=message.peer, xmpp_id=message.xmpp_id, provider_id=message.provider_id,
                       status=status.value, body=message.body, extra=extra or None, reported=True)
@@ -187,12 +190,21 @@ def _stamped(values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "created_at": now, "updated_at": now}
 
 
+def _outbound_extra(message: OutboundMessage) -> dict[str, Any] | None:
+    extra: dict[str, Any] = {}
+    if message.media:
+        extra["media"] = list(message.media)
+    if message.room:
+        extra["room"] = True
+    return extra or None
+
+
 def _outbound(row: Row[Any]) -> OutboundMessage:
     extra = row.extra or {}
     return OutboundMessage(transport=row.transport, user=row.user_jid, resource=row.resource, peer=row.peer,
                            body=row.body, xmpp_id=row.xmpp_id, receipt_requested=row.receipt_requested,
                            media=tuple(extra.get("media", ())), journal_id=row.id, accepted_at=row.created_at,
-                           attempted=row.status == Status.SENDING.value)
+                           attempted=row.status == Status.SENDING.value, room=bool(extra.get("room")))
 
 
 def _inbound(row: Row[Any]) -> InboundMessage:
@@ -202,7 +214,8 @@ def _inbound(row: Row[Any]) -> InboundMessage:
                           provider_id=row.provider_id, media=tuple(extra.get("media", ())),
                           sender_name=extra.get("sender_name"),
                           timestamp=datetime.fromisoformat(stamp) if stamp else None,
-                          xmpp_id=row.xmpp_id, journal_id=row.id)
+                          xmpp_id=row.xmpp_id, journal_id=row.id, room_nick=extra.get("room_nick"),
+                          room_private=bool(extra.get("room_private")))
 
 
 def _outcome(row: Row[Any]) -> Outcome:

@@ -12,6 +12,7 @@ client's id and origin-id kept and a stanza-id (XEP-0359) of ours added, as XEP-
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from gateway.core.events import OutboundMessage, Refusal
+from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.xmpp.addressing import peer_jid, peer_of
 from gateway.xmpp.component import GatewayComponent
@@ -37,6 +38,7 @@ MUC_USER_NS = "http://jabber.org/protocol/muc#user"
 SID_NS = "urn:xmpp:sid:0"
 AWAY_SHOWS = ("away", "xa", "dnd")
 DEFAULT_PAGE, MAX_PAGE = 50, 200  # rooms per disco#items page, without and with the client's RSM max
+RESUME_HOLD = 600.0  # after a restart, how long a journaled room message waits for its sender to rejoin
 
 
 @dataclass
@@ -63,10 +65,16 @@ class MucService:
         # One presence at a time per (user, room): a join must finish before the leave that follows it.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._send_locks: dict[tuple[str, str], asyncio.Lock] = {}  # (user, room JID): messages keep their order
+        # Journaled room messages of an earlier run, waiting for their user to join the room again.
+        self._parked_in: dict[tuple[str, str], list[tuple[InboundMessage, asyncio.Future[None]]]] = {}
+        self._parked_out: dict[tuple[str, str], list[OutboundMessage]] = {}
+        self._hold_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self.resume_hold = RESUME_HOLD
         xmpp.register_handler(Callback("MUC presence", MatchXPath(f"{{{xmpp.default_ns}}}presence"),
                                        self._presence_received))
         xmpp.room_messages = self.handle_message
         rooms.attach_rooms(self)
+        xmpp.router.attach_rooms(xmpp.adapter.name, self)
         self._setup_disco()
 
     # -- disco: a room's info, a service's rooms (XEP-0030, paged with XEP-0059) ---------------------------------
@@ -226,6 +234,7 @@ class MucService:
                     await self._available(presence, key)
             except Refusal as refusal:
                 self._error_presence(presence, refusal.condition, refusal.text)
+                await self._fail_parked(key, f"Not sent: joining the room again failed ({refusal.text}).")
             except Exception:
                 log.exception("%s: room presence from %s to %s failed", self.xmpp.domain, sender, to)
                 self._error_presence(presence, "internal-server-error", "The gateway failed on this presence.")
@@ -245,11 +254,14 @@ class MucService:
         password = presence.xml.findtext(f"{{{MUC_NS}}}x/{{{MUC_NS}}}password")
         state = await self.rooms.join_room(user, room, nick, password)
         member = self._members.get(key)
+        first = member is None
         if member is None:
             member = self._members[key] = _Membership(room, room_jid, state.nick)
         self._load(member, state)
         member.resources.add(full)
         self._show_room(full, member, (210,) if state.nick != nick else ())
+        if first:
+            await self._unpark(key, member)
         await self.rooms.set_user_show(user, room, show if show in AWAY_SHOWS else None, status)
 
     @staticmethod
@@ -261,6 +273,7 @@ class MucService:
     async def _leave(self, key: tuple[str, str], full: str) -> None:
         member = self._members.get(key)
         if member is None or full not in member.resources:
+            await self._fail_parked(key, "Not sent: you left the room before the gateway, restarted, could send it.")
             return
         member.resources.discard(full)
         self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
@@ -320,17 +333,114 @@ class MucService:
             self._error_message(stanza, "internal-server-error", "The gateway could not take this message.")
             return
         origin = stanza.xml.find(f"{{{SID_NS}}}origin-id")
+        self._reflect(member, body, stanza["id"], origin.get("id", "") if origin is not None else None)
+
+    def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None) -> None:
+        """Our own message, back to every joined resource with the client's ids and a stanza-id (XEP-0045 7.4)."""
         stanza_id = str(uuid.uuid4())
         for full in sorted(member.resources):
             echo = self.xmpp.make_message(mto=full, mfrom=JID(f"{member.jid}/{member.nick}"), mbody=body,
                                           mtype="groupchat")
-            echo["id"] = stanza["id"]
-            if origin is not None:
-                ET.SubElement(echo.xml, f"{{{SID_NS}}}origin-id").set("id", origin.get("id", ""))
+            echo["id"] = xmpp_id or ""
+            if origin_id is not None:
+                ET.SubElement(echo.xml, f"{{{SID_NS}}}origin-id").set("id", origin_id)
             sid = ET.SubElement(echo.xml, f"{{{SID_NS}}}stanza-id")
             sid.set("id", stanza_id)
             sid.set("by", member.jid)
             self.xmpp.outbox.send(echo)
+
+    # -- journaled room messages (core.rooms.RoomDelivery) ---------------------------------------------------
+    def deliver_room(self, message: InboundMessage) -> asyncio.Future[None]:
+        key = (message.user, self._room_jid(message.peer))
+        member = self._members.get(key)
+        if member is not None:
+            return self._render(member, message)
+        # Not in the room (the gateway restarted): shown, with its delay, when the user joins it again.
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._parked_in.setdefault(key, []).append((message, future))
+        self._hold(key)
+        return future
+
+    def _render(self, member: _Membership, message: InboundMessage) -> asyncio.Future[None]:
+        nick = message.room_nick or ""
+        sender = JID(f"{member.jid}/{nick}") if nick else JID(member.jid)
+        futures = []
+        for full in sorted(member.resources):
+            stanza = self.xmpp.make_message(mto=full, mfrom=sender, mbody=message.body,
+                                            mtype="chat" if message.room_private else "groupchat")
+            stanza["id"] = message.xmpp_id or ""  # the journal's id: a redelivery has the same one
+            if message.room_private:
+                ET.SubElement(stanza.xml, f"{{{MUC_USER_NS}}}x")
+            else:
+                sid = ET.SubElement(stanza.xml, f"{{{SID_NS}}}stanza-id")
+                sid.set("id", message.xmpp_id or "")
+                sid.set("by", member.jid)
+            if message.timestamp is not None:
+                stanza["delay"].set_stamp(message.timestamp)
+            futures.append(self.xmpp.outbox.send(stanza))
+        return futures[0] if len(futures) == 1 else _all(futures)
+
+    def resume_room(self, message: OutboundMessage) -> None:
+        key = (message.user, self._room_jid(message.peer))
+        member = self._members.get(key)
+        self._parked_out.setdefault(key, []).append(message)
+        if member is not None:
+            self._spawn(self._unpark(key, member))
+        else:
+            self._hold(key)
+
+    def _hold(self, key: tuple[str, str]) -> None:
+        if key not in self._hold_timers:
+            self._hold_timers[key] = asyncio.get_running_loop().call_later(self.resume_hold, self._hold_expired, key)
+
+    def _hold_expired(self, key: tuple[str, str]) -> None:
+        self._hold_timers.pop(key, None)
+        for _, future in self._parked_in.pop(key, []):
+            future.cancel()  # still pending in the journal: the next start tries again
+        minutes = f"{self.resume_hold / 60:g} minute(s)"
+        self._spawn(self._fail_parked(key, f"Not sent: you did not join the room again within {minutes} of the "
+                                           "gateway's restart."))
+
+    async def _fail_parked(self, key: tuple[str, str], text: str) -> None:
+        timer = self._hold_timers.pop(key, None) if key not in self._parked_in else None
+        if timer is not None:
+            timer.cancel()
+        for message in self._parked_out.pop(key, []):
+            await self.xmpp.router.outcome(Outcome(message, Status.FAILED, error_condition="recipient-unavailable",
+                                                   error_text=text))
+
+    async def _unpark(self, key: tuple[str, str], member: _Membership) -> None:
+        """The user is in the room again: what an earlier run journaled for it, in, then out."""
+        timer = self._hold_timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        for inbound, future in self._parked_in.pop(key, []):
+            rendered = self._render(member, inbound)
+            rendered.add_done_callback(functools.partial(_chain, target=future))
+        lock = self._send_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            for message in self._parked_out.pop(key, []):
+                try:
+                    await self.xmpp.router.send_room(
+                        message, lambda m: self.rooms.send_room_message(m.user, member.room, m.body))
+                except Refusal as refusal:
+                    self._error_to(message, member.jid, refusal.condition, refusal.text)
+                    continue
+                except Exception:
+                    log.exception("%s: resuming the room message %s failed", self.xmpp.domain, message.journal_id)
+                    self._error_to(message, member.jid, "internal-server-error",
+                                   "The gateway could not send this message.")
+                    continue
+                self._reflect(member, message.body, message.xmpp_id, None)
+
+    def _error_to(self, message: OutboundMessage, room_jid: str, condition: str, text: str) -> None:
+        to = f"{message.user}/{message.resource}" if message.resource else message.user
+        reply = self.xmpp.make_message(mto=to, mfrom=JID(room_jid), mtype="error")
+        reply["id"] = message.xmpp_id or ""
+        reply["error"]["type"] = "wait" if condition == "resource-constraint" else "cancel"
+        reply["error"]["condition"] = condition
+        reply["error"]["text"] = text
+        self.xmpp.outbox.send(reply)
 
     # -- the room's side (core.rooms.RoomSink) ---------------------------------------------------------------
     def room_message(self, user: str, message: RoomMessage) -> None:
@@ -438,3 +548,22 @@ class MucService:
     async def stop(self) -> None:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _all(futures: list[asyncio.Future[None]]) -> asyncio.Future[None]:
+    """One future for several stanzas: done when all are, cancelled if any is."""
+    gathered = asyncio.gather(*futures)
+    result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    gathered.add_done_callback(lambda g: _chain(g, result))
+    return result
+
+
+def _chain(source: asyncio.Future[Any], target: asyncio.Future[None]) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(None)

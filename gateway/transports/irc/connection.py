@@ -560,6 +560,15 @@ class IrcConnection:
 
         QueueFull (resource-constraint) if the queue cannot take all the lines: then none was queued.
         """
+        return (await self._queue_message(target, body, action=action, notice=notice))[0]
+
+    async def say(self, target: str, body: str) -> asyncio.Future[None] | None:
+        """Queue a message like `privmsg`; a future done once its last line is written (None: no text)."""
+        messages, written = await self._queue_message(target, body, action=None, notice=False)
+        return written if messages else None
+
+    async def _queue_message(self, target: str, body: str, *, action: bool | None, notice: bool
+                             ) -> tuple[list[OutgoingMessage], asyncio.Future[None] | None]:
         self._require_connected()
         target = self._check_target(target)
         messages = privmsg_lines(
@@ -573,11 +582,11 @@ class IrcConnection:
             action=action,
         )
         if not messages:
-            return []
+            return [], None
         written = await self._queue.put_all([message.line for message in messages])
         if "echo-message" not in self.caps:  # else the server's echo is reported as our message
             self._spawn(self._report_own(written, target, messages, notice))
-        return messages
+        return messages, written
 
     async def action(self, target: str, text: str) -> list[OutgoingMessage]:
         return await self.privmsg(target, text, action=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from gateway.core.events import ContactPresence, InboundMessage, OutboundMessage, Outcome, Refusal, Status
@@ -154,10 +155,12 @@ class IrcTransport(Transport[IrcSettings]):
         network, channel = self._channel_of(room)
         await self.sessions.part(user, network, channel)
 
-    async def send_room_message(self, user: str, room: str, body: str) -> None:
+    async def send_room_message(self, user: str, room: str, body: str) -> Awaitable[None]:
         connection, channel = self._joined(user, room)
-        if not await connection.privmsg(channel, body):
+        written = await connection.say(channel, body)
+        if written is None:
             raise Refusal("not-acceptable", "The message has no text IRC can carry.")
+        return written
 
     async def send_room_private(self, user: str, room: str, nick: str, body: str) -> None:
         connection, _ = self._joined(user, room)
@@ -276,25 +279,31 @@ class _UserEvents(IrcEventsBase):
         if event.own or connection is None or sink is None:
             return
         body = incoming_body(irc_to_styling(event.text), event.action)
+        msgid = event.tags.get("msgid")
+        provider_id = f"{self.network}:{msgid}" if msgid else None
         if not event.private:
             channel = event.target.lstrip(connection.server.prefixes.symbols)  # @#chan: to the channel's ops
-            sink.room_message(self.owner, RoomMessage(self.room(channel), event.source, body, event.time))
+            # Journaled, then shown (the router keeps the order and batches the writes).
+            self.transport.router.receive_room(InboundMessage(
+                transport=self.transport.name, user=self.owner, peer=self.room(channel), body=body,
+                provider_id=provider_id, timestamp=event.time, room_nick=event.source))
             return
         if event.from_server or "." in event.source or not event.source:
             sink.notice(self.owner, self.network, body)
             return
         room = self.transport.pm_room(self.owner, self.network, connection.server.fold(event.source))
         if room is not None:
-            sink.room_message(self.owner, RoomMessage(room, event.source, body, event.time, private=True))
+            self.transport.router.receive_room(InboundMessage(
+                transport=self.transport.name, user=self.owner, peer=room, body=body, provider_id=provider_id,
+                timestamp=event.time, room_nick=event.source, room_private=True))
             return
-        msgid = event.tags.get("msgid")
         self.transport.contact_seen(self.owner, self.network, connection, event.source)
         # Contacts are stored under the rfc1459-folded nick (gateway/admin/contacts.py): look them up the same way.
         contact = await self.transport.context.store.contacts.get(
             self.owner, self.transport.name, f"{Casemapping.RFC1459.fold(event.source)}%{self.network}")
         await self.transport.router.receive(InboundMessage(
             transport=self.transport.name, user=self.owner, peer=f"{event.source}%{self.network}", body=body,
-            provider_id=f"{self.network}:{msgid}" if msgid else None, timestamp=event.time,
+            provider_id=provider_id, timestamp=event.time,
             sender_name=contact.name if contact is not None else None))
 
     def _occupant(self, channel: str, nick: str) -> Occupant | None:

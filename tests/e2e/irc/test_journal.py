@@ -11,7 +11,7 @@ from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import NETWORK, room_jid
 from tests.e2e.irc.support import irc_config_for
 from tests.e2e.irc.test_rooms import groupchat, join, privmsg_to
-from tests.support.stack import start_gateway
+from tests.support.stack import start_gateway, wait_until
 from tests.support.xmpp_client import TestClient
 
 
@@ -46,5 +46,30 @@ async def test_room_messages_are_journaled_with_their_outcome(
         failed = await row("kept-2")
         assert failed is not None and failed.status == Status.FAILED and failed.reported
         assert failed.error and "resource-constraint" in failed.error
+    finally:
+        await running.stop()
+
+
+async def test_channel_messages_are_journaled_then_marked_delivered(
+        prosody: ProsodyServer, ngircd: NgircdServer, tmp_path: Path, sqlite_url: str, alice: TestClient,
+        bob: RawIrcClient) -> None:
+    running = await start_gateway(irc_config_for(prosody, ngircd.port, sqlite_url), tmp_path)
+    journal = running.store.journal
+    try:
+        await bob.join("#inbound")
+        await join(alice, "#inbound", "alice")
+        for n in range(20):
+            await bob.send(f"PRIVMSG #inbound :line {n}")
+        shown = [await alice.next_message(10, groupchat(f"line {n}")) for n in range(20)]  # in order
+
+        async def delivered() -> bool:
+            rows = await journal.history(transport="irc", user="alice@localhost", direction=Direction.IN)
+            return [r.status for r in rows if r.body.startswith("line ")] == [Status.DELIVERED] * 20
+
+        await wait_until(delivered, timeout=10)
+        rows = [r for r in await journal.history(transport="irc", direction=Direction.IN) if r.body.startswith("line")]
+        assert [r.body for r in rows] == [f"line {n}" for n in range(20)]
+        assert {r.peer for r in rows} == {f"#inbound%{NETWORK}"}
+        assert [m["id"] for m in shown] == [r.xmpp_id for r in rows]  # the id a redelivery would reuse
     finally:
         await running.stop()
