@@ -60,6 +60,14 @@ class IrcSessions:
         """The user's open connection to that network, if any (nothing is opened)."""
         return self._connections.get(self._key(owner, network))
 
+    def open_networks(self) -> set[str]:
+        """The networks someone has a connection to (or is opening one to)."""
+        return {network for (_, network) in (*self._connections, *self._opening)}
+
+    def owners_on(self, network: str) -> list[str]:
+        """Whoever has a connection to that network."""
+        return [owner for (owner, name) in self._connections if name == network]
+
     def networks_of(self, owner: str) -> list[str]:
         return [network for (jid, network) in self._connections if jid == owner]
 

@@ -8,6 +8,7 @@ it, with the client's ids, so the IRC copy (echo-message or the local report) is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable
@@ -74,6 +75,7 @@ class IrcTransport(Transport[IrcSettings]):
         self._pm_rooms: dict[tuple[str, str, str], str] = {}
         # IRC users whose presence the XMPP user sees (after a private message either way): (user, network) -> nicks
         self._contacts: dict[tuple[str, str], set[str]] = {}
+        self._watcher: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def room_service(self) -> IrcTransport:
@@ -85,9 +87,46 @@ class IrcTransport(Transport[IrcSettings]):
     async def start(self) -> None:
         # The database is the source of truth for networks; the config file's own are upserted at every start.
         await upsert_configured(self.settings, self.context.store.irc)
+        self._watcher = asyncio.get_running_loop().create_task(self._watch_networks(), name="irc-networks")
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         await self.sessions.close_all()
+
+    async def _watch_networks(self) -> None:
+        """Close the connections to a network an admin removed (CLI or ad-hoc, in any process) within 2 s.
+
+        One query per second, and none while nobody is connected. With arbitrary servers allowed, a name that is
+        not stored may be a server the user named: only a network seen stored before counts as removed.
+        """
+        stored: set[str] = set()
+        while True:
+            await asyncio.sleep(self.accounts.CACHE_SECONDS)
+            connected = self.sessions.open_networks()
+            if not connected:
+                continue
+            try:
+                names = {record.name for record in await self.context.store.irc.networks()}
+            except Exception:
+                log.exception("cannot read the IRC networks; trying again")
+                continue
+            for name in connected - names:
+                if name in stored or not self.settings.allow_arbitrary_servers:
+                    await self._network_removed(name)
+            stored = names
+
+    async def _network_removed(self, network: str) -> None:
+        reason = f"An admin removed the IRC network {network} from this gateway."
+        for owner in self.sessions.owners_on(network):
+            connection = self.sessions.get(owner, network)
+            log.info("%s: %s", owner, reason)
+            if connection is not None and self.sink is not None:
+                for channel in connection.wanted_channels:
+                    self.sink.removed(owner, f"{channel}%{network}", reason)
+                self.sink.notice(owner, network, reason)
+            await self.sessions.close(owner, network, "Network removed from the gateway")
 
     def _events_for(self, owner: str, network: IrcNetwork) -> _UserEvents:
         return _UserEvents(self, owner, network.name)

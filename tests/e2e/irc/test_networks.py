@@ -12,9 +12,11 @@ from pathlib import Path
 from slixmpp import JID
 from slixmpp.exceptions import PresenceError
 
-from gateway.devstack.ngircd import NgircdServer
+from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import IRC, irc_config
+from tests.e2e.irc.support import Presences
+from tests.e2e.irc.test_rooms import MUC_USER, codes
 from tests.support.stack import start_gateway
 from tests.support.xmpp_client import TestClient
 
@@ -80,5 +82,33 @@ async def test_a_network_added_with_the_cli_is_usable_within_2_s(
         assert "other" in listed and "test" in listed  # the config's network was upserted at start
         await cli(config, "remove", "other")
         assert await first_within(alice, "#gone%other", "no IRC network named", time.monotonic() + WITHIN) <= WITHIN
+    finally:
+        await gateway.stop()
+
+
+async def test_removing_a_network_closes_its_connections_within_2_s(
+        prosody: ProsodyServer, ngircd: NgircdServer, alice: TestClient, bob: RawIrcClient, tmp_path: Path,
+        sqlite_url: str) -> None:
+    gateway = await start_gateway(irc_config(prosody, ngircd, sqlite_url), tmp_path)
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[database]\nurl = "{sqlite_url}"\n')
+    presences = Presences(alice)
+    try:
+        await cli(config, "add", "doomed", "127.0.0.1", "--port", str(ngircd.port), "--no-tls")
+        await bob.join("#doomed")
+        assert await first_within(alice, "#doomed%doomed", "joined", time.monotonic() + WITHIN) <= WITHIN
+        await bob.expect(lambda line: line.command == "JOIN" and line.nick == "alice", timeout=10)
+
+        await cli(config, "remove", "doomed")
+        removed = time.monotonic()
+        quit_line = await bob.expect(lambda line: line.command == "QUIT" and line.nick == "alice", timeout=5)
+        assert time.monotonic() - removed <= WITHIN
+        assert "removed" in quit_line.params[-1].lower()
+        left = await presences.next(lambda p: p["type"] == "unavailable" and
+                                    str(p["from"]) == f"#doomed%doomed@{IRC}/alice", timeout=5)
+        assert {"110", "333"} <= codes(left)
+        assert "removed the IRC network doomed" in left.xml.findtext(f"{MUC_USER}x/{MUC_USER}item/{MUC_USER}reason")
+        sessions = gateway.transports["irc"].sessions  # type: ignore[attr-defined]
+        assert sessions.get("alice@localhost", "doomed") is None
     finally:
         await gateway.stop()
