@@ -18,7 +18,16 @@ from gateway import __version__
 from gateway.admin import contacts as contact_admin
 from gateway.admin.output import print_records
 from gateway.admin.progress import ProgressBar
-from gateway.admin.users import AdminError, add_user, bare_jid, list_users, remove_user, set_admin, set_enabled
+from gateway.admin.users import (
+    AdminError,
+    add_user,
+    bare_jid,
+    check_transports,
+    list_users,
+    remove_user,
+    set_admin,
+    set_enabled,
+)
 from gateway.config import Config, ConfigError, default_config_path, load_config
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
@@ -83,13 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
         title="admin areas", metavar="AREA")
     users = admin.add_parser("user", help="users of the gateway").add_subparsers(title="user commands",
                                                                                   metavar="COMMAND")
-    add = command("add", _user_add, "add a user", parent=users)
+    add = command("add", _user_add, "add a user for some transports (they may then use them, also when closed); "
+                  "an existing user is added to the transports they are not a member of", parent=users)
     add.add_argument("jid", help="bare JID, e.g. alice@example.org")
     add.add_argument("--admin", action="store_true", help="make the user an admin")
-    listing = command("list", _user_list, "list users", parent=users)
+    add.add_argument("--transport", "-t", action="append", default=[], metavar="NAME",
+                     help="a transport the user may use, e.g. sms (repeatable; default: every transport configured "
+                          "in the config file)")
+    listing = command("list", _user_list, "list users with the transports they belong to", parent=users)
     listing.add_argument("--json", action="store_true", help="print JSON")
     remove = command("remove", _user_remove, "remove a user and all their data", parent=users)
     remove.add_argument("jid")
+    remove.add_argument("--transport", "-t", metavar="NAME",
+                        help="only take the user off this transport: their contacts, bindings (numbers an admin "
+                             "bound), settings and message journal there are deleted; the user goes with their "
+                             "last transport")
     for name, handler, text in (
             ("enable", _user_enable, "let a disabled user use the gateway again"),
             ("disable", _user_disable, "refuse a user's messages; their data is kept"),
@@ -239,21 +256,34 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    user = _with_store(args, lambda store: add_user(store, args.jid, admin=args.admin))
-    print(f"added {user.jid}{' (admin)' if user.is_admin else ''}")
+    config = _config(args)
+    transports = check_transports(args.transport, list(config.transports))
+    user = _with_store(args, lambda store: add_user(store, args.jid, admin=args.admin, transports=transports),
+                       config)
+    where = f" for {', '.join(sorted(user.transports))}" if user.transports else ""
+    print(f"added {user.jid}{' (admin)' if user.is_admin else ''}{where}")
     return 0
 
 
 def _user_list(args: argparse.Namespace) -> int:
     users = _with_store(args, list_users)
-    print_records([dataclasses.asdict(u) for u in users], ["jid", "is_admin", "enabled"], sys.stdout,
-                  as_json=args.json)
+    rows = [{**dataclasses.asdict(u), "transports": sorted(u.transports)} for u in users]
+    if not args.json:
+        rows = [{**row, "transports": ",".join(row["transports"])} for row in rows]
+    print_records(rows, ["jid", "is_admin", "enabled", "transports"], sys.stdout, as_json=args.json)
     return 0
 
 
 def _user_remove(args: argparse.Namespace) -> int:
-    _with_store(args, lambda store: remove_user(store, args.jid))
-    print(f"removed {args.jid} and all their data")
+    config = _config(args)
+    if args.transport is not None:
+        check_transports([args.transport], list(config.transports))
+    gone = _with_store(args, lambda store: remove_user(store, args.jid, args.transport), config)
+    if args.transport is None:
+        print(f"removed {args.jid} and all their data")
+    else:
+        print(f"removed {args.jid} from {args.transport} with their data there"
+              f"{'; no transport left, so the user is removed' if gone else ''}")
     return 0
 
 

@@ -158,7 +158,8 @@ def test_admin_users_round_trip(tmp_path: Path, database_url: str) -> None:
     table = gateway("admin", "user", "list", *c, cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     assert [line.split() for line in table.stdout.splitlines()] == [
-        ["JID", "IS_ADMIN", "ENABLED"], ["alice@example.org", "yes", "yes"], ["bob@example.org", "no", "yes"]]
+        ["JID", "IS_ADMIN", "ENABLED", "TRANSPORTS"], ["alice@example.org", "yes", "yes"],
+        ["bob@example.org", "no", "yes"]]
 
     removed = gateway("admin", "user", "remove", "alice@example.org", *c, cwd=tmp_path)
     assert removed.returncode == 0, removed.stderr
@@ -168,7 +169,8 @@ def test_admin_users_round_trip(tmp_path: Path, database_url: str) -> None:
 
     listed = gateway("admin", "user", "list", "--json", *c, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == [{"jid": "bob@example.org", "is_admin": False, "enabled": True}]
+    assert json.loads(listed.stdout) == [{"jid": "bob@example.org", "is_admin": False, "enabled": True,
+                                          "transports": []}]
 
 
 def test_a_database_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> None:

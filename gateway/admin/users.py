@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slixmpp.jid import JID, InvalidJID
 
 from gateway.core.ports import UserRecord
@@ -23,20 +25,47 @@ def bare_jid(text: str) -> str:
     return str(jid.bare)
 
 
-async def add_user(store: Store, jid: str, admin: bool = False) -> UserRecord:
+def check_transports(wanted: Sequence[str], configured: Sequence[str]) -> tuple[str, ...]:
+    """The transports named (all configured ones when none is), each checked against the configuration."""
+    unknown = sorted(set(wanted) - set(configured))
+    if unknown:
+        have = ", ".join(sorted(configured)) or "none"
+        raise AdminError(f"no transport named {', '.join(unknown)} is configured (configured: {have})")
+    return tuple(sorted(set(wanted or configured)))
+
+
+async def add_user(store: Store, jid: str, admin: bool = False, transports: Sequence[str] = ()) -> UserRecord:
+    """Add a user as a member of `transports`; an existing user is added to those they are not a member of."""
     jid = bare_jid(jid)
     try:
-        return await store.users.add(jid, is_admin=admin)
+        return await store.users.add(jid, is_admin=admin, transports=transports)
     except UserExists:
-        raise AdminError(f"{jid} is already a user") from None
+        pass
+    existing = await store.users.get_user(jid)
+    missing = sorted(set(transports) - (existing.transports if existing else frozenset()))
+    if existing is None or not missing:
+        listed = f" of {', '.join(sorted(transports))}" if transports else ""
+        raise AdminError(f"{jid} is already a user{listed}")
+    for transport in missing:
+        await store.users.join(jid, transport)
+    if admin and not existing.is_admin:
+        await store.users.update(jid, is_admin=True)
+    record = await store.users.get_user(jid)
+    assert record is not None
+    return record
 
 
-async def remove_user(store: Store, jid: str) -> None:
+async def remove_user(store: Store, jid: str, transport: str | None = None) -> bool:
+    """Remove a user with all their data, or (with `transport`) only their membership and data there; True if
+    the user row is gone (with their last transport)."""
     jid = bare_jid(jid)
     try:
-        await store.users.remove(jid)
+        if transport is None:
+            await store.users.remove(jid)
+            return True
+        return await store.users.leave(jid, transport)
     except UserNotFound:
-        raise AdminError(f"{jid} is not a user") from None
+        raise AdminError(f"{jid} is not a user{f' of {transport}' if transport else ''}") from None
 
 
 async def list_users(store: Store) -> list[UserRecord]:

@@ -1,4 +1,5 @@
-"""Who may use a transport: admins always, then the transport's access mode."""
+"""Who may use a transport: admins always, then its members (users an admin added for it or who registered
+with it), then the transport's access mode: closed (members only), allowlist (JID patterns), open."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ class AccessControl:
         self._cache: dict[str, tuple[float, UserRecord | None]] = {}
         self._lookups: dict[str, asyncio.Future[UserRecord | None]] = {}
 
+    @property
+    def transports(self) -> tuple[str, ...]:
+        """The configured transports' names."""
+        return tuple(sorted(self._policies))
+
     async def user(self, jid: str) -> UserRecord | None:
         now = time.monotonic()
         cached = self._cache.get(jid)
@@ -62,7 +68,7 @@ class AccessControl:
         record = await self.user(jid)
         if record is not None and not record.enabled:
             raise Refusal("forbidden", "Your account on this gateway is disabled. Ask an admin to enable it.")
-        if record is not None:
+        if record is not None and (record.is_admin or transport in record.transports):
             return
         policy = self._policies.get(transport, AccessPolicy("closed"))
         if policy.mode == "open" or (policy.mode == "allowlist" and policy.matches(jid)):

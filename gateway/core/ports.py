@@ -15,6 +15,7 @@ class UserRecord:
     jid: str
     is_admin: bool
     enabled: bool
+    transports: frozenset[str] = frozenset()  # the transports they belong to (added by an admin, or registered)
 
 
 class UserDirectory(Protocol):

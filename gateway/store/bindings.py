@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.store.models import Binding, User
+from gateway.store.models import Binding, User, UserTransport
 from gateway.store.users import UserNotFound
 
 
@@ -34,7 +34,10 @@ class BindingRepository:
         self._sessions = sessions
 
     async def bind(self, jid: str, transport: str, address: str, default: bool = False) -> BindingRecord:
-        """Bind `address` to an existing user; their first address on a transport becomes the default."""
+        """Bind `address` to an existing user; their first address on a transport becomes the default.
+
+        An admin binding an address admits the user to that transport (a member, like `admin user add`).
+        """
         try:
             async with self._sessions.begin() as session:
                 user_id = await session.scalar(select(User.id).where(User.jid == jid))
@@ -46,6 +49,10 @@ class BindingRepository:
                 if default and others:
                     await session.execute(update(Binding).where(Binding.id.in_(others)).values(is_default=False))
                 session.add(Binding(user_id=user_id, transport=transport, address=address, is_default=default))
+                member = await session.scalar(select(UserTransport.id).where(UserTransport.user_id == user_id,
+                                                                             UserTransport.transport == transport))
+                if member is None:
+                    session.add(UserTransport(user_id=user_id, transport=transport))
         except IntegrityError:
             raise BindingExists(f"{address} is already bound to {jid}") from None
         return BindingRecord(jid, transport, address, default)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.store.models import Contact, User
+from gateway.store.roster import mark_changed
 from gateway.store.users import UserNotFound
 
 
@@ -55,6 +56,7 @@ class ContactRepository:
                     raise UserNotFound(jid)
                 session.add(Contact(user_id=user_id, transport=transport, address=address, name=name,
                                     roster_group=group, via=via))
+                await mark_changed(session, transport, [jid])
         except IntegrityError:
             raise ContactExists(f"{jid} already has a contact {address} on {transport}") from None
         return ContactRecord(jid, transport, address, name, group, via)
@@ -77,6 +79,8 @@ class ContactRepository:
                     await session.execute(insert(Contact), rows)
                     if progress is not None:
                         progress(start + len(rows))
+                for transport in sorted({c.transport for c in contacts}):
+                    await mark_changed(session, transport, [jid])
         except IntegrityError:
             raise ContactExists(f"{jid} already has one of these contacts (or one is listed twice)") from None
         return len(contacts)
@@ -88,6 +92,7 @@ class ContactRepository:
                 Contact.user_id == user_ids, Contact.transport == transport, Contact.address == address))
             if not result.rowcount:
                 raise ContactNotFound(f"{jid} has no contact {address} on {transport}")
+            await mark_changed(session, transport, [jid])
 
     async def find(self, jid: str | None, transport: str | None = None) -> list[ContactRecord]:
         """A user's contacts (every user's with `jid` None), optionally of one transport, in one query."""

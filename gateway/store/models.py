@@ -72,6 +72,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UserTransport(Base):
+    """A user's membership of one transport: an admin added them for it, or they registered with it.
+
+    A `closed` transport admits only its members (and admins). `nick` is the name the user gave at
+    registration (XEP-0100), e.g. their default IRC nick.
+    """
+
+    __tablename__ = "user_transports"
+    __table_args__ = (UniqueConstraint("user_id", "transport"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(64))
+    nick: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Binding(Base):
     """A user's own identity on a transport, e.g. the SMS number an admin bound to them."""
 
@@ -102,6 +119,38 @@ class Contact(Base):
     # The user's own address to use toward this contact, e.g. which of their SMS numbers; None: the default.
     via: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RosterItem(Base):
+    """A mapped contact a component put in a user's roster: what must be taken out when the mapping goes.
+
+    Keyed by the user's JID, not their row: the items stay known after the user is deleted, until removed.
+    """
+
+    __tablename__ = "roster_items"
+    __table_args__ = (UniqueConstraint("transport", "user_jid", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transport: Mapped[str] = mapped_column(String(64))
+    user_jid: Mapped[str] = mapped_column(String(3071))
+    address: Mapped[str] = mapped_column(String(255))  # the contact's foreign address (its JID's local part)
+    name: Mapped[str] = mapped_column(String(255))
+    roster_group: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class RosterChange(Base):
+    """A user whose contacts on a transport changed since their roster was last brought up to date.
+
+    Written in the same transaction as the change; the component deletes the rows it has handled, so an idle
+    gateway reads an empty index range instead of every contact.
+    """
+
+    __tablename__ = "roster_changes"
+    __table_args__ = (Index("ix_roster_changes_transport", "transport"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transport: Mapped[str] = mapped_column(String(64))
+    user_jid: Mapped[str] = mapped_column(String(3071))
 
 
 class JournalEntry(Base):

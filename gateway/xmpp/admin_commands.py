@@ -3,7 +3,7 @@ contacts of any user on this component's transport."""
 
 from __future__ import annotations
 
-from gateway.admin.users import AdminError, add_user, bare_jid, list_users, remove_user
+from gateway.admin.users import AdminError, add_user, bare_jid, check_transports, list_users, remove_user
 from gateway.core.events import Refusal
 from gateway.store.contacts import ContactExists, ContactNotFound
 from gateway.store.users import UserNotFound
@@ -51,16 +51,20 @@ async def users_list(context: Context, values: Values) -> Result:
     users = await list_users(context.store)
     if not users:
         return Result("There are no users.")
-    rows = tuple((u.jid, _yes(u.is_admin), _yes(u.enabled)) for u in users)
-    return Result(f"{len(rows)} user(s):", ("jid", "admin", "enabled"), rows)
+    rows = tuple((u.jid, _yes(u.is_admin), _yes(u.enabled), ", ".join(sorted(u.transports))) for u in users)
+    return Result(f"{len(rows)} user(s):", ("jid", "admin", "enabled", "transports"), rows)
 
 
 async def users_add(context: Context, values: Values) -> Result:
+    named = [t.strip() for t in str(values.get("transports") or "").replace(",", " ").split() if t.strip()]
     try:
-        record = await add_user(context.store, str(values["jid"]), admin=bool(values.get("admin", False)))
+        transports = check_transports(named, context.transports)
+        record = await add_user(context.store, str(values["jid"]), admin=bool(values.get("admin", False)),
+                                transports=transports)
     except AdminError as error:
         raise CommandError(str(error)) from None
-    return Result(f"Added {record.jid}{' (admin)' if record.is_admin else ''}.")
+    return Result(f"Added {record.jid}{' (admin)' if record.is_admin else ''}; transports: "
+                  f"{', '.join(sorted(record.transports))}.")
 
 
 async def users_remove(context: Context, values: Values) -> Result:
@@ -135,11 +139,15 @@ async def contacts_remove(context: Context, values: Values) -> Result:
 
 
 ADMIN_COMMANDS: tuple[Command, ...] = (
-    Command("admin/users/list", "List users", "Every user of the gateway, with the admin and enabled flags.",
+    Command("admin/users/list", "List users",
+            "Every user of the gateway, with the admin and enabled flags and the transports they belong to.",
             Access.ADMIN, users_list, words=("users",)),
-    Command("admin/users/add", "Add a user", "Add a user (they may then use the gateway, also when it is closed).",
+    Command("admin/users/add", "Add a user",
+            "Add a user for some transports (all configured ones if none is named): they may then use those, also "
+            "when closed. An existing user is added to the transports they are not a member of.",
             Access.ADMIN, users_add,
-            (USER_JID, Field("admin", "Admin", FieldType.BOOLEAN, required=False, default=False)),
+            (USER_JID, Field("admin", "Admin", FieldType.BOOLEAN, required=False, default=False),
+             Field("transports", "Transports, e.g. sms irc (empty: all configured)", required=False, rest=True)),
             words=("user-add",)),
     Command("admin/users/remove", "Remove a user",
             "Remove a user with all their data: bindings, contacts and message journal.",

@@ -95,6 +95,7 @@ class Context:
     jid: str  # the bare JID of whoever runs the command
     is_admin: bool
     notify: Notifier
+    transports: tuple[str, ...] = ()  # every configured transport's name
 
 
 Handler = Callable[[Context, Values], Awaitable[Result]]
@@ -109,7 +110,9 @@ class Command:
     handler: Handler
     fields: tuple[Field, ...] = ()
     words: tuple[str, ...] = ()  # chat words that run it; the first is shown in help
-    needs_user: bool = False  # only for someone with a user record (registered or added by an admin)
+    # Only for someone with a user record (registered or added by an admin); that they may use this transport
+    # is the access check's to say.
+    needs_user: bool = False
 
     @property
     def usage(self) -> str:
@@ -213,7 +216,7 @@ class CommandSet:
         if command.needs_user and await self.store.users.get_user(jid) is None:
             raise Forbidden(f"{jid} is not registered with this gateway. Register first (in-band registration, "
                             "XEP-0077, from your client's service discovery) or ask an admin to add you.")
-        return Context(self.store, self.transport, jid, is_admin, self.notify)
+        return Context(self.store, self.transport, jid, is_admin, self.notify, self.access.transports)
 
     async def run(self, jid: str, command: Command, raw: Mapping[str, Any]) -> Result:
         """Authorize, check the values and run the handler."""

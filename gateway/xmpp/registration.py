@@ -1,10 +1,13 @@
 """XEP-0077 in-band registration with a component (XEP-0100 style), judged by the transport's access policy.
 
-- closed: only users an admin added may register (for them it is a no-op that confirms);
-- allowlist: JIDs matching the transport's patterns are added as users;
-- open: anyone is added.
-Config admins always may. Registration asks for nothing a transport does not need: it never binds an SMS
-number (only admins do). Unregistering deletes the user with all their data, journal included.
+Registration makes the sender a member of this transport only:
+- closed: only users an admin added for this transport (and admins) may register (for members it confirms);
+- allowlist: JIDs matching the transport's patterns become members;
+- open: anyone does.
+Config admins always may. Registration asks for nothing a transport does not need: IRC offers an optional
+default nick (for every network; a nick set per network with irc-nick wins); SMS asks nothing, and never binds
+a number (only admins do). Unregistering deletes the user's data on this transport, journal included, and the
+user with their last transport.
 
 slixmpp's xep_0077 plugin keeps users in memory and answers every refusal with not-acceptable, so only its
 stanza classes are used here, with a handler of our own.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP, Iq
@@ -26,12 +30,31 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from gateway.core.events import Refusal
 from gateway.core.policy import AccessControl
 from gateway.store.store import Store
-from gateway.store.users import UserExists, UserNotFound
-from gateway.transports.base import Transport
+from gateway.store.users import UserNotFound
+from gateway.transports.base import AddressError, Transport
 
 log = logging.getLogger(__name__)
 
 REGISTER_NS = "jabber:iq:register"
+
+
+@dataclass(frozen=True)
+class LegacyField:
+    """A field registration asks for (optional), stored with the membership; `check` normalises or raises
+    AddressError with the reason."""
+
+    var: str  # a XEP-0077 field name, also the data form field's var
+    label: str
+    check: Callable[[str], str]
+
+
+def legacy_fields(transport: Transport[Any]) -> tuple[LegacyField, ...]:
+    if transport.name == "irc":
+        from gateway.transports.irc.addressing import check_nick
+
+        return (LegacyField("nick", "Default IRC nick, for every network (optional; a nick set for one network "
+                                    "with irc-nick wins there)", check_nick),)
+    return ()
 
 
 class Registration:
@@ -43,6 +66,7 @@ class Registration:
         self.transport = transport
         self._on_registered = on_registered
         self._on_unregistered = on_unregistered
+        self.fields = legacy_fields(transport)
         xmpp.register_plugin("xep_0004")
         register_stanza_plugin(Iq, Register)
         register_stanza_plugin(Register, Form)
@@ -55,7 +79,8 @@ class Registration:
                   "allowlist": "Registration is open to the addresses the admins allowed.",
                   "open": "Anyone may register."}[mode]
         extra = " Phone numbers are bound by an admin, not by registering." if self.transport.name == "sms" else ""
-        return f"Register to use {self.transport.settings.jid}. {policy}{extra} No fields to fill in."
+        asked = ("All fields are optional." if self.fields else "No fields to fill in.")
+        return f"Register to use {self.transport.settings.jid}. {policy}{extra} {asked}"
 
     async def _on_iq(self, iq: StanzaBase) -> None:
         assert isinstance(iq, Iq)
@@ -67,18 +92,43 @@ class Registration:
             else:
                 await self._register(iq)
 
+    async def _member(self, jid: str) -> bool:
+        record = await self.store.users.get_user(jid)
+        return record is not None and self.transport.name in record.transports
+
     async def _form(self, iq: Iq) -> None:
         jid = str(iq["from"].bare)
         reply = iq.reply()
         query = reply["register"]
-        if await self.store.users.get_user(jid) is not None:
+        member = await self._member(jid)
+        if member:
             query["registered"] = True
         query["instructions"] = self.instructions()
+        current = await self.store.users.nick(jid, self.transport.name) if member and self.fields else None
         form = self.xmpp.plugin["xep_0004"].make_form(ftype="form", title=f"Registration with {self.xmpp.boundjid}",
                                                       instructions=self.instructions())
         form.add_field(var="FORM_TYPE", ftype="hidden", value=REGISTER_NS)
+        for spec in self.fields:
+            query[spec.var] = current or ""  # the legacy field, for clients without data forms
+            form.add_field(var=spec.var, ftype="text-single", label=spec.label, required=False, value=current or "")
         query.append(form)
         reply.send()
+
+    def _values(self, iq: Iq) -> dict[str, str | None]:
+        """The fields as submitted (data form first, else legacy elements), checked; ValueError with the reason."""
+        has_form = iq["register"].xml.find("{jabber:x:data}x") is not None
+        submitted = iq["register"]["form"].get_values() if has_form else {}
+        values: dict[str, str | None] = {}
+        for spec in self.fields:
+            raw = submitted.get(spec.var, iq["register"][spec.var])
+            if isinstance(raw, list):
+                raw = raw[0] if raw else ""
+            text = str(raw or "").strip()
+            try:
+                values[spec.var] = spec.check(text) if text else None
+            except AddressError as error:
+                raise ValueError(f"{spec.var}: {error.text}") from None
+        return values
 
     async def _register(self, iq: Iq) -> None:
         jid = str(iq["from"].bare)
@@ -91,23 +141,25 @@ class Registration:
                     if refusal.condition == "registration-required" else refusal.text)
             _error(iq, condition, text)
             return
-        if await self.store.users.get_user(jid) is None:
-            try:
-                await self.store.users.add(jid)
-                log.info("%s registered with %s", jid, self.xmpp.boundjid.bare)
-            except UserExists:
-                pass  # registered twice at once
+        try:
+            values = self._values(iq)
+        except ValueError as error:
+            _error(iq, "not-acceptable", str(error))
+            return
+        if await self.store.users.join(jid, self.transport.name, nick=values.get("nick"), create=True):
+            log.info("%s registered with %s", jid, self.xmpp.boundjid.bare)
         iq.reply().send()
         self._on_registered(jid)
 
     async def _unregister(self, iq: Iq) -> None:
         jid = str(iq["from"].bare)
         try:
-            await self.store.users.remove(jid)
+            gone = await self.store.users.leave(jid, self.transport.name)
         except UserNotFound:
             _error(iq, "item-not-found", f"{jid} is not registered with this gateway.")
             return
-        log.info("%s unregistered from %s (their data is deleted)", jid, self.xmpp.boundjid.bare)
+        log.info("%s unregistered from %s (their data there is deleted%s)", jid, self.xmpp.boundjid.bare,
+                 "; no transport left, so the user is deleted" if gone else "")
         iq.reply().send()
         self._on_unregistered(jid)
 

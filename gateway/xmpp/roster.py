@@ -1,19 +1,22 @@
 """Mapped contacts in users' rosters: XEP-0356 privileged roster pushes, else presence subscriptions.
 
-The database is the source of truth, and the CLI may change it from another process, so the component compares
-what it wants in each user's roster (their contacts on this transport) with what it has put there, every
-POLL_INTERVAL seconds and at once when a command here changed something (`poke`). What was put there is kept
-in memory, per stream: after a (re)connect the comparison starts afresh.
+The database is the source of truth, and the CLI may change it from another process. What the component put
+in each user's roster is recorded in the database too (store/roster.py), so a mapping removed while the
+gateway was down is still taken out after a restart, and nothing already shown is sent again. Every change to
+contacts leaves a change row; every POLL_INTERVAL seconds (and at once when a command here changed something,
+`poke`) the component reads its transport's change rows, one indexed query that finds nothing on an idle
+gateway, and brings only those users' rosters up to date. After each (re)connect, and every VERIFY_INTERVAL,
+every user of the transport is compared.
 
 - With the roster privilege (the server granted it for the user's domain), an added or renamed contact is
-  pushed with its name and group; a removed mapping is pushed with subscription "remove". On the first pass for
-  a user (and every VERIFY_INTERVAL) their roster is read, so that a restart does not push what is already
-  there and an item the server lost is pushed again.
+  pushed with its name and group; a removed mapping is pushed with subscription "remove". For a user with
+  nothing recorded (and at each verification) their roster is read first, so that nothing is pushed twice and
+  an item the server lost is pushed again.
 - Without it, the contact's JID asks the user for a presence subscription, carrying the name as a XEP-0172
   nick; a removed mapping sends unsubscribe and unsubscribed. (A group cannot travel that way.)
 
-Only mappings this process has seen are ever removed: a roster item of the component's domain that the user
-added themselves is not ours to delete.
+Only recorded items are ever removed: a roster item of the component's domain that the user added themselves
+is not ours to delete.
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0356.permissions import Permissions, RosterAccess
 
+from gateway.store.roster import ShownItem
 from gateway.store.store import Store
 from gateway.xmpp.addressing import peer_jid
 
@@ -38,16 +41,11 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0  # the CLI's changes reach rosters within about this (DESIGN.md: 2 s)
 PRIVILEGE_WAIT = 1.0  # after connecting, how long to wait for the server's XEP-0356 advertisement
 PUSH_TIMEOUT = 10.0
-VERIFY_INTERVAL = 300.0  # with the privilege, rosters are read again this often and missing items pushed
+VERIFY_INTERVAL = 300.0  # every user is compared this often (with the privilege, their roster is read)
 
 
-@dataclass(frozen=True)
-class Item:
-    name: str
-    group: str | None
-
-
-Items = dict[str, Item]  # contact JID -> item
+Item = ShownItem  # a name and a group
+Items = dict[str, Item]  # foreign address -> item
 
 
 class RosterSync:
@@ -60,7 +58,8 @@ class RosterSync:
         # The plugin keeps grants in a dict shared by every instance in the process: a component the server did
         # not privilege would believe it was. Each component gets its own.
         self.privilege.granted_privileges = defaultdict(Permissions)  # type: ignore[misc]
-        self._shown: dict[str, Items] = {}  # user -> the mapped items this stream put in their roster
+        self._full = True  # compare every user at the next pass (after connecting)
+        self.passes = 0  # comparisons completed, for whoever waits for one
         self._wake = asyncio.Event()
         self._advertised = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -92,7 +91,7 @@ class RosterSync:
         self.poke()
 
     def _on_session_start(self, _event: Any) -> None:
-        self._shown.clear()
+        self._full = True
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"roster-{self.domain}")
 
@@ -116,38 +115,45 @@ class RosterSync:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
 
-    async def wanted(self) -> dict[str, Items]:
-        """Each user's contacts on this transport, as roster items (users without any are left out)."""
-        wanted: dict[str, Items] = {}
-        for contact in await self.store.contacts.find(None, self.transport):
-            wanted.setdefault(contact.jid, {})[str(peer_jid(contact.address, self.domain))] = Item(contact.name,
-                                                                                                 contact.group)
-        return wanted
-
     async def sync(self) -> None:
-        wanted = await self.wanted()
+        """One pass: the users whose contacts changed (every user after connecting and when verifying)."""
         verify = time.monotonic() - self._verified_at >= VERIFY_INTERVAL
+        full = self._full or verify
+        roster = self.store.roster
+        changes = await roster.changes(self.transport)  # read first: a change made after it stays for the next
+        if not full and not changes.ids:
+            self.passes += 1
+            return
+        users = (await roster.users(self.transport) | changes.users) if full else changes.users
+        wanted = await roster.wanted(self.transport, users)
+        shown = await roster.shown(self.transport, users)
+        for user in sorted(users):
+            await self._bring(user, wanted.get(user, {}), shown.get(user), verify)
+        await roster.handled(changes.ids)
+        self._full = False
         if verify:
             self._verified_at = time.monotonic()
-        for user in sorted(set(wanted) | set(self._shown)):
-            want = wanted.get(user, {})
-            shown = self._shown.get(user)
-            if shown is None and not want:
-                continue
-            if shown is None or (verify and self.privileged(user)):
-                # Compare with the roster itself: after a restart nothing is pushed twice, and an item the server
-                # lost (e.g. pushed before the account existed) comes back.
-                present = await self._roster(user) if self.privileged(user) else {}
-                changed = {jid: item for jid, item in want.items() if present.get(jid) != item}
-            else:
-                changed = {jid: item for jid, item in want.items() if shown.get(jid) != item}
-            removed = set(shown or {}) - set(want)
-            if changed or removed:
-                await self._apply(user, changed, removed)
-            if want:
-                self._shown[user] = dict(want)
-            else:
-                self._shown.pop(user, None)
+        self.passes += 1
+
+    async def _bring(self, user: str, want: Items, shown: Items | None, verify: bool) -> None:
+        """Make `user`'s roster show `want`, given what was recorded as shown (None: nothing recorded)."""
+        if not want and not shown:
+            return
+        if self.privileged(user) and want and (shown is None or verify):
+            # Compare with the roster itself: nothing recorded is not pushed twice, and an item the server lost
+            # (e.g. pushed before the account existed) comes back.
+            present = await self._roster(user)
+            changed = {a: item for a, item in want.items() if present.get(self._jid(a)) != item}
+        else:
+            changed = {a: item for a, item in want.items() if (shown or {}).get(a) != item}
+        removed = set(shown or {}) - set(want)
+        if changed or removed:
+            await self._apply(user, changed, removed)
+        if want != (shown or {}):
+            await self.store.roster.record(self.transport, user, want)
+
+    def _jid(self, address: str) -> str:
+        return str(peer_jid(address, self.domain))
 
     async def _roster(self, user: str) -> Items:
         """The items of this component's domain in a user's roster (privileged get)."""
@@ -166,9 +172,9 @@ class RosterSync:
     async def _apply(self, user: str, changed: Items, removed: set[str]) -> None:
         if self.privileged(user):
             items: dict[str, dict[str, Any]] = {
-                jid: {"name": item.name, "subscription": "both", "groups": [item.group] if item.group else []}
-                for jid, item in changed.items()}
-            items.update({jid: {"subscription": "remove"} for jid in removed})
+                self._jid(a): {"name": item.name, "subscription": "both", "groups": [item.group] if item.group else []}
+                for a, item in changed.items()}
+            items.update({self._jid(a): {"subscription": "remove"} for a in removed})
             try:
                 await self.privilege.set_roster(user, items, timeout=PUSH_TIMEOUT)
                 log.info("%s: roster of %s: %d item(s) set, %d removed", self.domain, user, len(changed),
@@ -177,9 +183,9 @@ class RosterSync:
             except (IqError, IqTimeout, PermissionError) as error:
                 log.warning("%s: privileged roster push to %s failed (%s); asking by presence instead",
                             self.domain, user, error)
-        for jid, item in changed.items():
+        for address, item in changed.items():
             # XEP-0172: the name travels as the nick (make_presence's pnick; presence["nick"] is not the plugin).
-            self.xmpp.make_presence(pfrom=jid, pto=user, ptype="subscribe", pnick=item.name).send()
-        for jid in removed:
+            self.xmpp.make_presence(pfrom=self._jid(address), pto=user, ptype="subscribe", pnick=item.name).send()
+        for address in removed:
             for ptype in ("unavailable", "unsubscribe", "unsubscribed"):
-                self.xmpp.send_presence(pfrom=jid, pto=user, ptype=ptype)
+                self.xmpp.send_presence(pfrom=self._jid(address), pto=user, ptype=ptype)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.store.users import UserNotFound
 from gateway.xmpp.admin_commands import ADDRESS, GROUP, NAME, add_contact, contacts_result, remove_contact
 from gateway.xmpp.commands import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 
@@ -30,13 +31,20 @@ async def my_bindings(context: Context, values: Values) -> Result:
 
 
 async def unregister(context: Context, values: Values) -> Result:
+    domain = context.transport.settings.jid
     if not values.get("confirm"):
-        raise CommandError("Nothing was deleted. To delete your account on this gateway with your contacts, "
-                           "bindings and message history, confirm (as chat text: unregister yes).")
-    await context.store.users.remove(context.jid)
+        raise CommandError(f"Nothing was deleted. To leave {domain} and delete your contacts, bindings, settings "
+                           "and message history here, confirm (as chat text: unregister yes).")
+    try:
+        # Open and allowlist transports let users without membership keep data here: it goes just the same.
+        gone = await context.store.users.leave(context.jid, context.transport.name, member_only=False)
+    except UserNotFound:
+        raise CommandError(f"{context.jid} is not registered with {domain}.") from None
     context.notify.contacts_changed()
     context.notify.unregistered(context.jid)
-    return Result("You are unregistered: your contacts, bindings and message history on this gateway are deleted.")
+    rest = " You used no other transport here, so your account is deleted too." if gone else ""
+    return Result(f"You are unregistered from {domain}: your contacts, bindings (e.g. numbers an admin bound to "
+                  f"you), settings and message history here are deleted.{rest}")
 
 
 USER_COMMANDS: tuple[Command, ...] = (
@@ -48,7 +56,9 @@ USER_COMMANDS: tuple[Command, ...] = (
             Access.USER, my_contact_remove, (ADDRESS,), words=("remove",), needs_user=True),
     Command("bindings", "My numbers", "The addresses (e.g. SMS numbers) an admin bound to you here.",
             Access.USER, my_bindings, words=("numbers", "bindings"), needs_user=True),
-    Command("unregister", "Unregister", "Delete your account on this gateway: contacts, bindings, message history.",
+    Command("unregister", "Unregister",
+            "Leave this transport, deleting your data here: contacts, bindings (numbers an admin bound to you; only an "
+            "admin can bind them again), settings and message history. Other transports keep theirs.",
             Access.USER, unregister, (CONFIRM,),
             words=("unregister",), needs_user=True),
 )

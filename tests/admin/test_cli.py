@@ -14,12 +14,14 @@ SID = "AC" + "cd" * 16
 ALICE = "alice@example.org"
 
 
-def write_config(tmp_path: Path, database_url: str, sms: bool = False) -> Path:
+def write_config(tmp_path: Path, database_url: str, sms: bool = False, loopback: bool = False) -> Path:
     path = tmp_path / "config.toml"
     text = f'[xmpp]\nadmins = ["root@example.org"]\n\n[database]\nurl = "{database_url}"\n'
     if sms:
         text += (f'\n[transports.sms]\njid = "sms.example.org"\nsecret = "component-secret"\n'
                  f'account_sid = "{SID}"\nauth_token = "token"\ndefault_region = "GB"\n')
+    if loopback:
+        text += '\n[transports.loopback]\njid = "loopback.example.org"\nsecret = "component-secret"\n'
     path.write_text(text)
     return path
 
@@ -65,13 +67,38 @@ def test_user_flags_round_trip(cli: Cli) -> None:
 
     assert cli.ok("user", "disable", "Alice@Example.org") == "alice@example.org is disabled\n"
     assert cli.ok("user", "disable", ALICE) == "alice@example.org is disabled (it already was)\n"
-    assert users(cli) == [{"jid": ALICE, "is_admin": False, "enabled": False}]
+    assert users(cli) == [{"jid": ALICE, "is_admin": False, "enabled": False, "transports": []}]
     assert cli.ok("user", "set-admin", ALICE) == "alice@example.org is an admin\n"
     assert cli.ok("user", "list").splitlines()[1].split() == [ALICE, "yes", "no"]
 
     assert cli.ok("user", "enable", ALICE) == "alice@example.org is enabled\n"
     assert cli.ok("user", "unset-admin", ALICE) == "alice@example.org is not an admin\n"
-    assert users(cli) == [{"jid": ALICE, "is_admin": False, "enabled": True}]
+    assert users(cli) == [{"jid": ALICE, "is_admin": False, "enabled": True, "transports": []}]
+
+
+def test_users_belong_to_the_transports_they_were_added_for(tmp_path: Path, database_url: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, database_url, sms=True, loopback=True)
+    assert main(["db", "upgrade", "-c", str(config)]) == 0
+    capsys.readouterr()
+    cli = Cli(config, capsys)
+
+    assert cli.ok("user", "add", ALICE) == f"added {ALICE} for loopback, sms\n"  # default: every transport
+    assert cli.ok("user", "add", "bob@example.org", "--transport", "sms") == "added bob@example.org for sms\n"
+    assert cli.refused("user", "add", "bob@example.org", "-t", "sms") == (
+        "xmpp-gateway: bob@example.org is already a user of sms\n")
+    assert cli.ok("user", "add", "bob@example.org", "-t", "loopback") == "added bob@example.org for loopback, sms\n"
+    assert "no transport named irc is configured (configured: loopback, sms)" in cli.refused(
+        "user", "add", "carol@example.org", "-t", "irc")
+    assert cli.ok("user", "list").splitlines()[1].split() == [ALICE, "no", "yes", "loopback,sms"]
+
+    cli.ok("contact", "add", ALICE, "--sms", "+44 20 7946 0958", "--name", "Office")
+    assert cli.ok("user", "remove", ALICE, "--transport", "sms") == f"removed {ALICE} from sms with their data there\n"
+    assert json.loads(cli.ok("contact", "list", ALICE, "--json")) == [], "the transport's contacts went with it"
+    assert "is not a user of sms" in cli.refused("user", "remove", ALICE, "-t", "sms")
+    assert cli.ok("user", "remove", ALICE, "-t", "loopback") == (
+        f"removed {ALICE} from loopback with their data there; no transport left, so the user is removed\n")
+    assert [u["jid"] for u in users(cli)] == ["bob@example.org"]
 
 
 @pytest.mark.parametrize("command", ["enable", "disable", "set-admin", "unset-admin"])

@@ -101,7 +101,8 @@ async def test_cli_changes_reach_a_running_gateway(closed_gateway: tuple[Gateway
     _, config = closed_gateway
     assert outcome(await send(alice, "hello?")) == "registration-required"  # a stranger
 
-    added = await lag(alice, config, ("user", "add", "alice@localhost"), "added alice@localhost\n", "echoed")
+    added = await lag(alice, config, ("user", "add", "alice@localhost"), "added alice@localhost for loopback\n",
+                      "echoed")
     disabled = await lag(alice, config, ("user", "disable", "alice@localhost"), "alice@localhost is disabled\n",
                          "forbidden")
     enabled = await lag(alice, config, ("user", "enable", "alice@localhost"), "alice@localhost is enabled\n",

@@ -1,4 +1,4 @@
-"""Access control: admins always, then each transport's mode (closed, allowlist, open)."""
+"""Access control: admins always, then each transport's members, then its mode (closed, allowlist, open)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ class Directory:
         return self.records.get(jid)
 
 
-USERS = Directory(UserRecord("user@example.org", is_admin=False, enabled=True),
+ALL = frozenset({"closed", "allow", "open"})
+USERS = Directory(UserRecord("user@example.org", is_admin=False, enabled=True, transports=ALL),
+                  UserRecord("smsonly@example.org", is_admin=False, enabled=True, transports=frozenset({"open"})),
                   UserRecord("off@example.org", is_admin=False, enabled=False),
                   UserRecord("dbadmin@example.org", is_admin=True, enabled=True),
                   UserRecord("root@example.org", is_admin=False, enabled=False))
@@ -47,6 +49,14 @@ async def test_closed_refuses_a_stranger_with_registration_required() -> None:
 @pytest.mark.parametrize("transport", ["closed", "allow", "open"])
 async def test_users_and_admins_pass_every_mode(jid: str, transport: str) -> None:
     await access().check(jid, transport)  # root is disabled in the database, but a config admin
+
+
+async def test_a_user_of_another_transport_is_a_stranger_to_a_closed_one() -> None:
+    await access().check("smsonly@example.org", "open")
+    refused = await refusal("smsonly@example.org", "closed")
+    assert refused.condition == "registration-required"
+    assert "smsonly@example.org" in refused.text
+    assert (await refusal("smsonly@example.org", "allow")).condition == "forbidden"
 
 
 @pytest.mark.parametrize("transport", ["closed", "allow", "open"])

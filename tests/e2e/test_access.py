@@ -64,8 +64,8 @@ async def test_closed_lets_only_users_and_admins_in(prosody: ProsodyServer, tmp_
     gateway = await gateway_with(prosody, tmp_path, sqlite_url, admins=("bob@localhost",), access="closed")
     try:
         assert gateway.store is not None
-        await gateway.store.users.add("carol@localhost")
-        await gateway.store.users.add("dave@localhost")
+        await gateway.store.users.add("carol@localhost", transports=["loopback"])
+        await gateway.store.users.add("dave@localhost", transports=["loopback"])
         await gateway.store.users.update("dave@localhost", enabled=False)
 
         assert_refused(await send(clients["alice"], "stranger"), "registration-required",

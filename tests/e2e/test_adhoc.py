@@ -42,15 +42,18 @@ async def test_admin_manages_users_with_forms(server: ProsodyServer, gateways: G
 
     form = (await execute(boss, LOOPBACK, "admin/users/add"))["command"]["form"]
     fields = form.get_fields()
-    assert {var: f["type"] for var, f in fields.items()} == {"jid": "jid-single", "admin": "boolean"}
+    assert {var: f["type"] for var, f in fields.items()} == {"jid": "jid-single", "admin": "boolean",
+                                                                  "transports": "text-single"}
     assert fields["jid"]["required"]
 
     done = await execute(boss, LOOPBACK, "admin/users/add", {"jid": "carol@localhost", "admin": False})
     assert done["command"]["status"] == "completed"
-    assert notes(done) == [("info", "Added carol@localhost.")]
+    assert notes(done) == [("info", "Added carol@localhost; transports: loopback.")]
     await execute(boss, LOOPBACK, "admin/users/add", {"jid": "dave@localhost", "admin": True})
     again = await execute(boss, LOOPBACK, "admin/users/add", {"jid": "carol@localhost"})
-    assert notes(again) == [("error", "carol@localhost is already a user")]
+    assert notes(again) == [("error", "carol@localhost is already a user of loopback")]
+    unknown = await execute(boss, LOOPBACK, "admin/users/add", {"jid": "erin@localhost", "transports": "irc"})
+    assert notes(unknown) == [("error", "no transport named irc is configured (configured: loopback)")]
     bad = await execute(boss, LOOPBACK, "admin/users/add", {"jid": "not a jid"})
     assert notes(bad)[0][0] == "error"
 
@@ -58,8 +61,8 @@ async def test_admin_manages_users_with_forms(server: ProsodyServer, gateways: G
     await execute(boss, LOOPBACK, "admin/users/admin", {"jid": "dave@localhost", "admin": False})
     listed = await execute(boss, LOOPBACK, "admin/users/list")
     assert listed["command"]["status"] == "completed"
-    assert table(listed) == [{"jid": "carol@localhost", "admin": "no", "enabled": "no"},
-                             {"jid": "dave@localhost", "admin": "no", "enabled": "yes"}]
+    assert table(listed) == [{"jid": "carol@localhost", "admin": "no", "enabled": "no", "transports": "loopback"},
+                             {"jid": "dave@localhost", "admin": "no", "enabled": "yes", "transports": "loopback"}]
     await execute(boss, LOOPBACK, "admin/users/enable", {"jid": "carol@localhost"})
     carol = await store.users.get_user("carol@localhost")
     assert carol is not None and carol.enabled

@@ -79,7 +79,7 @@ async def test_admins_run_admin_commands_as_chat_text(server: ProsodyServer, gat
     boss = await people(server, "boss")
 
     assert "Admin commands:" in await ask(boss, "help")
-    assert await ask(boss, "user-add carol@localhost") == "Added carol@localhost."
+    assert await ask(boss, "user-add carol@localhost") == "Added carol@localhost; transports: sms."
     assert "Bound +12025550100 to carol@localhost" in await ask(boss, "sms-bind carol@localhost +12025550100")
     assert await ask(boss, "user-contact-add carol@localhost +12025550123 Uncle Joe") == \
         "Added Uncle Joe (+12025550123) to the contacts of carol@localhost."

@@ -153,4 +153,4 @@ async def test_chat_help_lists_admin_commands_for_admins_only(store: Store) -> N
     assert mine.startswith("Loopback help.") and "add <address> <name>" in mine and "user-add" not in mine
     assert "Admin commands:" in await chat.help(ADMIN) and "user-add <jid> [admin]" in await chat.help(ADMIN)
     assert (await chat.handle("alice@example.org", "user-add x@y.org")).startswith("Unknown command: user-add")
-    assert await chat.handle(ADMIN, "user-add x@y.org") == "Added x@y.org."
+    assert await chat.handle(ADMIN, "user-add x@y.org") == "Added x@y.org; transports: loopback."
