@@ -152,3 +152,30 @@ async def test_a_migration_that_rebuilds_users_keeps_their_bindings_and_contacts
                 assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_0005_keeps_existing_users_on_every_transport_and_records_their_contacts_as_shown(
+        database_url: str) -> None:
+    """Before 0005 a user could use every transport, and the mappings they had were in their rosters."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0004")
+        async with engine.begin() as connection:
+            user_id = (await connection.execute(insert(User).values(
+                jid="a@example.org", is_admin=False, enabled=True).returning(User.id))).scalar_one()
+            await connection.execute(insert(Contact).values(
+                user_id=user_id, transport="sms", address="+15557654321", name="Mom", roster_group="Family"))
+
+        await upgrade(engine, "0005")
+
+        async with engine.connect() as connection:
+            memberships = (await connection.execute(text(
+                "SELECT transport FROM user_transports ORDER BY transport"))).scalars().all()
+            shown = (await connection.execute(text(
+                "SELECT transport, user_jid, address, name, roster_group FROM roster_items"))).all()
+        assert memberships == ["irc", "loopback", "sms"]
+        assert [tuple(row) for row in shown] == [("sms", "a@example.org", "+15557654321", "Mom", "Family")]
+        await downgrade(engine, "0004")
+        assert {"user_transports", "roster_items", "roster_changes"} & await _tables(engine) == set()
+    finally:
+        await engine.dispose()

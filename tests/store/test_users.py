@@ -78,3 +78,80 @@ async def test_remove_deletes_bindings_contacts_and_journal(store: Store) -> Non
     assert [r.user_jid for r in await store.journal.history()] == ["bob@example.org"]
     with pytest.raises(UserNotFound):
         await store.users.remove("alice@example.org")
+
+
+# -- membership per transport ---------------------------------------------------------------------------------
+async def test_users_belong_to_the_transports_they_were_added_for_or_joined(store: Store) -> None:
+    alice = await store.users.add("alice@example.org", transports=["sms"])
+    assert alice.transports == {"sms"}
+    assert await store.users.join("alice@example.org", "irc", nick="alice_") is True
+    assert await store.users.join("alice@example.org", "irc") is False  # already: the nick stays
+    assert await store.users.nick("alice@example.org", "irc") == "alice_"
+    assert await store.users.nick("alice@example.org", "sms") is None
+    assert await store.users.join("alice@example.org", "irc", nick="alice2") is False
+    assert await store.users.nick("alice@example.org", "irc") == "alice2"
+    assert await store.users.join("new@example.org", "sms", create=True) is True
+    with pytest.raises(UserNotFound):
+        await store.users.join("nobody@example.org", "sms")
+
+    assert [(u.jid, u.transports) for u in await store.users.all()] == [
+        ("alice@example.org", {"irc", "sms"}), ("new@example.org", {"sms"})]
+    record = await store.users.get_user("alice@example.org")
+    assert record is not None and record.transports == {"irc", "sms"}
+
+
+async def test_binding_an_address_admits_the_user_to_its_transport(store: Store) -> None:
+    await store.users.add("alice@example.org")
+    await store.bindings.bind("alice@example.org", "sms", "+15551234567")
+    record = await store.users.get_user("alice@example.org")
+    assert record is not None and record.transports == {"sms"}
+
+
+async def test_leaving_a_transport_deletes_only_its_data_and_the_user_with_the_last(store: Store) -> None:
+    jid = "alice@example.org"
+    await store.users.add(jid, transports=["sms", "irc"])
+    await store.users.add("bob@example.org", transports=["sms"])
+    await store.bindings.bind(jid, "sms", "+15551234567")
+    await store.contacts.add(jid, "sms", "+15557654321", "Mom")
+    await store.contacts.add(jid, "irc", "carol%libera", "Carol")
+    await store.contacts.add("bob@example.org", "sms", "+15557654321", "Mom")
+    await store.sms.block(jid, "+15550000000")
+    await store.irc.set_account(jid, "libera", nick="alice")
+    for transport in ("sms", "irc"):
+        await store.journal.record_outbound(OutboundMessage(transport=transport, user=jid, resource=None,
+                                                            peer="p", body="hi", xmpp_id=transport))
+
+    assert await store.users.leave(jid, "sms") is False
+    record = await store.users.get_user(jid)
+    assert record is not None and record.transports == {"irc"}
+    assert [(c.jid, c.transport) for c in await store.contacts.find(None)] == [
+        (jid, "irc"), ("bob@example.org", "sms")]
+    assert await store.bindings.find("sms", jid) == []
+    assert await store.sms.blocked(jid) == []
+    assert [r.transport for r in await store.journal.history()] == ["irc"]
+    assert await store.irc.account(jid, "libera") is not None, "IRC settings are IRC's data"
+    with pytest.raises(UserNotFound):
+        await store.users.leave(jid, "sms")
+
+    assert await store.users.leave(jid, "irc") is True
+    assert await store.users.get_user(jid) is None
+    assert await store.journal.history() == []
+    assert [u.jid for u in await store.users.all()] == ["bob@example.org"]
+
+
+async def test_leaving_without_membership_still_deletes_that_transports_data(store: Store) -> None:
+    """On an open transport a user needs no membership to keep contacts there; leaving removes them."""
+    await store.users.add("alice@example.org", transports=["irc"])
+    await store.contacts.add("alice@example.org", "sms", "+15557654321", "Mom")
+    with pytest.raises(UserNotFound):
+        await store.users.leave("alice@example.org", "sms")
+    assert await store.users.leave("alice@example.org", "sms", member_only=False) is False
+    assert await store.contacts.find("alice@example.org") == []
+
+
+async def test_leaving_irc_deletes_the_irc_settings(store: Store) -> None:
+    await store.users.add("alice@example.org", transports=["sms", "irc"])
+    await store.irc.set_account("alice@example.org", "libera", nick="alice")
+    await store.users.leave("alice@example.org", "irc")
+    assert await store.irc.account("alice@example.org", "libera") is None
+    assert await store.users.get_user("alice@example.org") is not None
