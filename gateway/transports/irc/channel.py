@@ -2,18 +2,17 @@
 
 These are plain state objects with no reference to a connection or a user, updated by idempotent methods (adding
 a member twice, removing a missing one or setting a mode already set change nothing) that report what changed.
-`IrcConnection` keeps its channels in a `ChannelTable`.
 
-Sharing between users (the design the benchmark issue asks for; not wired yet): every connection in `#chan` on a
-network receives the same lines about it, so N users in one channel would hold N equal member lists. A per-network
-directory (one `ChannelTable` per network, owned by the sessions manager, not by a connection) holds one `Channel`
-per channel with the set of connections inside it. The first connection in a channel is its *writer*: it alone
-applies the lines about the channel to the shared `Channel` and its events are fanned out by the transport to
-every local user in the channel; the other connections only keep their own membership (joined, key) and ignore
-those lines for member state (they still answer for their own JOIN/PART/KICK). When the writer leaves or drops,
-the next connection in the channel becomes the writer after re-reading NAMES (a `replace_members`), so no line
-between the hand-over and the NAMES reply can leave the list stale. Nothing here depends on which connection
-applies a line, which is what makes that hand-over possible.
+Sharing between users: every connection in `#chan` on a network receives the same lines about it, so N users in
+one channel would hold N equal member lists. A `ChannelDirectory` per network (owned by the sessions manager, not
+by a connection) holds one `Channel` per channel with the connections inside it, in the order they joined. The
+first one is the channel's *writer*: it alone applies the lines about membership and modes to the shared `Channel`
+and fans its events out to every connection in the channel; the others only keep their own membership and ignore
+those lines (they still answer for their own JOIN/PART/KICK). Attributes a line sets outright (away, account,
+host) are set by whichever connection reads it: idempotent. When the writer leaves or drops, the next connection
+in the channel becomes the writer and re-reads NAMES (`replace_members`), so no line between the hand-over and the
+NAMES reply can leave the list stale. Nothing here depends on which connection applies a line, which is what makes
+that hand-over possible.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from gateway.transports.irc.addressing import DEFAULT_CHANTYPES, Casemapping
 from gateway.transports.irc.modes import DEFAULT_CHANMODES, Prefixes, chanmodes_from_isupport
@@ -78,7 +78,7 @@ def _positive(value: str) -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """One user in a channel as we know them."""
 
@@ -90,7 +90,7 @@ class Member:
     account: str | None = None  # services account (account-notify), None when unknown or logged out
 
 
-@dataclass
+@dataclass(slots=True)
 class Channel:
     """A channel: its members by folded nick, its topic. No connection or user is referenced from here."""
 
@@ -208,3 +208,57 @@ class ChannelTable:
 
     def with_member(self, nick: str) -> list[Channel]:
         return [channel for channel in self._channels.values() if nick in channel]
+
+
+H = TypeVar("H")
+
+
+class ChannelDirectory(Generic[H]):
+    """One network's shared channels and the local connections (holders) in each; see the module docstring."""
+
+    __slots__ = ("_holders", "table")
+
+    def __init__(self, casemapping: Casemapping = Casemapping.RFC1459) -> None:
+        self.table = ChannelTable(casemapping)
+        self._holders: dict[str, list[H]] = {}
+
+    def fold(self, name: str) -> str:
+        return self.table.casemapping.fold(name)
+
+    def get(self, name: str) -> Channel | None:
+        return self.table.get(name)
+
+    def enter(self, name: str, holder: H) -> Channel:
+        """`holder` is in the channel (its JOIN was confirmed); the first one in is the writer."""
+        holders = self._holders.setdefault(self.fold(name), [])
+        if holder not in holders:
+            holders.append(holder)
+        return self.table.open(name)
+
+    def leave(self, name: str, holder: H) -> H | None:
+        """`holder` left the channel; the new writer if the writer left and someone is still in, else None."""
+        key = self.fold(name)
+        holders = self._holders.get(key, [])
+        if holder not in holders:
+            return None
+        was_writer = holders[0] is holder
+        holders.remove(holder)
+        if not holders:
+            del self._holders[key]
+            self.table.close(name)
+            return None
+        return holders[0] if was_writer else None
+
+    def writer(self, name: str) -> H | None:
+        holders = self._holders.get(self.fold(name))
+        return holders[0] if holders else None
+
+    def holders(self, name: str) -> list[H]:
+        return list(self._holders.get(self.fold(name), ()))
+
+    def rekey(self, casemapping: Casemapping) -> None:
+        """The server announced its CASEMAPPING (in 005, before any join in practice)."""
+        if casemapping is self.table.casemapping:
+            return
+        self.table.rekey(casemapping)
+        self._holders = {casemapping.fold(key): holders for key, holders in self._holders.items()}

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from gateway.core.events import Refusal
 from gateway.transports.irc.addressing import check_channel, check_nick
-from gateway.transports.irc.channel import Channel, ChannelTable, Member, ServerInfo
+from gateway.transports.irc.channel import Channel, ChannelDirectory, Member, ServerInfo
 from gateway.transports.irc.events import (
     AccountEvent,
     AwayEvent,
@@ -68,7 +68,7 @@ from gateway.transports.irc.lines import (
     one_line,
     privmsg_lines,
 )
-from gateway.transports.irc.modes import member_mode_changes
+from gateway.transports.irc.modes import MemberModeChange, member_mode_changes
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings
 from gateway.transports.irc.wire import Line, parse
 
@@ -179,6 +179,7 @@ class IrcConnection:
         join_timeout: float = 30.0,
         list_cache_seconds: float = 300.0,
         clock: Clock | None = None,
+        directory: ChannelDirectory[IrcConnection] | None = None,
     ) -> None:
         check_nick(identity.nick)
         self.owner = owner
@@ -203,7 +204,9 @@ class IrcConnection:
         self.account: str | None = None
         self.server = ServerInfo()
         self.caps: frozenset[str] = frozenset()
-        self.channels = ChannelTable()
+        # The network's channels, shared with the other local users' connections (channel.py); ours by folded name.
+        self.directory: ChannelDirectory[IrcConnection] = directory if directory is not None else ChannelDirectory()
+        self._joined: dict[str, str] = {}
         self.away: str | None = None
 
         self._queue = FloodQueue(
@@ -261,7 +264,53 @@ class IrcConnection:
         return self.server.fold(a) == self.server.fold(b)
 
     def channel(self, name: str) -> Channel | None:
-        return self.channels.get(name)
+        """A channel we are in (its shared state)."""
+        return self.directory.get(name) if self.server.fold(name) in self._joined else None
+
+    @property
+    def channels(self) -> list[Channel]:
+        """The channels we are in."""
+        return [c for name in self._joined.values() if (c := self.directory.get(name)) is not None]
+
+    def channels_with(self, nick: str) -> list[Channel]:
+        """Our channels that `nick` is in."""
+        return [channel for channel in self.channels if nick in channel]
+
+    def _writes(self, name: str) -> bool:
+        """Whether this connection applies the lines about that channel (see channel.py)."""
+        return self.directory.writer(name) is self
+
+    def _written(self) -> list[Channel]:
+        return [c for c in self.channels if self._writes(c.name)]
+
+    def _enter(self, name: str) -> Channel:
+        self._joined[self.server.fold(name)] = name
+        return self.directory.enter(name, self)
+
+    def _leave(self, name: str) -> None:
+        self._joined.pop(self.server.fold(name), None)
+        successor = self.directory.leave(name, self)
+        if successor is not None:
+            successor._spawn(successor._take_over(name))
+
+    def _leave_all(self) -> None:
+        for name in list(self._joined.values()):
+            self._leave(name)
+
+    async def _take_over(self, name: str) -> None:
+        """We became the channel's writer: NAMES again, so that what the last writer applied and we did not is
+        corrected (see _on_366)."""
+        if not self._established or not self._writes(name):
+            return
+        with contextlib.suppress(ConnectionError, OSError, Refusal):
+            await self._queue.put(build_line("NAMES", name))
+
+    async def _fan(self, name: str, about: str | None, callback: str, event: object) -> None:
+        """An event about a channel (`callback` of IrcEvents), to every connection in it, except the one it is
+        about (`about`, a nick): that one reports its own joins, parts and nick changes itself."""
+        for holder in self.directory.holders(name):
+            if about is None or not holder.same(about, holder.nick):
+                await holder._emit(getattr(holder.events, callback)(event))
 
     @property
     def wanted_channels(self) -> dict[str, str | None]:
@@ -269,7 +318,7 @@ class IrcConnection:
         return dict(self._wanted.values())
 
     def is_joined(self, name: str) -> bool:
-        return name in self.channels
+        return self.server.fold(name) in self._joined
 
     # -- connecting -------------------------------------------------------------------------------------------
 
@@ -328,7 +377,7 @@ class IrcConnection:
         self._sasl_done = False
         self.caps = frozenset()
         self.server = ServerInfo()
-        self.channels = ChannelTable()
+        self._leave_all()
         self.account = None
         self.nick = self.wanted_nick
         self._nick_candidates = self._alternates(self.wanted_nick)
@@ -445,7 +494,7 @@ class IrcConnection:
             if future is not None and future.done() and not future.cancelled():
                 future.exception()  # retrieved: nobody may be waiting any more
         await self._queue.stop(reason)
-        self.channels.clear()
+        self._leave_all()
         if not was_established:
             return
         reconnecting = not self._closing
@@ -625,7 +674,7 @@ class IrcConnection:
 
     async def _join(self, channel: str, key: str | None) -> Channel:
         folded = self.server.fold(channel)
-        known = self.channels.get(channel)
+        known = self.channel(channel)
         if known is not None:
             return known
         waiter = self._join_waiters.get(folded)
@@ -651,8 +700,8 @@ class IrcConnection:
         """Leave a channel (and stop rejoining it). Returns when the server confirmed, or after 5 s."""
         folded = self.server.fold(channel)
         self._wanted.pop(folded, None)
-        if channel not in self.channels or not self._established:
-            self.channels.close(channel)
+        if not self.is_joined(channel) or not self._established:
+            self._leave(channel)
             return
         text = one_line(reason) if reason else ""
         line = build_line("PART", channel, trailing=text) if text else build_line("PART", channel)
@@ -664,7 +713,7 @@ class IrcConnection:
                 await asyncio.wait_for(asyncio.shield(waiter), 5.0)
         finally:
             self._part_waiters.pop(folded, None)
-            self.channels.close(channel)
+            self._leave(channel)
 
     async def set_topic(self, channel: str, topic: str) -> None:
         self._require_connected()
@@ -846,7 +895,8 @@ class IrcConnection:
         before = self.server.casemapping
         self.server.load(line.params[1:-1])
         if self.server.casemapping is not before:
-            self.channels.rekey(self.server.casemapping)
+            self.directory.rekey(self.server.casemapping)
+            self._joined = {self.server.fold(name): name for name in self._joined.values()}
 
     async def _end_of_motd(self, line: Line) -> None:
         if self._registration is None or self._registration.done():
@@ -955,21 +1005,21 @@ class IrcConnection:
         if self.same(nick, self.nick):
             if user and host:
                 self.user, self.host = user, host
-            self.channels.close(name)
-            self.channels.open(name)
+            self._enter(name)
             folded = self.server.fold(name)
             self._wanted.setdefault(folded, (name, self._join_keys.get(folded)))
             await self._emit(self.events.on_join(JoinEvent(name, nick, True, user, host, self.account)))
             return
-        channel = self.channels.get(name)
-        if channel is None:
+        channel = self.channel(name)
+        if channel is None or not self._writes(name):
             return
         channel.add(Member(nick, user=user, host=host, account=account))
-        await self._emit(self.events.on_join(JoinEvent(channel.name, nick, False, user, host, account)))
+        event = JoinEvent(channel.name, nick, False, user, host, account)
+        await self._fan(channel.name, nick, "on_join", event)
 
     async def _on_353(self, line: Line) -> None:  # RPL_NAMREPLY
         name = line.param(2)
-        if name not in self.channels:
+        if not self.is_joined(name) or not self._writes(name):
             return
         entries = self._names.setdefault(self.server.fold(name), [])
         for entry in line.param(3).split():
@@ -977,20 +1027,39 @@ class IrcConnection:
             user = host = None
             if "!" in entry:
                 user, _, host = entry.split("!", 1)[1].partition("@")
-            entries.append(Member(nick, modes, user or None, host or None))
+            entries.append(Member(nick, frozenset(modes), user or None, host or None))
 
     async def _on_366(self, line: Line) -> None:  # RPL_ENDOFNAMES
         name = line.param(1)
         folded = self.server.fold(name)
-        channel = self.channels.get(name)
-        members = self._names.pop(folded, [])
+        channel = self.channel(name)
+        members = self._names.pop(folded, None)
         if channel is None:
             return
-        channel.replace_members(members)
+        if members is not None and self._writes(name):
+            before = {self.server.fold(m.nick): m for m in channel.members.values()}
+            channel.replace_members(members)
+            if folded not in self._join_waiters:
+                await self._names_changed(channel, before)  # a re-read after a hand-over
         await self._emit(self.events.on_names(NamesEvent(channel.name, tuple(channel.snapshot()))))
         waiter = self._join_waiters.get(folded)
         if waiter is not None and not waiter.done():
             waiter.set_result(channel)
+
+    async def _names_changed(self, channel: Channel, before: dict[str, Member]) -> None:
+        """What a NAMES re-read found that the lines had not said: joins, parts and mode changes."""
+        now = {self.server.fold(m.nick): m for m in channel.members.values()}
+        for key in now.keys() - before.keys():
+            joined = JoinEvent(channel.name, now[key].nick)
+            await self._fan(channel.name, now[key].nick, "on_join", joined)
+        for key in before.keys() - now.keys():
+            parted = PartEvent(channel.name, before[key].nick)
+            await self._fan(channel.name, before[key].nick, "on_part", parted)
+        changes = tuple(MemberModeChange(now[key].nick, mode, mode in now[key].modes)
+                        for key in now.keys() & before.keys() for mode in now[key].modes ^ before[key].modes)
+        if changes:
+            event = ModeEvent(channel.name, "", "", (), changes)
+            await self._fan(channel.name, None, "on_mode", event)
 
     async def _join_refused(self, line: Line) -> None:
         name = line.param(1)
@@ -1010,7 +1079,8 @@ class IrcConnection:
         name, nick = line.param(0), line.nick or ""
         reason = line.param(1) or None
         if self.same(nick, self.nick):
-            channel = self.channels.close(name)
+            channel = self.channel(name)
+            self._leave(name)
             folded = self.server.fold(name)
             self._wanted.pop(folded, None)
             waiter = self._part_waiters.get(folded)
@@ -1018,41 +1088,51 @@ class IrcConnection:
                 waiter.set_result(None)
             await self._emit(self.events.on_part(PartEvent(channel.name if channel else name, nick, reason, True)))
             return
-        channel = self.channels.get(name)
-        if channel is not None and channel.remove(nick) is not None:
-            await self._emit(self.events.on_part(PartEvent(channel.name, nick, reason)))
+        channel = self.channel(name)
+        if channel is not None and self._writes(name) and channel.remove(nick) is not None:
+            event = PartEvent(channel.name, nick, reason)
+            await self._fan(channel.name, nick, "on_part", event)
 
     async def _on_kick(self, line: Line) -> None:
         name, nick, by = line.param(0), line.param(1), line.nick or ""
         reason = line.param(2) or None
-        channel = self.channels.get(name)
+        channel = self.channel(name)
         if channel is None:
             return
         if self.same(nick, self.nick):
-            self.channels.close(name)
+            self._leave(name)
             self._wanted.pop(self.server.fold(name), None)
             await self._emit(self.events.on_kick(KickEvent(channel.name, nick, by, reason, True)))
             return
-        channel.remove(nick)
-        await self._emit(self.events.on_kick(KickEvent(channel.name, nick, by, reason)))
+        if self._writes(name):
+            channel.remove(nick)
+            event = KickEvent(channel.name, nick, by, reason)
+            await self._fan(channel.name, nick, "on_kick", event)
 
     async def _on_quit(self, line: Line) -> None:
         nick = line.nick or ""
         if self.same(nick, self.nick):
             return
-        names = []
-        for channel in self.channels.with_member(nick):
-            channel.remove(nick)
-            names.append(channel.name)
-        if names:
-            await self._emit(self.events.on_quit(QuitEvent(nick, line.param(0) or None, tuple(names))))
+        reason = line.param(0) or None
+        # Every connection that read the line hears of it (contacts); channels come from their writers.
+        per_holder: dict[IrcConnection, list[str]] = {self: []}
+        for channel in self._written():
+            if channel.remove(nick) is not None:
+                for holder in self.directory.holders(channel.name):
+                    per_holder.setdefault(holder, []).append(channel.name)
+        for holder, names in per_holder.items():
+            if names or holder is self:
+                event = QuitEvent(nick, reason, tuple(names))
+                await holder._emit(holder.events.on_quit(event))
 
     async def _on_nick(self, line: Line) -> None:
         old, new = line.nick or "", line.param(0)
-        names = []
-        for channel in self.channels.with_member(old):
-            channel.rename(old, new)
-            names.append(channel.name)
+        per_holder: dict[IrcConnection, list[str]] = {}
+        for channel in self._written():
+            if channel.rename(old, new):
+                for holder in self.directory.holders(channel.name):
+                    if not (holder.same(holder.nick, old) or holder.same(holder.nick, new)):
+                        per_holder.setdefault(holder, []).append(channel.name)
         if self.same(old, self.nick):
             self.nick = new
             waiter = self._nick_waiter
@@ -1060,37 +1140,40 @@ class IrcConnection:
             if waiter is not None and not waiter.done():
                 waiter.set_result(new)
             await self._own_nick(old, new, "changed" if asked else "server")
-            return
-        await self._emit(self.events.on_nick(NickEvent(old, new, tuple(names))))
+        else:
+            per_holder.setdefault(self, [])
+        for holder, names in per_holder.items():
+            event = NickEvent(old, new, tuple(names))
+            await holder._emit(holder.events.on_nick(event))
 
     async def _on_mode(self, line: Line) -> None:
         target = line.param(0)
-        channel = self.channels.get(target)
-        if channel is None:
+        channel = self.channel(target)
+        if channel is None or not self._writes(target):
             return
         changes = member_mode_changes(line.params[1:], self.server.prefixes, self.server.chanmodes)
         for change in changes:
             channel.set_mode(change.nick, change.mode, change.added)
         event = ModeEvent(channel.name, line.nick or "", line.param(1), line.params[2:], tuple(changes))
-        await self._emit(self.events.on_mode(event))
+        await self._fan(channel.name, None, "on_mode", event)
 
     async def _on_topic(self, line: Line) -> None:
-        channel = self.channels.get(line.param(0))
-        if channel is None:
+        channel = self.channel(line.param(0))
+        if channel is None or not self._writes(channel.name):
             return
         channel.topic, channel.topic_by, channel.topic_time = line.param(1), line.nick, line.server_time
         event = TopicEvent(channel.name, line.param(1), line.nick, True, line.server_time)
-        await self._emit(self.events.on_topic(event))
+        await self._fan(channel.name, None, "on_topic", event)
 
     async def _on_332(self, line: Line) -> None:  # RPL_TOPIC
-        channel = self.channels.get(line.param(1))
+        channel = self.channel(line.param(1))
         if channel is None:
             return
         channel.topic = line.param(2)
         await self._emit(self.events.on_topic(TopicEvent(channel.name, channel.topic, None, False)))
 
     async def _on_333(self, line: Line) -> None:  # RPL_TOPICWHOTIME
-        channel = self.channels.get(line.param(1))
+        channel = self.channel(line.param(1))
         if channel is not None:
             channel.topic_by = line.param(2).split("!", 1)[0] or None
 
@@ -1099,7 +1182,7 @@ class IrcConnection:
     async def _on_away(self, line: Line) -> None:
         nick = line.nick or ""
         message = line.param(0) or None
-        for channel in self.channels.with_member(nick):
+        for channel in self.channels_with(nick):
             member = channel.member(nick)
             if member is not None:
                 member.away = message
@@ -1111,7 +1194,7 @@ class IrcConnection:
     async def _on_account(self, line: Line) -> None:
         nick = line.nick or ""
         account = None if line.param(0) in ("*", "") else line.param(0)
-        for channel in self.channels.with_member(nick):
+        for channel in self.channels_with(nick):
             member = channel.member(nick)
             if member is not None:
                 member.account = account
@@ -1121,7 +1204,7 @@ class IrcConnection:
         nick, user, host = line.nick or "", line.param(0), line.param(1)
         if self.same(nick, self.nick):
             self.user, self.host = user, host
-        for channel in self.channels.with_member(nick):
+        for channel in self.channels_with(nick):
             member = channel.member(nick)
             if member is not None:
                 member.user, member.host = user, host

@@ -4,8 +4,8 @@ last channel is left unless connections are persistent. Caps on networks and cha
 
 The manager knows nothing of XMPP: the transport gives it `events_for` (the event handler of one user's
 connection), `identity_for` (nick and credentials) and `resolve_network` (the database's networks; by default the
-ones in the settings). Member state of channels lives in each connection's `ChannelTable`; see channel.py for how
-one table per network can later be shared by every user on it.
+ones in the settings). Member state of channels is shared: one `ChannelDirectory` per network holds one member list
+per channel for every local connection in it (see channel.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.core.events import Refusal
-from gateway.transports.irc.channel import Channel
+from gateway.transports.irc.channel import Channel, ChannelDirectory
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
 from gateway.transports.irc.events import IrcEvents
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings, check_network_name
@@ -48,6 +48,7 @@ class IrcSessions:
         self._opening: dict[Key, asyncio.Task[IrcConnection]] = {}
         self._idle_timers: dict[Key, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._directories: dict[str, ChannelDirectory[IrcConnection]] = {}
 
     async def _from_settings(self, name: str) -> IrcNetwork | None:
         return self.settings.network(name)
@@ -106,8 +107,10 @@ class IrcSessions:
         if network is None:
             raise Refusal("item-not-found", f"There is no IRC network named {name!r} here.")
         identity = await self._identity_for(owner, network)
+        directory = self._directories.setdefault(name, ChannelDirectory())
         connection = IrcConnection(
-            owner, network, self.settings, identity, self._events_for(owner, network), **self._options
+            owner, network, self.settings, identity, self._events_for(owner, network), directory=directory,
+            **self._options,
         )
         await connection.connect()
         self._connections[key] = connection

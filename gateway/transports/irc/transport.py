@@ -253,7 +253,7 @@ class IrcTransport(Transport[IrcSettings]):
         if folded in known or self.sink is None:
             return
         known.add(folded)
-        away = next((member.away for channel in connection.channels.with_member(nick)
+        away = next((member.away for channel in connection.channels_with(nick)
                      if (member := channel.member(nick)) is not None), None)
         self.sink.contact_presence(user, f"{nick}%{network}", True, "away" if away else None, away)
 
@@ -268,7 +268,7 @@ class IrcTransport(Transport[IrcSettings]):
         connection = self.sessions.get(user, address.network)
         if connection is None or not connection.connected:
             return ContactPresence(False, status=f"You are not connected to {address.network}.")
-        members = [member for channel in connection.channels.with_member(address.name)
+        members = [member for channel in connection.channels_with(address.name)
                    if (member := channel.member(address.name)) is not None]
         if not members and not self.contact_known(user, address.network, connection, address.name):
             return ContactPresence(False, status="Not seen on IRC since you connected.")
@@ -427,7 +427,7 @@ class _UserEvents(IrcEventsBase):
         if self.transport.contact_known(self.owner, self.network, connection, event.nick):
             sink.contact_presence(self.owner, f"{event.nick}%{self.network}", True,
                                   "away" if event.message is not None else None, event.message)
-        for channel in connection.channels.with_member(event.nick):
+        for channel in connection.channels_with(event.nick):
             found = self._occupant(channel.name, event.nick)
             if found is not None:
                 sink.occupant_changed(self.owner, self.room(channel.name), found)
