@@ -4,9 +4,15 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_PACKAGES := prosody ngircd
 TEST_PACKAGES := prosody prosody-modules ejabberd ngircd inspircd atheme-services openssl chromium chromium-driver
+BENCH_PACKAGES := prosody ngircd biboumi
+BENCH_STAMP := $(VENV)/.bench-installed
+# make bench FULL=1 for the whole table; DB=postgresql+asyncpg://... for the gateway on PostgreSQL.
+FULL ?=
+DB ?=
+BENCH_ARGS := $(if $(FULL),--full) $(if $(DB),--database '$(DB)')
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest venv clean
+.PHONY: demo test lint typecheck pytest venv clean bench
 
 demo: PACKAGES = $(DEMO_PACKAGES)
 demo: system-packages $(STAMP)
@@ -16,7 +22,7 @@ test: PACKAGES = $(TEST_PACKAGES)
 test: system-packages $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check gateway migrations tests
+	$(VENV)/bin/ruff check gateway migrations tests bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -41,6 +47,15 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	touch $@
+
+# A benchmark, not a test: starts its own Prosody, ngircd, SMS sandbox, gateway and biboumi on loopback.
+bench: PACKAGES = $(BENCH_PACKAGES)
+bench: system-packages $(BENCH_STAMP)
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(VENV)/bin/python -m pip install -q -e '.[bench]'
 	touch $@
 
 clean:

@@ -1,0 +1,139 @@
+"""Throughput (closed loop, a bounded window in flight) and latency (open loop at a fixed rate) over any path.
+
+A path is a `send(seq)` function plus receivers that call `Tracker.got(seq)`; a message counts as done when every
+one of its `fanout` deliveries arrived. Bodies carry `<tag><seq>` so a receiver can find the sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Sender = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Throughput:
+    sent: int
+    done: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Latency:
+    rate: float  # offered messages/s
+    sent: int
+    deliveries: int
+    lost: int
+    p50_ms: float
+    p99_ms: float
+
+
+class Tracker:
+    def __init__(self, tag: str, fanout: int) -> None:
+        self.tag = tag
+        self.fanout = fanout
+        self.sent_at: list[float] = []
+        self.remaining: list[int] = []
+        self.latencies: list[float] = []
+        self.done = 0
+        self.last_done = 0.0
+        self.changed = asyncio.Event()
+
+    def body(self, seq: int) -> str:
+        return f"{self.tag}{seq}"
+
+    def mark_sent(self, seq: int) -> None:
+        assert seq == len(self.sent_at)
+        self.sent_at.append(time.perf_counter())
+        self.remaining.append(self.fanout)
+
+    def got_text(self, text: str | None) -> None:
+        """A delivery: `text` is the body as received (others' traffic is ignored)."""
+        if text is None or not text.startswith(self.tag):
+            return
+        try:
+            seq = int(text[len(self.tag):])
+        except ValueError:
+            return
+        if seq >= len(self.remaining) or self.remaining[seq] <= 0:
+            return  # a duplicate: not counted twice
+        now = time.perf_counter()
+        self.latencies.append(now - self.sent_at[seq])
+        self.remaining[seq] -= 1
+        if self.remaining[seq] == 0:
+            self.done += 1
+            self.last_done = now
+            self.changed.set()
+
+
+async def _wait_done(tracker: Tracker, count: int, timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while tracker.done < count and time.perf_counter() < deadline:
+        tracker.changed.clear()
+        try:
+            await asyncio.wait_for(tracker.changed.wait(), max(0.01, deadline - time.perf_counter()))
+        except TimeoutError:
+            break
+
+
+async def throughput(tracker: Tracker, send: Sender, seconds: float, window: int,
+                     drain: Callable[[], object] | None = None, settle: float = 30.0) -> Throughput:
+    """Send as fast as completions allow (at most `window` messages in flight) for `seconds`, then wait for the rest."""
+    start = time.perf_counter()
+    seq = 0
+    while time.perf_counter() - start < seconds:
+        while seq - tracker.done < window:
+            tracker.mark_sent(seq)
+            send(seq)
+            seq += 1
+        if drain is not None:
+            result = drain()
+            if asyncio.iscoroutine(result):
+                await result
+        tracker.changed.clear()
+        if seq - tracker.done >= window:
+            try:
+                await asyncio.wait_for(tracker.changed.wait(), 1.0)
+            except TimeoutError:
+                continue
+    await _wait_done(tracker, seq, settle)
+    end = tracker.last_done if tracker.done else time.perf_counter()
+    return Throughput(sent=seq, done=tracker.done, seconds=end - start)
+
+
+async def latency(tracker: Tracker, send: Sender, rate: float, seconds: float,
+                  drain: Callable[[], object] | None = None, settle: float = 30.0) -> Latency:
+    """Offer `rate` messages/s evenly for `seconds`; per-delivery latency percentiles."""
+    fanout = tracker.fanout
+    total = max(int(rate * seconds), 1)
+    start = time.perf_counter()
+    seq = 0
+    while seq < total:
+        due = min(total, int((time.perf_counter() - start) * rate) + 1)
+        while seq < due:
+            tracker.mark_sent(seq)
+            send(seq)
+            seq += 1
+        if drain is not None:
+            result = drain()
+            if asyncio.iscoroutine(result):
+                await result
+        await asyncio.sleep(min(0.002, 1 / rate))
+    await _wait_done(tracker, total, settle)
+    ordered = sorted(tracker.latencies)
+    return Latency(rate=rate, sent=total, deliveries=len(ordered), lost=total * fanout - len(ordered),
+                   p50_ms=percentile(ordered, 50) * 1000, p99_ms=percentile(ordered, 99) * 1000)
+
+
+def percentile(ordered: list[float], pct: float) -> float:
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]

@@ -1,0 +1,242 @@
+"""The table (terminal and Markdown) from one run's figures; BENCHMARKS.md is written only from these."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from bench.measure import Tracker
+from bench.profile import ProfileSummary
+from bench.xmpp_load import RawXmppClient
+
+COLUMNS = [("gateway", "gateway"), ("echo", "echo ceiling"), ("biboumi_history", "biboumi hist. on"),
+           ("biboumi_no_history", "biboumi hist. off")]
+# (row key, label, unit, higher is better)
+ROWS: list[tuple[str, str, str, bool]] = []
+for _path, _label in (("xmpp_irc", "XMPP->IRC"), ("irc_xmpp", "IRC->XMPP")):
+    for _size in (1, 20):
+        ROWS += [(f"{_path}.{_size}.rate", f"{_label}, {_size} user{'s' if _size > 1 else ''}", "msgs/s", True),
+                 (f"{_path}.{_size}.p50", "  p50 at half rate", "ms", False),
+                 (f"{_path}.{_size}.p99", "  p99 at half rate", "ms", False)]
+for _path, _label in (("xmpp_sms", "XMPP->SMS (sandbox API)"), ("sms_xmpp", "SMS webhook->XMPP")):
+    ROWS += [(f"{_path}.rate", _label, "msgs/s", True), (f"{_path}.p50", "  p50 at half rate", "ms", False),
+             (f"{_path}.p99", "  p99 at half rate", "ms", False)]
+ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", False),
+         ("mem.irc_shared", "RSS per IRC user, all in the same 2 chans", "KiB", False),
+         ("mem.sms_idle", "RSS per idle SMS user", "KiB", False),
+         ("startup", "start-up until connected", "s", False)]
+
+
+@dataclass
+class Run:
+    figures: dict[str, dict[str, float]]
+    profiles: dict[str, ProfileSummary]
+    notes: list[str]
+    command: str
+    mode: str
+    seconds: float
+    database: str
+    sizes: dict[str, float]
+    loadgen: dict[str, float] = field(default_factory=dict)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if unit == "s":
+        return f"{value:.2f}"
+    if unit == "ms":
+        return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    if ours is None or theirs is None or not theirs or math.isnan(ours) or math.isnan(theirs):
+        return "-"
+    return f"{ours / theirs:.2f}x"
+
+
+def rows(run: Run) -> list[list[str]]:
+    """Header plus one row per figure: label, unit, the four columns, gateway as a ratio of the three others."""
+    header = ["", "unit"] + [title for _, title in COLUMNS] + ["gw/echo", "gw/bib.on", "gw/bib.off"]
+    out = [header]
+    for key, label, unit, _higher in ROWS:
+        values = run.figures.get(key, {})
+        if not values:
+            continue
+        ours = values.get("gateway")
+        cells = [label, unit] + [_fmt(values.get(col), unit) for col, _ in COLUMNS]
+        cells += [_ratio(ours, values.get(col)) for col, _ in COLUMNS[1:]]
+        out.append(cells)
+    return out
+
+
+def table(run: Run) -> str:
+    data = rows(run)
+    widths = [max(len(r[i]) for r in data) for i in range(len(data[0]))]
+    lines = []
+    for n, row in enumerate(data):
+        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+        if n == 0:
+            lines.append("-" * len(lines[0]))
+    lines.append("")
+    lines.append(f"{run.mode} run, gateway on {run.database}, {run.seconds:.0f} s. The echo ceiling is a bare "
+                 "slixmpp component fanning each message out to the room (no IRC side); its figure stands for both "
+                 "directions.")
+    if run.loadgen:
+        lines.append("load generator ceiling (one process, its own parsing only): "
+                     + ", ".join(f"{k} {v:,.0f}/s" for k, v in run.loadgen.items()))
+    lines += [f"note: {n}" for n in run.notes]
+    if "xmpp_irc.1.lost" in run.figures or any(k.endswith(".lost") for k in run.figures):
+        lost = {k: v for k, v in run.figures.items() if k.endswith(".lost")}
+        lines.append("messages not delivered within the settle time: " + ", ".join(
+            f"{k[:-5]} {col}={v:.0f}" for k, cols in lost.items() for col, v in cols.items()))
+    for path, summary in run.profiles.items():
+        lines.append(f"profile of the gateway, {path} with 20 users ({summary.samples} samples, "
+                     f"{summary.idle:.0%} idle in the selector):")
+        lines += [f"  self {share:5.1%}  {name}" for name, share in summary.self_top[:8]]
+        lines += [f"  incl {share:5.1%}  {name}" for name, share in summary.gateway_inclusive[:8]]
+    return "\n".join(lines)
+
+
+# -- the machine ---------------------------------------------------------------------------------------------
+
+def _dpkg_version(package: str) -> str:
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True)
+    return result.stdout.strip() or "not installed"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as info:
+        for line in info:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    os_name = platform.platform()
+    release = Path("/etc/os-release")
+    if release.exists():
+        for line in release.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"') + f" (kernel {platform.release()})"
+    return {
+        "CPU": cpu, "cores": str(os.cpu_count()), "RAM": f"{mem_kib / 1024 / 1024:.1f} GiB", "OS": os_name,
+        "Python": sys.version.split()[0], "slixmpp": metadata.version("slixmpp"),
+        "Prosody": _dpkg_version("prosody"), "ngircd": _dpkg_version("ngircd"), "biboumi": _dpkg_version("biboumi"),
+    }
+
+
+# -- the load generator's own ceiling ------------------------------------------------------------------------
+
+async def loadgen_ceiling(count: int = 20000) -> dict[str, float]:
+    """Stanzas/s and IRC lines/s the load generator parses and counts, with no server: its upper bound."""
+    from bench.irc_load import RawIrcLoad
+
+    client = RawXmppClient("probe", "localhost", "x")
+    tracker = Tracker("m-", 1)
+    for seq in range(count):
+        tracker.mark_sent(seq)
+    client.on_stanza = lambda e: tracker.got_text(e.findtext("{jabber:client}body"))
+    data = (b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+            + b"".join(f"<message from='#r%net@irc.localhost/nick' to='u1@localhost/bench' type='groupchat' id='x{n}'>"
+                       f"<body>m-{n}</body><stanza-id xmlns='urn:xmpp:sid:0' id='s{n}' by='#r%net@irc.localhost'/>"
+                       "</message>".encode() for n in range(count)))
+    started = time.perf_counter()
+    for offset in range(0, len(data), 262144):
+        client.feed(data[offset:offset + 262144])
+    xmpp_rate = tracker.done / (time.perf_counter() - started)
+
+    irc = RawIrcLoad("probe")
+    irc_tracker = Tracker("m-", 1)
+    for seq in range(count):
+        irc_tracker.mark_sent(seq)
+    irc.on_privmsg = lambda _target, text: irc_tracker.got_text(text)
+    lines = [f":nick!user@host PRIVMSG #chan :m-{n}" for n in range(count)]
+    started = time.perf_counter()
+    for line in lines:
+        irc._line(line)
+    irc_rate = irc_tracker.done / (time.perf_counter() - started)
+    return {"XMPP stanzas in": xmpp_rate, "IRC lines in": irc_rate}
+
+
+# -- BENCHMARKS.md -------------------------------------------------------------------------------------------
+
+LIMITS = """\
+## What limits each figure
+
+- **Echo ceiling.** Prosody routing c2s to the component and back, and slixmpp's own stanza handling in the echo
+  process (parse, match handlers, build and serialise each copy). On 2 cores Prosody, the component and the load
+  generator share the CPUs, so this is the most any Python component can reach on this machine.
+- **Gateway, XMPP->IRC and IRC->XMPP.** One asyncio loop does everything for every user: the component stream
+  (slixmpp parsing and serialising), the journal write before a message is acknowledged (SQLite or PostgreSQL),
+  routing, and the IRC connections (one per XMPP user). With 20 users a line received on IRC is handled 20 times
+  (once per user connection), so the 20-user figures measure the per-connection cost. Flood control was set as high
+  as the settings allow (burst 1,000,000; rate 1,000 lines/s per connection), which caps XMPP->IRC at 1,000
+  msgs/s per sending user. The profiles below show where the loop spends its time.
+- **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
+  its single-threaded C++ loop and Prosody.
+- **SMS.** XMPP->SMS includes the HTTP call to the sandbox's Messages API (the sandbox runs in the load generator's
+  process) and the two status callbacks the sandbox posts back for every message; webhooks->XMPP includes the
+  signature check (HMAC-SHA1 over URL and parameters) and the journal write before the 200 answer.
+- **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
+  the same for biboumi. A fresh process for each scenario.
+- **Start-up.** From exec to every component connected to Prosody (the gateway's /healthz answering 200; biboumi's
+  log line; the echo component's session).
+"""
+
+
+def markdown(run: Run) -> str:
+    data = rows(run)
+    table_md = ["| " + " | ".join(data[0]) + " |", "|" + "|".join(["---"] + ["---:"] * (len(data[0]) - 1)) + "|"]
+    table_md += ["| " + " | ".join(cell.strip() for cell in row) + " |" for row in data[1:]]
+    info = machine()
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `python -m bench.run --write BENCHMARKS.md` from the figures of one run; nothing here is typed "
+        "in by hand. Run it yourself with `make bench` (quick, a few minutes) or `make bench FULL=1` (the whole "
+        "table); add `DB=postgresql+asyncpg://...` for the gateway on PostgreSQL.",
+        "",
+        f"Command: `{run.command}` ({run.mode} mode, gateway on {run.database}, {run.seconds:.0f} s in all). "
+        "Everything on 127.0.0.1: one Prosody and one ngircd shared by every target, the SMS sandbox, the load "
+        "generator in its own process (raw asyncio XMPP and IRC clients).",
+        "",
+        "Sizes: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in run.sizes.items()) + ".",
+        "",
+        *table_md,
+        "",
+        "Ratios are the gateway's figure divided by the other column's (for msgs/s higher is better; for ms and "
+        "KiB lower is). Throughput keeps at most 100 messages in flight and counts a message when every recipient "
+        "has it (the IRC observer and each XMPP member); latency is per delivery, at half the measured rate.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in info.items()],
+    ]
+    if run.loadgen:
+        parts += ["", "Load generator ceiling (parsing and counting alone, no server): "
+                  + ", ".join(f"{k} {v:,.0f}/s" for k, v in run.loadgen.items()) + "."]
+    if run.notes:
+        parts += ["", *[f"Note: {n}" for n in run.notes]]
+    parts += ["", LIMITS]
+    for path, summary in run.profiles.items():
+        parts += [f"### Profile of the gateway: {path.replace('_', '->').upper()} with 20 users", "",
+                  f"py-spy, {summary.samples} samples, {summary.idle:.0%} of them idle in the selector.", "",
+                  "| self | function |", "|---:|---|"]
+        parts += [f"| {share:.1%} | `{name}` |" for name, share in summary.self_top]
+        parts += ["", "| inclusive | gateway function |", "|---:|---|"]
+        parts += [f"| {share:.1%} | `{name}` |" for name, share in summary.gateway_inclusive]
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"

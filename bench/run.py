@@ -1,0 +1,396 @@
+"""`python -m bench.run [--full] [--database URL] [--write BENCHMARKS.md]`: the whole benchmark, one table.
+
+Order: servers up and users registered; the echo component; the gateway (IRC paths, SMS paths, profiles);
+biboumi with history on, then off; memory on fresh processes of the gateway and biboumi. Every process the run
+starts is stopped by PID at the end, also after an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench import biboumi, report
+from bench.irc_load import RawIrcLoad
+from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
+from bench.paths import PathResult, Timing, join_room, leave_room, room_paths
+from bench.profile import ProfileSummary, record, summarize
+from bench.sms_load import WebhookPoster, sms_paths
+from bench.stack import (
+    DOMAIN,
+    ECHO_DOMAIN,
+    IRC_DOMAIN,
+    NETWORK,
+    PASSWORD,
+    SMS_DOMAIN,
+    GatewaySettings,
+    Process,
+    Stack,
+)
+from bench.xmpp_load import RawXmppClient, login_all, message_xml
+from gateway.admin.users import AdminError
+from gateway.config import normalize_database_url
+from gateway.store.store import Store
+from gateway.transports.sms import admin as sms_admin
+
+BIG_ROOM = 20
+
+
+@dataclass(frozen=True)
+class Sizes:
+    throughput_seconds: float
+    latency_seconds: float
+    group_users: int
+    shared_users: int
+    sms_idle_users: int
+    profile_seconds: float
+
+
+QUICK = Sizes(3, 3, group_users=100, shared_users=50, sms_idle_users=50, profile_seconds=5)
+FULL = Sizes(10, 10, group_users=500, shared_users=200, sms_idle_users=200, profile_seconds=15)
+
+Figures = dict[str, dict[str, float]]  # row -> column -> value
+
+
+def gateway_room(channel: str) -> str:
+    return f"{channel}%{NETWORK}@{IRC_DOMAIN}"
+
+
+def echo_room(channel: str) -> str:
+    return f"{channel.lstrip('#')}@{ECHO_DOMAIN}"
+
+
+def user_number(index: int) -> str:
+    return f"+1202555{index:04d}"
+
+
+def contact_number(index: int) -> str:
+    return f"+1303555{index:04d}"
+
+
+def put(figures: Figures, column: str, prefix: str, result: PathResult) -> None:
+    figures.setdefault(f"{prefix}.rate", {})[column] = result.throughput.rate
+    figures.setdefault(f"{prefix}.p50", {})[column] = result.latency.p50_ms
+    figures.setdefault(f"{prefix}.p99", {})[column] = result.latency.p99_ms
+    if result.throughput.done < result.throughput.sent or result.latency.lost:
+        figures.setdefault(f"{prefix}.lost", {})[column] = float(
+            result.throughput.sent - result.throughput.done + result.latency.lost)
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, sizes: Sizes, database_url: str, workdir: Path) -> None:
+        self.sizes = sizes
+        self.timing = Timing(sizes.throughput_seconds, sizes.latency_seconds)
+        self.database_url = database_url
+        self.stack = Stack(workdir)
+        self.figures: Figures = {}
+        self.profiles: dict[str, ProfileSummary] = {}
+        self.notes: list[str] = []
+        self.clients: list[RawXmppClient] = []
+        self.observer: RawIrcLoad | None = None
+
+    # -- set-up -----------------------------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        await self.stack.start_servers()
+        count = max(BIG_ROOM, self.sizes.group_users, self.sizes.shared_users, self.sizes.sms_idle_users + 1)
+        say(f"registering {count} users with prosodyctl")
+        await self.stack.register([f"u{i}" for i in range(count)])
+        self.clients = [RawXmppClient(f"u{i}", DOMAIN, PASSWORD) for i in range(count)]
+        assert self.stack.prosody is not None and self.stack.ngircd is not None
+        await login_all(self.clients, self.stack.prosody.c2s_port)
+        self.observer = RawIrcLoad("observer")
+        await self.observer.connect(self.stack.ngircd.port)
+        await self.bind_numbers()
+
+    async def bind_numbers(self) -> None:
+        """u0 sends and receives the SMS load; u1.. are the idle SMS users. Bound before the gateway starts."""
+        store = await Store.open(normalize_database_url(self.database_url or self.stack.sqlite_url), migrate=True)
+        try:
+            for index in range(self.sizes.sms_idle_users + 1):
+                with contextlib.suppress(AdminError):  # bound by an earlier run on the same database
+                    await sms_admin.bind(store, self.clients[index].bare, user_number(index), None)
+        finally:
+            await store.close()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+        if self.observer is not None:
+            await self.observer.close()
+        await self.stack.close()
+
+    # -- group chats ------------------------------------------------------------------------------------------
+
+    async def rooms(self, column: str, room: str | None, irc: bool, label: str = "") -> None:
+        """The 1-user and the 20-user room on one target."""
+        for size in (1, BIG_ROOM):
+            members = self.clients[:size]
+            channel = f"#{column.replace('_', '')}{size}"
+            jid = echo_room(channel) if room is None else room.format(channel=channel)
+            observer = self.observer if irc else None
+            if observer is not None:
+                await observer.join(channel)
+            await join_room(members, jid, observer, channel if irc else None)
+            say(f"{label or column}: {size} user(s) in {jid}")
+            results = await room_paths(members, jid, observer, channel if irc else None, self.timing)
+            for path, result in results.items():
+                put(self.figures, column, f"{path}.{size}" if path != "echo" else f"echo.{size}", result)
+                if path == "echo":  # the ceiling of both directions
+                    put(self.figures, column, f"xmpp_irc.{size}", result)
+                    put(self.figures, column, f"irc_xmpp.{size}", result)
+                say(f"  {path}: {result.throughput.rate:,.0f} msgs/s; at {result.latency.rate:,.0f}/s "
+                    f"p50 {result.latency.p50_ms:.1f} ms p99 {result.latency.p99_ms:.1f} ms")
+            leave_room(members, jid)
+            if observer is not None:
+                observer.part(channel)
+            await asyncio.sleep(0.5)
+
+    async def echo(self) -> None:
+        process, startup = await self.stack.start_echo()
+        self.figures.setdefault("startup", {})["echo"] = startup
+        try:
+            await self.rooms("echo", None, irc=False)
+        finally:
+            self.stack.stop(process)
+
+    # -- the gateway ------------------------------------------------------------------------------------------
+
+    def gateway_settings(self) -> GatewaySettings:
+        return GatewaySettings(database_url=self.database_url)
+
+    async def gateway(self) -> None:
+        process, startup = await self.stack.start_gateway(self.gateway_settings())
+        self.figures.setdefault("startup", {})["gateway"] = startup
+        say(f"gateway connected in {startup:.2f} s")
+        try:
+            await self.rooms("gateway", gateway_room("{channel}"), irc=True)
+            await self.sms()
+            await self.profile(process)
+        finally:
+            self.stack.stop(process)
+
+    async def sms(self) -> None:
+        assert self.stack.sandbox is not None
+        poster = WebhookPoster(self.stack.sandbox, self.stack.webhook_url)
+        try:
+            results = await sms_paths(self.clients[0], self.stack.sandbox, poster, SMS_DOMAIN, user_number(0),
+                                      contact_number(0), self.timing)
+        finally:
+            await poster.close()
+        for path, result in results.items():
+            put(self.figures, "gateway", path, result)
+            say(f"  {path}: {result.throughput.rate:,.0f} msgs/s; p50 {result.latency.p50_ms:.1f} ms "
+                f"p99 {result.latency.p99_ms:.1f} ms")
+        if poster.failures:
+            self.notes.append(f"{poster.failures} webhook POST(s) were not answered 200")
+
+    async def profile(self, process: Process) -> None:
+        """py-spy on the gateway while each IRC path runs with 20 users (not during the measured runs)."""
+        assert self.observer is not None
+        members = self.clients[:BIG_ROOM]
+        channel = "#profile"
+        jid = gateway_room(channel)
+        await self.observer.join(channel)
+        await join_room(members, jid, self.observer, channel)
+        seconds = self.sizes.profile_seconds
+        timing = Timing(seconds, 0.5)
+        for path in ("xmpp_irc", "irc_xmpp"):
+            raw = self.stack.workdir / f"profile-{path}.txt"
+            sampler = await record(process.pid, seconds, raw)
+            say(f"profiling {path} for {seconds:g} s")
+            await self.one_path(members, jid, channel, path, timing)
+            await sampler.wait()
+            if raw.exists():
+                self.profiles[path] = summarize(raw)
+        leave_room(members, jid)
+        self.observer.part(channel)
+
+    async def one_path(self, members: list[RawXmppClient], jid: str, channel: str, path: str, timing: Timing) -> None:
+        from bench.paths import Route, measure
+
+        assert self.observer is not None
+        observer = self.observer
+        route = Route()
+        for client in members:
+            client.on_stanza = route.xmpp
+        observer.on_privmsg = route.irc(channel)
+        if path == "xmpp_irc":
+            await measure(route, len(members) + 1, lambda t, seq: members[0].send(
+                message_xml(jid, t.body(seq), "groupchat")), members[0].drain, timing)
+        else:
+            await measure(route, len(members), lambda t, seq: observer.privmsg(channel, t.body(seq)),
+                          observer.drain, timing)
+        for client in members:
+            client.on_stanza = None
+        observer.on_privmsg = None
+
+    # -- biboumi ----------------------------------------------------------------------------------------------
+
+    async def start_biboumi(self, name: str, users: list[RawXmppClient], history: bool) -> Process:
+        assert self.stack.prosody is not None and self.stack.ngircd is not None
+        process = biboumi.process(self.stack.workdir / name, self.stack.secret, self.stack.prosody.component_port)
+        self.stack.processes.append(process)
+        process.start()
+        startup = await process.wait_until(lambda: biboumi.ready(process), 30)
+        self.figures.setdefault("startup", {}).setdefault("biboumi", startup)
+        gate = asyncio.Semaphore(20)
+
+        async def configure(client: RawXmppClient) -> None:
+            async with gate:
+                assert self.stack.ngircd is not None
+                await biboumi.configure_user(client, self.stack.ngircd.port, history)
+
+        await asyncio.gather(*(configure(c) for c in users))
+        return process
+
+    async def biboumi_runs(self) -> None:
+        for column, history in (("biboumi_history", True), ("biboumi_no_history", False)):
+            process = await self.start_biboumi(column, self.clients[:BIG_ROOM], history)
+            try:
+                await self.rooms(column, biboumi.room_jid("{channel}"), irc=True,
+                                 label=f"biboumi, history {'on' if history else 'off'}")
+            finally:
+                self.stack.stop(process)
+
+    # -- memory -----------------------------------------------------------------------------------------------
+
+    async def memory(self) -> None:
+        sizes = self.sizes
+        scenarios: list[tuple[str, list[RawXmppClient], Plan, Plan]] = []
+        group_users = self.clients[1:sizes.group_users + 1] if len(self.clients) > sizes.group_users else \
+            self.clients[:sizes.group_users]
+        shared_users = self.clients[:sizes.shared_users]
+        scenarios.append(("mem.irc_groups", group_users, group_rooms(group_users, gateway_room),
+                          group_rooms(group_users, biboumi.room_jid)))
+        scenarios.append(("mem.irc_shared", shared_users, shared_rooms(shared_users, gateway_room),
+                          shared_rooms(shared_users, biboumi.room_jid)))
+        for row, users, gateway_plan, biboumi_plan in scenarios:
+            process, _ = await self.stack.start_gateway(self.gateway_settings(), name=f"gateway-{row}")
+            try:
+                say(f"memory {row}: gateway, {len(users)} users")
+                self.figures.setdefault(row, {})["gateway"] = await per_user_kib(
+                    process.pid, users, gateway_plan, lambda: self.warm_up(gateway_room("#warm")))
+                for members, room in gateway_plan:
+                    leave_room(members, room)
+                leave_room(self.clients[:1], gateway_room("#warm"))
+                await asyncio.sleep(0.5)
+            finally:
+                self.stack.stop(process)
+            if biboumi.biboumi_available():
+                process = await self.start_biboumi(f"biboumi-{row}", users + self.clients[:1], history=False)
+                try:
+                    say(f"memory {row}: biboumi, {len(users)} users")
+                    self.figures[row]["biboumi_no_history"] = await per_user_kib(
+                        process.pid, users, biboumi_plan, lambda: self.warm_up(biboumi.room_jid("#warm")))
+                    for members, room in biboumi_plan:
+                        leave_room(members, room)
+                    leave_room(self.clients[:1], biboumi.room_jid("#warm"))
+                    await asyncio.sleep(0.5)
+                finally:
+                    self.stack.stop(process)
+        await self.sms_memory()
+
+    async def warm_up(self, room: str) -> None:
+        """One user in one room first, so one-time costs (code paths, buffers) are not counted per user."""
+        await join_room(self.clients[:1], room, None, None)
+
+    async def sms_memory(self) -> None:
+        assert self.stack.sandbox is not None
+        users = self.clients[1:self.sizes.sms_idle_users + 1]
+        process, _ = await self.stack.start_gateway(self.gateway_settings(), name="gateway-mem-sms")
+        poster = WebhookPoster(self.stack.sandbox, self.stack.webhook_url)
+        try:
+            say(f"memory: {len(users)} idle SMS users")
+
+            async def exchange(batch: list[tuple[int, RawXmppClient]]) -> None:
+                """Each user texts one contact and gets one text back, then stays online and idle."""
+                got = [c.expect(lambda e: e.tag.endswith("}message") and (e.get("from") or "").startswith("+"))
+                       for _, c in batch]
+                for index, client in batch:
+                    client.send(message_xml(f"{contact_number(index)}@{SMS_DOMAIN}", "hello"))
+                    poster.post(contact_number(index), user_number(index), "hi back")
+                await asyncio.wait_for(asyncio.gather(*got), 60)
+
+            from bench.memory import settled_rss
+
+            await exchange([(0, self.clients[0])])
+            before = await settled_rss(process.pid)
+            await exchange(list(enumerate(users, start=1)))
+            after = await settled_rss(process.pid, pause=1.0)
+            self.figures.setdefault("mem.sms_idle", {})["gateway"] = (after - before) / len(users)
+        finally:
+            await poster.close()
+            self.stack.stop(process)
+
+    async def run(self) -> None:
+        await self.setup()
+        await self.echo()
+        await self.gateway()
+        if biboumi.biboumi_available():
+            await self.biboumi_runs()
+        else:
+            self.notes.append("biboumi is not installed: its columns are empty")
+        await self.memory()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the whole table (500/200 users, 10 s runs)")
+    parser.add_argument("--database", default="", help="the gateway's database URL (default: SQLite in the run dir)")
+    parser.add_argument("--write", type=Path, help="write BENCHMARKS.md (or another file) from this run")
+    parser.add_argument("--workdir", type=Path, help="keep configs, logs and profiles here (default: a temp dir)")
+    return parser.parse_args(argv)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    sizes = FULL if args.full else QUICK
+    with contextlib.ExitStack() as cleanup:
+        workdir = args.workdir or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        workdir.mkdir(parents=True, exist_ok=True)
+        bench = Bench(sizes, args.database, workdir.resolve())
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        assert task is not None
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        started = time.perf_counter()
+        try:
+            await bench.run()
+        finally:
+            await bench.close()
+        elapsed = time.perf_counter() - started
+        command = "make bench" + (" FULL=1" if args.full else "") + (" DB=..." if args.database else "")
+        run = report.Run(figures=bench.figures, profiles=bench.profiles, notes=bench.notes, command=command,
+                         mode="full" if args.full else "quick", seconds=elapsed,
+                         database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
+                         sizes=asdict(sizes), loadgen=await report.loadgen_ceiling())
+        print(report.table(run))
+        (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
+        if args.write:
+            args.write.write_text(report.markdown(run))
+            print(f"wrote {args.write}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return asyncio.run(main_async(args))
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
