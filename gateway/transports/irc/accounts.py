@@ -7,8 +7,8 @@ reach a running gateway within 2 s, so `IrcAccounts.network` keeps a lookup for 
 A name that is no network is a server the user names (`#chan%irc.example.net`), allowed only with
 `allow_arbitrary_servers`; the host is resolved and every address it resolves to is judged by
 `check_server_address`, so loopback, private and link-local servers are refused unless `allow_private_addresses`.
-The connection resolves the name again when it connects; a DNS answer that changes in between (rebinding) is not
-caught here.
+The connection goes to the first checked address (`IrcNetwork.address`) and keeps the name for TLS, so a DNS
+answer that changes in between (rebinding) cannot lead it elsewhere.
 
 A user's own settings per network (nick, SASL account and password, NickServ password) make their
 `IrcIdentity`. Passwords are opened from the store only here, at connection time, and are never logged.
@@ -127,7 +127,8 @@ class IrcAccounts:
                 check_server_address(address, self.settings.allow_private_addresses)
             except AddressError as error:
                 raise Refusal("not-allowed", f"{network.host}: {error.text}") from None
-        return network
+        # Connect to what was checked: resolving again could get another answer (DNS rebinding).
+        return network.model_copy(update={"address": addresses[0]})
 
     async def identity(self, owner: str, network: IrcNetwork, fallback_nick: str) -> IrcIdentity:
         """Who `owner` is on `network`: their stored nick (for this network, else from registration) and credentials;

@@ -351,7 +351,8 @@ class IrcConnection:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(
-                    host, port, ssl=context, server_hostname=host if context else None, limit=_READ_LIMIT
+                    self.network.address or host, port, ssl=context, server_hostname=host if context else None,
+                    limit=_READ_LIMIT,
                 ),
                 self.connect_timeout,
             )

@@ -71,6 +71,9 @@ class IrcNetwork(StrictModel):
     max_line_bytes: int = Field(
         default=IRC_LINE_BYTES, ge=256, le=16384, description="longest line the server accepts, with CRLF"
     )
+    # Set for a server a user named: the address that was checked, connected to instead of resolving `host` again
+    # (a DNS answer that changed in between would bypass the check); `host` still names it for TLS.
+    address: str | None = Field(default=None, exclude=True, description="the checked address to connect to")
 
     @field_validator("name")
     @classmethod
