@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from slixmpp import Presence
+from sqlalchemy import event
 
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.test_adhoc_support import (  # noqa: F401 (the fixtures)
@@ -106,11 +107,70 @@ async def test_a_restart_pushes_nothing_twice_and_still_removes(privileged_serve
     await gateways.stop(gateway)
     gateway = await gateways(privileged_server, sms=sms_table())
     assert gateway.store is not None
-    await asyncio.sleep(1.5)  # the privilege advertisement and a first comparison
+    await wait_until(lambda: gateway.administrations["sms"].roster.passes >= 1, timeout=5)  # a full comparison
     assert pushes == [MOM], "the roster already had the item: no second push"
 
     await gateway.store.contacts.remove("alice@localhost", "sms", "+12025550123")
     await wait_until(_lacks(alice, MOM), timeout=5)
+
+
+async def test_a_mapping_removed_while_the_gateway_was_down_is_unsubscribed_after_a_restart(
+        server: ProsodyServer, gateways: Gateways, people: People, tmp_path: Path) -> None:
+    gateway = await gateways(server, sms=sms_table())
+    assert gateway.store is not None
+    await gateway.store.users.add("alice@localhost", transports=["sms"])
+    alice = await people(server, "alice")
+    seen: list[tuple[str, str]] = []
+    for kind in ("subscribe", "unsubscribe", "unsubscribed"):
+        alice.add_event_handler(f"presence_{kind}", lambda p: seen.append((p["type"], str(p["from"]))))
+    await gateway.store.contacts.add("alice@localhost", "sms", "+12025550123", "Mom")
+    await gateway.store.contacts.add("alice@localhost", "sms", "+12025550124", "Dad")
+    await wait_until(lambda: {("subscribe", MOM), ("subscribe", DAD)} <= set(seen), timeout=5)
+
+    await gateways.stop(gateway)
+    await cli(tmp_path / "config.toml", "contact", "remove", "alice@localhost", "--sms", "+12025550123")
+    gateway = await gateways(server, sms=sms_table())
+
+    await wait_until(lambda: {("unsubscribe", MOM), ("unsubscribed", MOM)} <= set(seen), timeout=5)
+    # Dad, unchanged, would have been asked again in the same pass, before Mom's removal.
+    assert sorted(s for s in seen if s[0] == "subscribe") == [("subscribe", MOM), ("subscribe", DAD)]
+
+    # Idle from here: each poll is one query on the change rows, and reads no contact.
+    assert gateway.store is not None
+    sync = gateway.administrations["sms"].roster
+    queries: list[str] = []
+    listener = lambda *args: queries.append(args[2])  # noqa: E731 (before_cursor_execute's statement)
+    event.listen(gateway.store.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        start = sync.passes
+        await wait_until(lambda: sync.passes >= start + 3, timeout=10)
+    finally:
+        event.remove(gateway.store.engine.sync_engine, "before_cursor_execute", listener)
+    roster_queries = [q for q in queries if "contacts" in q or "roster" in q]
+    assert roster_queries and all("FROM roster_changes" in q and "contacts" not in q for q in roster_queries)
+    assert len(roster_queries) <= sync.passes - start + 1
+
+
+async def test_with_the_privilege_a_mapping_removed_while_down_is_removed_after_a_restart(
+        privileged_server: ProsodyServer, gateways: Gateways, people: People, tmp_path: Path) -> None:
+    gateway = await gateways(privileged_server, sms=sms_table())
+    assert gateway.store is not None
+    alice = await people(privileged_server, "alice")
+    pushes: list[str] = []
+    alice.add_event_handler("roster_update", lambda iq: pushes.extend(str(j) for j in iq["roster"]["items"]))
+    await gateway.store.users.add("alice@localhost", transports=["sms"])
+    await gateway.store.contacts.add("alice@localhost", "sms", "+12025550123", "Mom")
+    await gateway.store.contacts.add("alice@localhost", "sms", "+12025550124", "Dad")
+    await wait_until(_has(alice, MOM), timeout=5)
+    await wait_until(_has(alice, DAD), timeout=5)
+
+    await gateways.stop(gateway)
+    await cli(tmp_path / "config.toml", "contact", "remove", "alice@localhost", "--sms", "+12025550123")
+    gateway = await gateways(privileged_server, sms=sms_table())
+
+    await wait_until(_lacks(alice, MOM), timeout=5)
+    assert DAD in await roster(alice)
+    assert pushes.count(DAD) == 1, "an unchanged item is not pushed again"
 
 
 def _has(client: TestClient, jid: str) -> Any:
