@@ -1,0 +1,29 @@
+"""The benchmark's report: the table and BENCHMARKS.md come from the figures given, with ratios beside them."""
+
+from __future__ import annotations
+
+from bench.report import Run, markdown, table
+
+
+def sample_run() -> Run:
+    figures = {
+        "xmpp_irc.1.rate": {"gateway": 2000.0, "echo": 4000.0, "biboumi_history": 500.0, "biboumi_no_history": 4000.0},
+        "xmpp_irc.1.p50": {"gateway": 3.0, "echo": 1.5},
+        "mem.irc_groups": {"gateway": 20.0, "biboumi_no_history": 10.0},
+    }
+    return Run(figures=figures, profiles={}, notes=[], command="make bench", mode="quick", seconds=60.0,
+               database="SQLite", sizes={"group_users": 100})
+
+
+def test_table_shows_each_figure_and_the_ratios() -> None:
+    text = table(sample_run())
+    row = next(line for line in text.splitlines() if line.startswith("XMPP->IRC, 1 user"))
+    assert "2,000" in row and "0.50x" in row and "4.00x" in row
+    assert "RSS per IRC user" in text
+
+
+def test_markdown_has_the_table_the_machine_and_the_command() -> None:
+    text = markdown(sample_run())
+    assert "| XMPP->IRC, 1 user | msgs/s | 2,000 | 4,000 | 500 | 4,000 | 0.50x | 4.00x | 0.50x |" in text
+    assert "## Machine" in text and "Python" in text
+    assert "`make bench`" in text
