@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import email.utils
 import logging
 import random
 import re
@@ -31,6 +32,7 @@ from collections.abc import Awaitable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gateway import __version__
 from gateway.core.events import Refusal
 from gateway.transports.irc.addressing import check_channel, check_nick
 from gateway.transports.irc.channel import Channel, ChannelDirectory, Member, ServerInfo
@@ -103,6 +105,7 @@ _JOIN_CONDITIONS: dict[JoinErrorKind, str] = {
     "timeout": "remote-server-timeout",
     "disconnected": "remote-server-timeout",
 }
+CTCP_REPLIES, CTCP_WINDOW = 3, 10.0  # at most 3 CTCP replies per 10 s per connection
 _NICK_REFUSALS = frozenset({"431", "432", "433", "436", "437"})
 _SASL_FAILURES = frozenset({"902", "904", "905", "906", "908"})
 
@@ -233,6 +236,7 @@ class IrcConnection:
         self._names: dict[str, list[Member]] = {}
         self._nickserv_waiter: asyncio.Future[str] | None = None
         self._ping_counter = 0
+        self._ctcp_budget, self._ctcp_at = float(CTCP_REPLIES), 0.0  # token bucket for CTCP replies
 
         # Channels: what the user wants to be in (kept across reconnects), with keys.
         self._wanted: dict[str, tuple[str, str | None]] = {}
@@ -836,8 +840,20 @@ class IrcConnection:
                 await self._cap_end()
         elif sub == "NAK":
             await self._cap_end()
+        elif sub == "NEW":  # cap-notify (implied by CAP LS 302): ask for what we want among the new ones
+            new = {}
+            for item in line.param(-1).split():
+                name, _, value = item.partition("=")
+                new[name] = value
+            self._offered.update(new)
+            wanted = [cap for cap in WANTED_CAPS if cap in new and cap not in self.caps]
+            if wanted:
+                await self._queue.put(build_line("CAP", "REQ", trailing=" ".join(wanted)))
         elif sub == "DEL":
-            self.caps = self.caps - set(line.param(-1).split())
+            gone = set(line.param(-1).split())
+            self.caps = self.caps - gone
+            for name in gone:
+                self._offered.pop(name, None)
 
     def _wants_sasl(self) -> bool:
         return bool(self.identity.sasl_account and self.identity.sasl_password)
@@ -977,8 +993,10 @@ class IrcConnection:
         action = False
         if text.startswith(CTCP):
             parsed = ctcp_action(text)
-            if parsed is None:
-                return  # other CTCP (VERSION, PING, DCC...): not for the XMPP user
+            if parsed is None:  # other CTCP: answered here when it is a query we know, never shown to the user
+                if not notice and not own and not self.server.is_channel(target):
+                    await self._ctcp_query(source, text)
+                return
             action, text = True, parsed
         user, host = line.user_host
         if own and user and host:
@@ -992,6 +1010,28 @@ class IrcConnection:
         if private and notice and waiter is not None and not waiter.done() and source.lower() == "nickserv":
             waiter.set_result(text)
         await self._emit(self.events.on_message(event))
+
+    async def _ctcp_query(self, source: str, text: str) -> None:
+        """VERSION, PING and TIME get an answer, at most CTCP_REPLIES per CTCP_WINDOW seconds per connection
+        (so a flood of queries cannot make us flood); anything else is ignored."""
+        command, _, argument = text.strip(CTCP).partition(" ")
+        command = command.upper()
+        if command == "VERSION":
+            answer = f"VERSION xmpp-gateway {__version__} (XMPP to IRC)"
+        elif command == "PING":
+            answer = f"PING {one_line(argument)}".rstrip()
+        elif command == "TIME":
+            answer = "TIME " + email.utils.formatdate(usegmt=True)
+        else:
+            return
+        now = time.monotonic()
+        self._ctcp_budget = min(CTCP_REPLIES, self._ctcp_budget + (now - self._ctcp_at) * CTCP_REPLIES / CTCP_WINDOW)
+        self._ctcp_at = now
+        if self._ctcp_budget < 1 or not self._established:
+            return
+        self._ctcp_budget -= 1
+        with contextlib.suppress(UnsafeParameter, Refusal, ConnectionError):
+            await self._queue.put(build_line("NOTICE", check_nick(source), trailing=f"{CTCP}{answer}{CTCP}"))
 
     async def _on_notice(self, line: Line) -> None:
         await self._on_privmsg(line, notice=True)
