@@ -40,6 +40,10 @@ class AccessControl:
         """The configured transports' names."""
         return tuple(sorted(self._policies))
 
+    def forget(self, jid: str) -> None:
+        """Drop the cached record of `jid`: it changed here (registered, unregistered), so read it afresh."""
+        self._cache.pop(jid, None)
+
     async def user(self, jid: str) -> UserRecord | None:
         now = time.monotonic()
         cached = self._cache.get(jid)

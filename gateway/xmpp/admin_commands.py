@@ -63,6 +63,7 @@ async def users_add(context: Context, values: Values) -> Result:
                                 transports=transports)
     except AdminError as error:
         raise CommandError(str(error)) from None
+    context.forget(record.jid)
     return Result(f"Added {record.jid}{' (admin)' if record.is_admin else ''}; transports: "
                   f"{', '.join(sorted(record.transports))}.")
 
@@ -73,6 +74,7 @@ async def users_remove(context: Context, values: Values) -> Result:
         await remove_user(context.store, jid)
     except AdminError as error:
         raise CommandError(str(error)) from None
+    context.forget(jid)
     context.notify.contacts_changed()
     context.notify.unregistered(jid)
     return Result(f"Removed {jid} with their bindings, contacts and message journal.")
@@ -84,6 +86,7 @@ async def _update(context: Context, jid: str, *, is_admin: bool | None = None, e
         record = await context.store.users.update(jid, is_admin=is_admin, enabled=enabled)
     except UserNotFound:
         raise CommandError(f"{jid} is not a user") from None
+    context.forget(jid)
     return Result(f"{record.jid}: admin {_yes(record.is_admin)}, enabled {_yes(record.enabled)}.")
 
 

@@ -96,6 +96,7 @@ class Context:
     is_admin: bool
     notify: Notifier
     transports: tuple[str, ...] = ()  # every configured transport's name
+    forget: Callable[[str], None] = lambda jid: None  # after changing a user: drop their cached access record
 
 
 Handler = Callable[[Context, Values], Awaitable[Result]]
@@ -216,7 +217,8 @@ class CommandSet:
         if command.needs_user and await self.store.users.get_user(jid) is None:
             raise Forbidden(f"{jid} is not registered with this gateway. Register first (in-band registration, "
                             "XEP-0077, from your client's service discovery) or ask an admin to add you.")
-        return Context(self.store, self.transport, jid, is_admin, self.notify, self.access.transports)
+        return Context(self.store, self.transport, jid, is_admin, self.notify, self.access.transports,
+                       self.access.forget)
 
     async def run(self, jid: str, command: Command, raw: Mapping[str, Any]) -> Result:
         """Authorize, check the values and run the handler."""

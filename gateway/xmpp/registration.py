@@ -148,6 +148,7 @@ class Registration:
             return
         if await self.store.users.join(jid, self.transport.name, nick=values.get("nick"), create=True):
             log.info("%s registered with %s", jid, self.xmpp.boundjid.bare)
+        self.access.forget(jid)
         iq.reply().send()
         self._on_registered(jid)
 
@@ -158,6 +159,7 @@ class Registration:
         except UserNotFound:
             _error(iq, "item-not-found", f"{jid} is not registered with this gateway.")
             return
+        self.access.forget(jid)
         log.info("%s unregistered from %s (their data there is deleted%s)", jid, self.xmpp.boundjid.bare,
                  "; no transport left, so the user is deleted" if gone else "")
         iq.reply().send()

@@ -40,6 +40,7 @@ async def unregister(context: Context, values: Values) -> Result:
         gone = await context.store.users.leave(context.jid, context.transport.name, member_only=False)
     except UserNotFound:
         raise CommandError(f"{context.jid} is not registered with {domain}.") from None
+    context.forget(context.jid)
     context.notify.contacts_changed()
     context.notify.unregistered(context.jid)
     rest = " You used no other transport here, so your account is deleted too." if gone else ""

@@ -139,3 +139,40 @@ async def test_disabled_user_cannot_register_again(server: ProsodyServer, gatewa
     dave = await people(server, "dave")
     condition, text = await refused(dave, LOOPBACK)
     assert condition == "forbidden" and "disabled" in text
+
+
+async def test_registration_and_membership_are_per_transport(server: ProsodyServer, gateways: Gateways,
+                                                             people: People) -> None:
+    gateway = await gateways(server, sms=sms_table(access="closed"), loopback=loopback_table(access="open"))
+    store = gateway.store
+    assert store is not None
+    alice, bob = await people(server, "alice"), await people(server, "bob")
+
+    await register(alice, LOOPBACK)  # open: she becomes a member of loopback only
+    assert not registered(await form(alice, SMS))
+    condition, text = await refused(alice, SMS)
+    assert condition == "not-allowed" and "closed" in text, "a member of loopback is a stranger to closed sms"
+    alice.send_message(mto=f"+12025550123@{SMS}", mbody="hello", mtype="chat")
+    error = await alice.next_message(predicate=lambda m: m["type"] == "error")
+    assert error["error"]["condition"] == "registration-required"
+
+    await store.users.add("bob@localhost", transports=["sms"])  # an admin added him for SMS
+    assert registered(await form(bob, SMS)) and not registered(await form(bob, LOOPBACK))
+    await register(bob, SMS)
+    await register(bob, LOOPBACK)
+    await store.contacts.add("bob@localhost", "sms", "+12025550123", "Mom")
+    await store.contacts.add("bob@localhost", "loopback", "echo", "Echo")
+    bob.send_message(mto=f"echo@{LOOPBACK}", mbody="hello", mtype="chat")
+    await bob.next_message(predicate=lambda m: m["body"] == "hello")
+
+    await unregister(bob, SMS)  # only SMS data goes; the user and their loopback data stay
+    record = await store.users.get_user("bob@localhost")
+    assert record is not None and record.transports == {"loopback"}
+    assert [c.transport for c in await store.contacts.find("bob@localhost")] == ["loopback"]
+    assert {r.transport for r in await store.journal.history()} == {"loopback"}
+    assert not registered(await form(bob, SMS)) and registered(await form(bob, LOOPBACK))
+    condition, _ = await refused(bob, SMS)
+    assert condition == "not-allowed", "having left closed SMS, only an admin can let him back"
+
+    await unregister(bob, LOOPBACK)
+    assert await store.users.get_user("bob@localhost") is None
