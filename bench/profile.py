@@ -23,7 +23,9 @@ class ProfileSummary:
     samples: int
     self_top: list[tuple[str, float]]  # function, share of samples
     gateway_inclusive: list[tuple[str, float]]
-    idle: float  # share of samples where the loop waited in select/epoll
+    idle: float  # share of the event loop's samples where it waited in select/epoll
+    threads: float  # share of all samples in other threads (aiosqlite's worker running SQLite)
+    by_package: list[tuple[str, float]]  # the event loop's on-CPU samples by the package of the top frame
     raw_path: Path
 
 
@@ -54,32 +56,51 @@ def _name(frame: str) -> str:
     return f"{match['func']} ({file})"
 
 
+def _package(name: str) -> str:
+    file = name[name.rfind("(") + 1:-1]
+    if file.startswith("gateway/"):
+        return "/".join(file.split("/")[:2]) if file.count("/") > 1 else "gateway"
+    head = file.split("/", 1)[0] if "/" in file else file.split(".py")[0]
+    return head or "?"
+
+
 def summarize(raw: Path, top: int = 12) -> ProfileSummary:
+    """Shares of the event loop thread's samples (greenlet stacks of SQLAlchemy included); other threads apart."""
     self_counts: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = idle = 0
+    packages: Counter[str] = Counter()
+    total = loop_total = idle = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_name(f) for f in stack.split(";") if f.strip() and not f.startswith("process ")
-                  and not f.startswith("thread ")]
+        frames = [_name(f) for f in stack.split(";") if f.strip()]
         if not frames:
             continue
         total += count
+        if frames[0].startswith("Thread._bootstrap"):
+            continue  # a worker thread, counted in `threads`
+        loop_total += count
         leaf = frames[-1]
         self_counts[leaf] += count
-        if leaf.startswith(("select (", "poll (", "_run_once (")) or "selectors.py" in leaf:
+        if "(selectors.py)" in leaf:
             idle += count
+        else:
+            packages[_package(leaf)] += count
         for name in set(frames):
-            if "(gateway/" in name:
+            if "(gateway/" in name and not name.startswith(("<module>", "main (", "_run (", "_run_async (")):
                 inclusive[name] += count
-    share = (lambda n: n / total) if total else (lambda n: 0.0)
+
+    def share(n: int) -> float:
+        return n / loop_total if loop_total else 0.0
+
     return ProfileSummary(
         samples=total,
         self_top=[(name, share(n)) for name, n in self_counts.most_common(top)],
         gateway_inclusive=[(name, share(n)) for name, n in inclusive.most_common(top)],
         idle=share(idle),
+        threads=(total - loop_total) / total if total else 0.0,
+        by_package=[(name, share(n)) for name, n in packages.most_common(top)],
         raw_path=raw,
     )

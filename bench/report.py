@@ -99,8 +99,9 @@ def table(run: Run) -> str:
         lines.append("messages not delivered within the settle time: " + ", ".join(
             f"{k[:-5]} {col}={v:.0f}" for k, cols in lost.items() for col, v in cols.items()))
     for path, summary in run.profiles.items():
-        lines.append(f"profile of the gateway, {path} with 20 users ({summary.samples} samples, "
-                     f"{summary.idle:.0%} idle in the selector):")
+        lines.append(f"profile of the gateway, {path} with 20 users ({summary.samples} samples; event loop "
+                     f"{summary.idle:.0%} idle in the selector; other threads {summary.threads:.0%} of samples):")
+        lines.append("  by package: " + ", ".join(f"{name} {share:.0%}" for name, share in summary.by_package[:8]))
         lines += [f"  self {share:5.1%}  {name}" for name, share in summary.self_top[:8]]
         lines += [f"  incl {share:5.1%}  {name}" for name, share in summary.gateway_inclusive[:8]]
     return "\n".join(lines)
@@ -233,7 +234,12 @@ def markdown(run: Run) -> str:
     parts += ["", LIMITS]
     for path, summary in run.profiles.items():
         parts += [f"### Profile of the gateway: {path.replace('_', '->').upper()} with 20 users", "",
-                  f"py-spy, {summary.samples} samples, {summary.idle:.0%} of them idle in the selector.", "",
+                  f"py-spy, {summary.samples} samples. Shares below are of the event loop thread's samples "
+                  f"(SQLAlchemy's greenlets included); it waited in the selector for {summary.idle:.0%} of them. "
+                  "Other threads "
+                  f"(aiosqlite's worker running SQLite) took {summary.threads:.0%} of all samples.", "",
+                  "On-CPU time of the event loop by the package of the innermost frame: "
+                  + ", ".join(f"{name} {share:.0%}" for name, share in summary.by_package[:10]) + ".", "",
                   "| self | function |", "|---:|---|"]
         parts += [f"| {share:.1%} | `{name}` |" for name, share in summary.self_top]
         parts += ["", "| inclusive | gateway function |", "|---:|---|"]
