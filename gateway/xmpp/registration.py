@@ -109,7 +109,11 @@ class Registration:
                                                       instructions=self.instructions())
         form.add_field(var="FORM_TYPE", ftype="hidden", value=REGISTER_NS)
         for spec in self.fields:
-            query[spec.var] = current or ""  # the legacy field, for clients without data forms
+            # The legacy field too, for clients without data forms (an empty one must stay: add_field keeps it).
+            if current:
+                query[spec.var] = current
+            else:
+                query.add_field(spec.var)
             form.add_field(var=spec.var, ftype="text-single", label=spec.label, required=False, value=current or "")
         query.append(form)
         reply.send()
