@@ -183,3 +183,25 @@ def _lacks(client: TestClient, jid: str) -> Any:
     async def check() -> bool:
         return jid not in await roster(client)
     return check
+
+
+async def test_an_sms_contact_answers_the_servers_probe_as_available(server: ProsodyServer, gateways: Gateways,
+                                                                    people: People) -> None:
+    gateway = await gateways(server, sms=sms_table())
+    assert gateway.store is not None
+    await gateway.store.users.add("alice@localhost", transports=["sms"])
+    alice = await people(server, "alice")
+    subscribed: list[str] = []
+    alice.add_event_handler("presence_subscribed", lambda p: subscribed.append(str(p["from"])))
+    alice.send_presence(pto=MOM, ptype="subscribe")
+    await wait_until(lambda: MOM in subscribed, timeout=5)
+
+    # A second session: the server probes the contacts alice is subscribed to, and the phone answers.
+    second = TestClient("alice@localhost/second", "pw")
+    available: list[str] = []
+    second.add_event_handler("presence_available", lambda p: available.append(str(p["from"].bare)))
+    await second.start(port=server.c2s_port)
+    try:
+        await wait_until(lambda: MOM in available, timeout=5)
+    finally:
+        await second.stop()
