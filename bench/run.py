@@ -42,6 +42,8 @@ from gateway.store.store import Store
 from gateway.transports.sms import admin as sms_admin
 
 BIG_ROOM = 20
+# What one run measures; `--only` picks some of them (to look at one figure while working on it).
+PARTS = frozenset({"echo", "gateway", "sms", "profile", "biboumi", "memory"})
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,9 @@ def say(text: str) -> None:
 
 
 class Bench:
-    def __init__(self, sizes: Sizes, database_url: str, workdir: Path) -> None:
+    def __init__(self, sizes: Sizes, database_url: str, workdir: Path, parts: frozenset[str] = PARTS) -> None:
         self.sizes = sizes
+        self.parts = parts
         self.timing = Timing(sizes.throughput_seconds, sizes.latency_seconds)
         self.database_url = database_url
         self.stack = Stack(workdir)
@@ -175,9 +178,12 @@ class Bench:
         self.figures.setdefault("startup", {})["gateway"] = startup
         say(f"gateway connected in {startup:.2f} s")
         try:
-            await self.rooms("gateway", gateway_room("{channel}"), irc=True)
-            await self.sms()
-            await self.profile(process)
+            if "gateway" in self.parts:
+                await self.rooms("gateway", gateway_room("{channel}"), irc=True)
+            if "sms" in self.parts:
+                await self.sms()
+            if "profile" in self.parts:
+                await self.profile(process)
         finally:
             self.stack.stop(process)
 
@@ -289,7 +295,7 @@ class Bench:
                 await asyncio.sleep(0.5)
             finally:
                 self.stack.stop(process)
-            if biboumi.biboumi_available():
+            if "biboumi" in self.parts and biboumi.biboumi_available():
                 process = await self.start_biboumi(f"biboumi-{row}", users + self.clients[:1], history=False)
                 try:
                     say(f"memory {row}: biboumi, {len(users)} users")
@@ -337,13 +343,23 @@ class Bench:
 
     async def run(self) -> None:
         await self.setup()
-        await self.echo()
-        await self.gateway()
-        if biboumi.biboumi_available():
+        if "echo" in self.parts:
+            await self.echo()
+        if self.parts & {"gateway", "sms", "profile"}:
+            await self.gateway()
+        if "biboumi" in self.parts and biboumi.biboumi_available():
             await self.biboumi_runs()
-        else:
+        elif "biboumi" in self.parts:
             self.notes.append("biboumi is not installed: its columns are empty")
-        await self.memory()
+        if "memory" in self.parts:
+            await self.memory()
+
+
+def _parts(text: str) -> frozenset[str]:
+    parts = frozenset(p.strip() for p in text.split(",") if p.strip())
+    if not parts or parts - PARTS:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(sorted(PARTS))}")
+    return parts
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -351,6 +367,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="the whole table (500/200 users, 10 s runs)")
     parser.add_argument("--database", default="", help="the gateway's database URL (default: SQLite in the run dir)")
     parser.add_argument("--write", type=Path, help="write BENCHMARKS.md (or another file) from this run")
+    parser.add_argument("--only", type=_parts, default=PARTS,
+                        help=f"comma-separated parts to run, of: {', '.join(sorted(PARTS))} (default: all)")
     parser.add_argument("--workdir", type=Path, help="keep configs, logs and profiles here (default: a temp dir)")
     return parser.parse_args(argv)
 
@@ -360,7 +378,7 @@ async def main_async(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as cleanup:
         workdir = args.workdir or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        bench = Bench(sizes, args.database, workdir.resolve())
+        bench = Bench(sizes, args.database, workdir.resolve(), args.only)
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None
@@ -378,7 +396,9 @@ async def main_async(args: argparse.Namespace) -> int:
                          sizes=asdict(sizes), loadgen=await report.loadgen_ceiling())
         print(report.table(run))
         (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
-        if args.write:
+        if args.write and args.only != PARTS:
+            print("not writing a partial run", file=sys.stderr)
+        elif args.write:
             args.write.write_text(report.markdown(run))
             print(f"wrote {args.write}")
     return 0
