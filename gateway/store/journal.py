@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
-from gateway.store.batch import BatchWriter
+from gateway.store.batch import BatchWriter, Bulk
 from gateway.store.models import JournalEntry, utcnow
 
 J = cast(Table, JournalEntry.__table__)
@@ -26,6 +26,24 @@ _UNREPORTED_OUTCOME = and_(
     J.c.direction == Direction.OUT.value, J.c.reported.is_(False),
     or_(J.c.status.in_([Status.FAILED.value, Status.UNKNOWN.value]),
         and_(J.c.status == Status.DELIVERED.value, J.c.receipt_requested.is_(True))))
+
+
+# The writes run on every message, so their statements are built once and executed with parameters: building a
+# statement per call (values(), where()) cost more than the database work itself. Inserts and marks are Bulk
+# writes: every caller in one group commit shares one multi-row statement.
+_OPEN_STATUSES = [s.value for s in Status if not s.final]
+_OUTCOME = (update(J)
+            .where(J.c.id == bindparam("row_id"),
+                   or_(J.c.status.in_(_OPEN_STATUSES),
+                       and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False))))
+            .values(status=bindparam("new_status"), updated_at=bindparam("now"), reported=bindparam("now_reported"),
+                    provider_id=func.coalesce(bindparam("new_provider_id"), J.c.provider_id),
+                    error=func.coalesce(bindparam("new_error"), J.c.error)))
+_MARK_DELIVERED = (update(J).where(J.c.id == bindparam("row_id"))
+                   .values(status=Status.DELIVERED.value, updated_at=bindparam("now")))
+_MARK_REPORTED = update(J).where(J.c.id == bindparam("row_id")).values(reported=True, updated_at=bindparam("now"))
+_INBOUND_KEY = ("user_jid", "xmpp_id")
+_OUTBOUND_KEY = ("user_jid", "peer", "xmpp_id", "body")
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,14 @@ class JournalRepository:
         self._engine = engine
         self._writer = writer or BatchWriter(engine)
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        self._insert = dialect.insert
+        insert_inbound = (dialect.insert(J)
+                          .on_conflict_do_nothing(index_elements=["transport", "direction", "user_jid", "provider_id"])
+                          .returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY)))
+        insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))
+        self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
+        self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
+        self._delivered = Bulk("mark delivered", _updater(_MARK_DELIVERED))
+        self._reported = Bulk("mark reported", _updater(_MARK_REPORTED))
 
     async def close(self) -> None:
         await self._writer.close()
@@ -62,11 +87,9 @@ class JournalRepository:
                       status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
                       body=message.body, extra=_outbound_extra(message),
                       created_at=now, updated_at=now)
-
-        async def op(conn: AsyncConnection) -> int:
-            return int((await conn.execute(J.insert().values(**values).returning(J.c.id))).scalar_one())
-
-        return replace(message, journal_id=await self._writer.run(op), accepted_at=now)
+        journal_id = await self._writer.run_bulk(self._outbound_rows, values)
+        assert journal_id is not None  # a plain insert always inserts
+        return replace(message, journal_id=journal_id, accepted_at=now)
 
     async def record_inbound(self, message: InboundMessage, status: Status = Status.PENDING
                              ) -> tuple[InboundMessage, bool]:
@@ -77,18 +100,12 @@ class JournalRepository:
                  if v}
         if message.room_nick is not None:  # "" (the room itself) must survive
             extra["room_nick"] = message.room_nick
+        now = utcnow()
         values = dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user,
                       peer=message.peer, xmpp_id=message.xmpp_id, provider_id=message.provider_id,
-                      status=status.value, body=message.body, extra=extra or None, reported=True)
-        statement = (self._insert(J).values(**_stamped(values))
-                     .on_conflict_do_nothing(index_elements=["transport", "direction", "user_jid", "provider_id"])
-                     .returning(J.c.id))
-
-        async def op(conn: AsyncConnection) -> int | None:
-            found = (await conn.execute(statement)).scalar_one_or_none()
-            return None if found is None else int(found)
-
-        journal_id = await self._writer.run(op)
+                      status=status.value, body=message.body, extra=extra or None, reported=True,
+                      created_at=now, updated_at=now)
+        journal_id = await self._writer.run_bulk(self._inbound_rows, values)
         if journal_id is None:
             return message, False
         return replace(message, journal_id=journal_id), True
@@ -99,38 +116,29 @@ class JournalRepository:
         A final status is never left (a late 'sent' must not undo 'delivered', whichever instance hears it),
         and an outcome already reported is not recorded, so not reported, twice.
         """
-        values: dict[str, Any] = dict(status=outcome.status.value, updated_at=utcnow(),
-                                      reported=outcome.status.final and not outcome.needs_report)
-        if outcome.provider_id is not None:
-            values["provider_id"] = outcome.provider_id
-        if outcome.error_condition or outcome.error_text:
-            values["error"] = f"{outcome.error_condition or ''}: {outcome.error_text or ''}"
         if outcome.message.journal_id is None:
             raise ValueError("this message was never journaled")
-        open_or_unreported = or_(J.c.status.in_([s.value for s in Status if not s.final]),
-                                 and_(J.c.status == outcome.status.value, J.c.reported.is_(False)))
-        statement = update(J).where(J.c.id == outcome.message.journal_id, open_or_unreported).values(**values)
+        error = (f"{outcome.error_condition or ''}: {outcome.error_text or ''}"
+                 if outcome.error_condition or outcome.error_text else None)
+        params = dict(row_id=outcome.message.journal_id, new_status=outcome.status.value, now=utcnow(),
+                      now_reported=outcome.status.final and not outcome.needs_report,
+                      new_provider_id=outcome.provider_id, new_error=error)
 
         async def op(conn: AsyncConnection) -> bool:
-            return bool((await conn.execute(statement)).rowcount)
+            return bool((await conn.execute(_OUTCOME, params)).rowcount)
 
         return await self._writer.run(op)
 
     async def mark_reported(self, journal_id: int) -> None:
-        await self._update(journal_id, {"reported": True})
+        await self._mark(self._reported, journal_id)
 
     async def mark_delivered(self, journal_id: int) -> None:
-        await self._update(journal_id, {"status": Status.DELIVERED.value})
+        await self._mark(self._delivered, journal_id)
 
-    async def _update(self, journal_id: int | None, values: dict[str, Any]) -> None:
+    async def _mark(self, bulk: Bulk[dict[str, Any], None], journal_id: int | None) -> None:
         if journal_id is None:
             raise ValueError("this message was never journaled")
-        statement = update(J).where(J.c.id == journal_id).values(**values, updated_at=utcnow())
-
-        async def op(conn: AsyncConnection) -> None:
-            await conn.execute(statement)
-
-        await self._writer.run(op)
+        await self._writer.run_bulk(bulk, dict(row_id=journal_id, now=utcnow()))
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
@@ -185,9 +193,33 @@ class JournalRepository:
             return (await conn.execute(statement)).all()
 
 
-def _stamped(values: dict[str, Any]) -> dict[str, Any]:
-    now = utcnow()
-    return {**values, "created_at": now, "updated_at": now}
+def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[AsyncConnection, list[dict[str, Any]]],
+                                                                   Awaitable[list[int | None]]]:
+    """One multi-row INSERT ... RETURNING for a batch; each parameter set gets its row id, or None when nothing
+    was inserted for it (a duplicate provider id).
+
+    The rows come back matched on `key`, not on their position: neither database promises RETURNING in VALUES
+    order, and asking SQLAlchemy for that order makes it fall back to one statement per row on SQLite. Rows
+    that share a key are the same message twice, so which of their ids each gets does not matter.
+    """
+    async def execute(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int | None]:
+        ids: dict[tuple[Any, ...], list[int]] = {}
+        for returned in (await conn.execute(statement, rows)).all():
+            ids.setdefault(tuple(returned[1:]), []).append(int(returned[0]))
+        for same in ids.values():
+            same.sort(reverse=True)  # so that pop() hands the lowest id to the first of equal rows
+        return [found.pop() if (found := ids.get(tuple(row[k] for k in key))) else None for row in rows]
+
+    return execute
+
+
+def _updater(statement: Any) -> Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[list[None]]]:
+    """One executemany of `statement` for a batch."""
+    async def execute(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[None]:
+        await conn.execute(statement, rows)
+        return [None] * len(rows)
+
+    return execute
 
 
 def _outbound_extra(message: OutboundMessage) -> dict[str, Any] | None:

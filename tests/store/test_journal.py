@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
@@ -293,3 +293,50 @@ async def test_a_stopped_writer_fails_its_callers_instead_of_hanging(engine: Asy
             await asyncio.wait_for(task, 5)
     assert await asyncio.wait_for(writer.run(quick), 5) == 1  # and the next write starts a new drain
     await writer.close()
+
+
+# -- bulk writes: one statement for every caller of a batch ----------------------------------------------
+class Statements:
+    """Counts the statements sent to the database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.count = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(self, *_args: object) -> None:
+        self.count += 1
+
+
+async def test_a_batch_of_inserts_and_marks_is_one_statement_each(journal: JournalRepository,
+                                                                  engine: AsyncEngine) -> None:
+    statements = Statements(engine)
+    inbound_results = await asyncio.gather(*(journal.record_inbound(inbound(None, body=f"b{i}")) for i in range(N)))
+    after_inserts = statements.count
+    await asyncio.gather(*(journal.mark_delivered(m.journal_id) for m, _ in inbound_results))  # type: ignore[arg-type]
+
+    # A few statements for the batches (and BEGIN where the driver sends one), not one per row.
+    assert after_inserts <= 10 and statements.count - after_inserts <= 10, statements.count
+    assert len({m.journal_id for m, _ in inbound_results}) == N
+    assert not await journal.pending_inbound("sms")
+    rows = {r.id: r.body for r in await journal.history(direction=Direction.IN)}
+    assert all(rows[m.journal_id] == m.body for m, _ in inbound_results)  # type: ignore[index]
+
+
+async def test_a_duplicate_within_one_batch_is_recognised(journal: JournalRepository) -> None:
+    results = await asyncio.gather(journal.record_inbound(inbound("SM-twice", body="first")),
+                                   journal.record_inbound(inbound("SM-other")),
+                                   journal.record_inbound(inbound("SM-twice", body="again")))
+
+    assert [new for _, new in results] == [True, True, False]
+    assert results[2][0].journal_id is None
+    assert [r.body for r in await journal.history(direction=Direction.IN)] == ["first", "hello"]
+
+
+async def test_equal_outbound_messages_in_one_batch_get_their_own_rows(journal: JournalRepository) -> None:
+    messages = await asyncio.gather(*(journal.record_outbound(outbound("same")) for _ in range(5)),
+                                    journal.record_outbound(outbound("other")))
+
+    assert len({m.journal_id for m in messages}) == 6
+    rows = {r.id: r.body for r in await journal.history(direction=Direction.OUT)}
+    assert [rows[m.journal_id] for m in messages] == ["same"] * 5 + ["other"]  # type: ignore[index]
+    assert [m.journal_id for m in messages[:5]] == sorted(m.journal_id for m in messages[:5])  # type: ignore[misc]
