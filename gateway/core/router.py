@@ -53,8 +53,12 @@ class Router:
         self._count(message.transport, Direction.OUT)
         await self._send(route, message)
 
-    async def submit_room(self, message: OutboundMessage, send: RoomSend) -> OutboundMessage:
+    async def submit_room(self, message: OutboundMessage, send: RoomSend,
+                          after: asyncio.Future[None] | None = None) -> OutboundMessage:
         """Take a group-chat message: journal it, then hand it to `send` (the room transport); return it journaled.
+
+        `after`, when given, is waited for between the journal write and the send: it keeps a burst in order while
+        its journal writes share commits.
 
         The caller renders the outcome itself (XEP-0045 reflection, or an error): a Refusal from `send` is recorded
         as FAILED, marked reported, and raised again; so is any other failure, as internal-server-error.
@@ -62,6 +66,8 @@ class Router:
         await self.access.check(message.user, message.transport)
         message = await self._journal.record_outbound(replace(message, room=True))
         self._count(message.transport, Direction.OUT)
+        if after is not None:
+            await asyncio.shield(after)
         await self.send_room(message, send)
         return message
 

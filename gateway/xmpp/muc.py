@@ -54,6 +54,33 @@ class _Membership:
     subject_by: str | None = None
 
 
+class SendOrder:
+    """The messages of one user to one room leave in the order they arrived, while each waits for its own journal
+    write: a message's turn comes when the one before it has been sent (or refused)."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], asyncio.Future[None]] = {}
+
+    def take(self, key: tuple[str, str]) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
+        """The turn before this one (None when there is none waiting) and this one's, to `release` when done."""
+        previous = self._last.get(key)
+        self._last[key] = turn = asyncio.get_running_loop().create_future()
+        return previous, turn
+
+    def release(self, key: tuple[str, str], previous: asyncio.Future[None] | None, turn: asyncio.Future[None]) -> None:
+        """This message is done; the next one's turn comes once the one before this is done too (a message refused
+        before its turn must not let the next overtake the one before)."""
+        def done(_: object = None) -> None:
+            turn.set_result(None)
+            if self._last.get(key) is turn:
+                del self._last[key]
+
+        if previous is None or previous.done():
+            done()
+        else:
+            previous.add_done_callback(done)
+
+
 class MucService:
     """Installs XEP-0045 handling on `xmpp` for `rooms`; implements core.rooms.RoomSink."""
 
@@ -64,7 +91,7 @@ class MucService:
         self._tasks: set[asyncio.Task[None]] = set()
         # One presence at a time per (user, room): a join must finish before the leave that follows it.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._send_locks: dict[tuple[str, str], asyncio.Lock] = {}  # (user, room JID): messages keep their order
+        self._send_order = SendOrder()
         # Journaled room messages of an earlier run, waiting for their user to join the room again.
         self._parked_in: dict[tuple[str, str], list[tuple[InboundMessage, asyncio.Future[None]]]] = {}
         self._parked_out: dict[tuple[str, str], list[OutboundMessage]] = {}
@@ -308,32 +335,33 @@ class MucService:
     async def _groupchat(self, stanza: Message, member: _Membership) -> None:
         user = str(stanza["from"].bare)
         body = stanza["body"]
-        subject = stanza.xml.find("{jabber:component:accept}subject")
+        if not body:
+            subject = stanza.xml.find("{jabber:component:accept}subject")
+            if subject is not None:  # else a chat state or the like
+                try:
+                    await self.rooms.set_room_subject(user, member.room, subject.text or "")
+                except Refusal as refusal:
+                    self._error_message(stanza, refusal.condition, refusal.text)
+            return
+        # Journaled before it goes out (DESIGN: a message we accepted is written first). The journal writes of a
+        # burst overlap (one group commit); the sends, reflections and errors keep the order of arrival.
+        key = (user, member.jid)
+        previous, turn = self._send_order.take(key)
         try:
-            if not body and subject is not None:
-                await self.rooms.set_room_subject(user, member.room, subject.text or "")
-                return
-            if not body:
-                return  # chat states and the like
-            # Journaled before it goes out (DESIGN: a message we accepted is written first), one at a time per
-            # user and room so that a burst keeps its order through the journal's awaits.
-            lock = self._send_locks.setdefault((user, member.jid), asyncio.Lock())
-            async with lock:
-                await self.xmpp.router.submit_room(
-                    OutboundMessage(transport=self.xmpp.adapter.name, user=user,
-                                    resource=stanza["from"].resource or None, peer=member.room, body=body,
-                                    xmpp_id=stanza["id"] or None),
-                    lambda message: self.rooms.send_room_message(message.user, member.room, message.body))
+            await self.xmpp.router.submit_room(
+                OutboundMessage(transport=self.xmpp.adapter.name, user=user, resource=stanza["from"].resource or None,
+                                peer=member.room, body=body, xmpp_id=stanza["id"] or None),
+                lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
+                after=previous)
+            origin = stanza.xml.find(f"{{{SID_NS}}}origin-id")
+            self._reflect(member, body, stanza["id"], origin.get("id", "") if origin is not None else None)
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
-            return
         except Exception:
-            log.exception("%s: cannot take the room message %s from %s", self.xmpp.domain, stanza["id"],
-                          stanza["from"])
+            log.exception("%s: cannot take the room message %s from %s", self.xmpp.domain, stanza["id"], stanza["from"])
             self._error_message(stanza, "internal-server-error", "The gateway could not take this message.")
-            return
-        origin = stanza.xml.find(f"{{{SID_NS}}}origin-id")
-        self._reflect(member, body, stanza["id"], origin.get("id", "") if origin is not None else None)
+        finally:
+            self._send_order.release(key, previous, turn)
 
     def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None) -> None:
         """Our own message, back to every joined resource with the client's ids and a stanza-id (XEP-0045 7.4)."""
@@ -417,8 +445,10 @@ class MucService:
         for inbound, future in self._parked_in.pop(key, []):
             rendered = self._render(member, inbound)
             rendered.add_done_callback(functools.partial(_chain, target=future))
-        lock = self._send_locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        previous, turn = self._send_order.take(key)
+        try:
+            if previous is not None:
+                await asyncio.shield(previous)
             for message in self._parked_out.pop(key, []):
                 try:
                     await self.xmpp.router.send_room(
@@ -432,6 +462,8 @@ class MucService:
                                    "The gateway could not send this message.")
                     continue
                 self._reflect(member, message.body, message.xmpp_id, None)
+        finally:
+            self._send_order.release(key, previous, turn)
 
     def _error_to(self, message: OutboundMessage, room_jid: str, condition: str, text: str) -> None:
         to = f"{message.user}/{message.resource}" if message.resource else message.user
