@@ -16,6 +16,7 @@ import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
@@ -28,6 +29,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
+from gateway.xmpp import message_text
 from gateway.xmpp.addressing import peer_jid, peer_of
 from gateway.xmpp.component import GatewayComponent
 
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 MUC_NS = "http://jabber.org/protocol/muc"
 MUC_USER_NS = "http://jabber.org/protocol/muc#user"
-SID_NS = "urn:xmpp:sid:0"
+
 AWAY_SHOWS = ("away", "xa", "dnd")
 DEFAULT_PAGE, MAX_PAGE = 50, 200  # rooms per disco#items page, without and with the client's RSM max
 RESUME_HOLD = 600.0  # after a restart, how long a journaled room message waits for its sender to rejoin
@@ -353,7 +355,7 @@ class MucService:
                                 peer=member.room, body=body, xmpp_id=stanza["id"] or None),
                 lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
                 after=previous)
-            origin = stanza.xml.find(f"{{{SID_NS}}}origin-id")
+            origin = stanza.xml.find(f"{{{message_text.SID_NS}}}origin-id")
             self._reflect(member, body, stanza["id"], origin.get("id", "") if origin is not None else None)
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
@@ -365,17 +367,12 @@ class MucService:
 
     def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None) -> None:
         """Our own message, back to every joined resource with the client's ids and a stanza-id (XEP-0045 7.4)."""
-        stanza_id = str(uuid.uuid4())
+        payload = ((message_text.origin_id(origin_id) if origin_id is not None else "")
+                   + message_text.stanza_id(uuid.uuid4().hex, member.jid))
+        sender = message_text.full_jid(member.jid, member.nick)
         for full in sorted(member.resources):
-            echo = self.xmpp.make_message(mto=full, mfrom=JID(f"{member.jid}/{member.nick}"), mbody=body,
-                                          mtype="groupchat")
-            echo["id"] = xmpp_id or ""
-            if origin_id is not None:
-                ET.SubElement(echo.xml, f"{{{SID_NS}}}origin-id").set("id", origin_id)
-            sid = ET.SubElement(echo.xml, f"{{{SID_NS}}}stanza-id")
-            sid.set("id", stanza_id)
-            sid.set("by", member.jid)
-            self.xmpp.outbox.send(echo)
+            self.xmpp.outbox.send(message_text.message(to=full, sender=sender, kind="groupchat", id=xmpp_id or "",
+                                                       body=body, payload=payload))
 
     # -- journaled room messages (core.rooms.RoomDelivery) ---------------------------------------------------
     def deliver_room(self, message: InboundMessage) -> asyncio.Future[None]:
@@ -390,23 +387,22 @@ class MucService:
         return future
 
     def _render(self, member: _Membership, message: InboundMessage) -> asyncio.Future[None]:
-        nick = message.room_nick or ""
-        sender = JID(f"{member.jid}/{nick}") if nick else JID(member.jid)
-        futures = []
-        for full in sorted(member.resources):
-            stanza = self.xmpp.make_message(mto=full, mfrom=sender, mbody=message.body,
-                                            mtype="chat" if message.room_private else "groupchat")
-            stanza["id"] = message.xmpp_id or ""  # the journal's id: a redelivery has the same one
-            if message.room_private:
-                ET.SubElement(stanza.xml, f"{{{MUC_USER_NS}}}x")
-            else:
-                sid = ET.SubElement(stanza.xml, f"{{{SID_NS}}}stanza-id")
-                sid.set("id", message.xmpp_id or "")
-                sid.set("by", member.jid)
-            if message.timestamp is not None:
-                stanza["delay"].set_stamp(message.timestamp)
-            futures.append(self.xmpp.outbox.send(stanza))
+        # The journal's id as the stanza id: a redelivery has the same one.
+        futures = self._show(member, message.room_nick, message.body, message.room_private, message.xmpp_id or "",
+                             message.timestamp)
         return futures[0] if len(futures) == 1 else _all(futures)
+
+    def _show(self, member: _Membership, nick: str | None, body: str, private: bool, id: str,
+              timestamp: datetime | None) -> list[asyncio.Future[None]]:
+        """A message in the room (from `nick`, or the room itself) to every joined resource of its member."""
+        sender = message_text.full_jid(member.jid, nick or "")
+        payload = message_text.MUC_USER_X if private else message_text.stanza_id(id, member.jid)
+        if timestamp is not None:
+            payload += message_text.delay(timestamp)
+        kind = "chat" if private else "groupchat"
+        return [self.xmpp.outbox.send(message_text.message(to=full, sender=sender, kind=kind, id=id, body=body,
+                                                           payload=payload))
+                for full in sorted(member.resources)]
 
     def resume_room(self, message: OutboundMessage) -> None:
         key = (message.user, self._room_jid(message.peer))
@@ -479,21 +475,7 @@ class MucService:
         member = self._membership(user, message.room)
         if member is None:
             return
-        sender = JID(f"{member.jid}/{message.nick}") if message.nick else JID(member.jid)
-        stanza_id = str(uuid.uuid4())
-        for full in sorted(member.resources):
-            stanza = self.xmpp.make_message(mto=full, mfrom=sender, mbody=message.body,
-                                            mtype="chat" if message.private else "groupchat")
-            stanza["id"] = stanza_id
-            if message.private:
-                ET.SubElement(stanza.xml, f"{{{MUC_USER_NS}}}x")
-            else:
-                sid = ET.SubElement(stanza.xml, f"{{{SID_NS}}}stanza-id")
-                sid.set("id", stanza_id)
-                sid.set("by", member.jid)
-            if message.timestamp is not None:
-                stanza["delay"].set_stamp(message.timestamp)
-            self.xmpp.outbox.send(stanza)
+        self._show(member, message.nick, message.body, message.private, uuid.uuid4().hex, message.timestamp)
 
     def subject_changed(self, user: str, room: str, subject: str, by: str | None) -> None:
         member = self._membership(user, room)

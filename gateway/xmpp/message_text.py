@@ -1,0 +1,60 @@
+"""Group-chat message stanzas written as text, for the paths that run once per line and joined resource.
+
+slixmpp builds each stanza as an element tree and serialises it with namespace fix-ups; for the few fixed shapes
+of a room message that cost several times the text itself (profiles of the benchmark put it first). Everything
+else is built with slixmpp. The component stream's default namespace is jabber:component:accept, so a top-level
+<message> needs no xmlns (as slixmpp writes it too).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from slixmpp import JID
+from slixmpp.plugins.xep_0082 import format_datetime
+
+SID_NS = "urn:xmpp:sid:0"
+MUC_USER_X = '<x xmlns="http://jabber.org/protocol/muc#user"/>'
+
+# Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF): a server closes the
+# stream on them, so they are left out.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ATTRIBUTE = {'"': "&quot;"}
+
+
+def text(value: str) -> str:
+    return escape(_NOT_XML.sub("", value))
+
+
+def attribute(value: str) -> str:
+    return '"' + escape(_NOT_XML.sub("", value), _ATTRIBUTE) + '"'
+
+
+@functools.lru_cache(maxsize=4096)
+def full_jid(bare: str, resource: str) -> str:
+    """`bare/resource` as slixmpp would write it; raises InvalidJID for a resource a JID cannot hold."""
+    return str(JID(f"{bare}/{resource}")) if resource else str(JID(bare))
+
+
+def message(*, to: str, sender: str, kind: str, id: str, body: str, payload: str = "") -> str:
+    """A <message> with a body (left out when empty, as slixmpp does) and `payload` (already written XML)."""
+    body_xml = f"<body>{text(body)}</body>" if body else ""
+    return (f"<message to={attribute(to)} from={attribute(sender)} type={attribute(kind)} id={attribute(id)}>"
+            f"{body_xml}{payload}</message>")
+
+
+def stanza_id(id: str, by: str) -> str:
+    return f'<stanza-id xmlns="{SID_NS}" id={attribute(id)} by={attribute(by)}/>'
+
+
+def origin_id(id: str) -> str:
+    return f'<origin-id xmlns="{SID_NS}" id={attribute(id)}/>'
+
+
+def delay(stamp: datetime) -> str:
+    if stamp.tzinfo is None:
+        raise ValueError(f"a delay stamp needs a time zone: {stamp}")
+    return f'<delay xmlns="urn:xmpp:delay" stamp="{format_datetime(stamp.astimezone(UTC))}"/>'
