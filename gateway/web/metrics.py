@@ -19,8 +19,15 @@ class Metrics:
                                   "Attempts to connect again after a failure or a lost stream",
                                   ["component"], registry=self.registry)
 
+        # labels() checks and locks on every call; the few children are looked up once (it ran per message).
+        self._message_counters: dict[tuple[str, Direction], Counter] = {}
+
     def count_message(self, transport: str, direction: Direction) -> None:
-        self.messages.labels(transport=transport, direction=direction.value).inc()
+        counter = self._message_counters.get((transport, direction))
+        if counter is None:
+            counter = self._message_counters[(transport, direction)] = self.messages.labels(
+                transport=transport, direction=direction.value)
+        counter.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

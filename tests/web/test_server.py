@@ -46,6 +46,7 @@ async def test_metrics_are_prometheus_text(serve: Callable[[States, Metrics], Te
     metrics = Metrics()
     metrics.count_message("loopback", Direction.OUT)
     metrics.count_message("loopback", Direction.IN)
+    metrics.count_message("loopback", Direction.OUT)
     metrics.connected.labels(component="loopback.localhost").set(1)
     metrics.reconnects.labels(component="loopback.localhost").inc()
     client = serve({}, metrics)
@@ -54,7 +55,7 @@ async def test_metrics_are_prometheus_text(serve: Callable[[States, Metrics], Te
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     text = await response.text()
-    assert 'xmpp_gateway_messages_total{direction="out",transport="loopback"} 1.0' in text
+    assert 'xmpp_gateway_messages_total{direction="out",transport="loopback"} 2.0' in text
     assert 'xmpp_gateway_messages_total{direction="in",transport="loopback"} 1.0' in text
     assert 'xmpp_gateway_component_connected{component="loopback.localhost"} 1.0' in text
     assert 'xmpp_gateway_component_reconnects_total{component="loopback.localhost"} 1.0' in text
