@@ -22,6 +22,7 @@ COLOR, HEX_COLOR, REVERSE, RESET = "\x03", "\x04", "\x16", "\x0f"
 # Outer to inner: a preformatted span (`) is not parsed further, so it must be innermost.
 _MARKERS = ((BOLD, "*"), (ITALIC, "_"), (STRIKE, "~"), (MONO, "`"))
 _TOGGLES = {BOLD, ITALIC, STRIKE, MONO, UNDERLINE, REVERSE}
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # every control character but the line feed
 _COLOR_ARGS = re.compile(r"\d{1,2}(?:,\d{1,2})?")
 _HEX_ARGS = re.compile(r"[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?")
 
@@ -79,6 +80,8 @@ def strip_formatting(text: str) -> str:
 
 def irc_to_styling(text: str) -> str:
     """The text with bold, italic, strikethrough and monospace as XEP-0393 styling, everything else dropped."""
+    if not _CONTROL.search(text):
+        return text  # most lines carry no codes: one scan instead of the run-by-run rewrite
     return "\n".join(_style_line(line) for line in text.split("\n"))
 
 
