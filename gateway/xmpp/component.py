@@ -97,6 +97,12 @@ class GatewayComponent(ComponentXMPP):
         self._setup_disco()
 
         self.del_event_handler("presence_probe", self._handle_probe)
+        # slixmpp's in-memory roster would keep an item per (room or contact, user) with the resources seen and the
+        # last presence we sent: memory per user and room that nothing here reads (presence is answered below).
+        self.del_filter("out", self.roster._save_last_status)
+        for event in ("presence_available", "presence_dnd", "presence_xa", "presence_chat", "presence_away"):
+            self.del_event_handler(event, self._handle_available)
+        self.del_event_handler("presence_unavailable", self._handle_unavailable)
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("disconnected", self._on_disconnected)
         self.add_event_handler("connection_failed", self._on_connection_failed)
