@@ -51,9 +51,58 @@ class _Membership:
     jid: str  # the room's bare JID
     nick: str
     resources: set[str] = field(default_factory=set)  # full JIDs
-    occupants: dict[str, Occupant] = field(default_factory=dict)  # by nick
+    occupants: dict[str, Occupant] = field(default_factory=dict)  # by nick; read-only, see _SharedOccupants
     subject: str = ""
     subject_by: str | None = None
+
+
+_Change = tuple[tuple[str, ...], tuple[tuple[str, Occupant], ...]]  # nicks removed, then (nick, occupant) set
+
+
+class _SharedOccupants:
+    """The occupant lists of the users in a room, shared while they are equal.
+
+    Every user in a room hears of the same changes in the same order, so N users would hold N equal lists. Each
+    membership's dict is read-only instead: a change makes one new dict, and the next user making the same change
+    to the same dict takes that one (the last change per room is remembered). A joining user whose list equals the
+    latest one takes it too; a list that differs stays the user's own. What each user sees is unchanged.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[dict[str, Occupant] | None, _Change | None, dict[str, Occupant]]] = {}
+        self._users: dict[str, int] = {}  # room JID -> memberships, to forget a room nobody is in
+
+    def enter(self, room_jid: str) -> None:
+        self._users[room_jid] = self._users.get(room_jid, 0) + 1
+
+    def leave(self, room_jid: str) -> None:
+        count = self._users.get(room_jid, 0) - 1
+        if count > 0:
+            self._users[room_jid] = count
+        else:
+            self._users.pop(room_jid, None)
+            self._last.pop(room_jid, None)
+
+    def load(self, room_jid: str, occupants: dict[str, Occupant]) -> dict[str, Occupant]:
+        last = self._last.get(room_jid)
+        if last is not None and last[2] == occupants:
+            return last[2]
+        self._last[room_jid] = (None, None, occupants)
+        return occupants
+
+    def change(self, room_jid: str, current: dict[str, Occupant], removed: tuple[str, ...] = (),
+               added: tuple[tuple[str, Occupant], ...] = ()) -> dict[str, Occupant]:
+        change = (removed, added)
+        last = self._last.get(room_jid)
+        if last is not None and last[0] is current and last[1] == change:
+            return last[2]
+        new = dict(current)
+        for nick in removed:
+            new.pop(nick, None)
+        new.update(added)
+        if room_jid in self._users:
+            self._last[room_jid] = (current, change, new)
+        return new
 
 
 class SendOrder:
@@ -90,6 +139,7 @@ class MucService:
         self.xmpp = xmpp
         self.rooms = rooms
         self._members: dict[tuple[str, str], _Membership] = {}  # (user bare JID, room bare JID)
+        self._occupants = _SharedOccupants()
         self._tasks: set[asyncio.Task[None]] = set()
         # One presence at a time per (user, room): a join must finish before the leave that follows it.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -286,6 +336,7 @@ class MucService:
         first = member is None
         if member is None:
             member = self._members[key] = _Membership(room, room_jid, state.nick)
+            self._occupants.enter(room_jid)
         self._load(member, state)
         member.resources.add(full)
         self._show_room(full, member, (210,) if state.nick != nick else ())
@@ -293,10 +344,9 @@ class MucService:
             await self._unpark(key, member)
         await self.rooms.set_user_show(user, room, show if show in AWAY_SHOWS else None, status)
 
-    @staticmethod
-    def _load(member: _Membership, state: RoomState) -> None:
+    def _load(self, member: _Membership, state: RoomState) -> None:
         member.nick = state.nick
-        member.occupants = {occupant.nick: occupant for occupant in state.occupants}
+        member.occupants = self._occupants.load(member.jid, {occupant.nick: occupant for occupant in state.occupants})
         member.subject, member.subject_by = state.subject, state.subject_by
 
     async def _leave(self, key: tuple[str, str], full: str) -> None:
@@ -309,6 +359,7 @@ class MucService:
                        codes=(110,))
         if not member.resources:
             del self._members[key]
+            self._occupants.leave(member.jid)
             await self.rooms.leave_room(key[0], member.room)
 
     # -- messages from users ----------------------------------------------------------------------------------
@@ -492,7 +543,7 @@ class MucService:
         member = self._membership(user, room)
         if member is None:
             return
-        member.occupants[occupant.nick] = occupant
+        member.occupants = self._occupants.change(member.jid, member.occupants, added=((occupant.nick, occupant),))
         own = occupant.nick == member.nick
         for full in sorted(member.resources):
             self._presence(full, member.jid, occupant.nick, occupant, codes=(110,) if own else ())
@@ -502,7 +553,8 @@ class MucService:
         member = self._membership(user, room)
         if member is None:
             return
-        occupant = member.occupants.pop(nick, None)
+        occupant = member.occupants.get(nick)
+        member.occupants = self._occupants.change(member.jid, member.occupants, removed=(nick,))
         for full in sorted(member.resources):
             self._presence(full, member.jid, nick, occupant, ptype="unavailable",
                            codes=(307,) if kicked_by else (), actor=kicked_by, reason=reason)
@@ -512,9 +564,10 @@ class MucService:
         if member is None:
             return
         own = old == member.nick
-        occupant = member.occupants.pop(old, None) or Occupant(old)
+        occupant = member.occupants.get(old) or Occupant(old)
         renamed = Occupant(new, occupant.role, occupant.affiliation, occupant.show, occupant.status)
-        member.occupants[new] = renamed
+        member.occupants = self._occupants.change(member.jid, member.occupants, removed=(old,),
+                                                  added=((new, renamed),))
         if own:
             member.nick = new
         codes = (110,) if own else ()
@@ -527,6 +580,7 @@ class MucService:
         member = self._members.pop(key, None)
         if member is None:
             return
+        self._occupants.leave(member.jid)
         codes = (110, 307) if kicked_by else (110, 333)
         for full in sorted(member.resources):
             self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
