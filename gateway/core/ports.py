@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,9 +36,15 @@ class Journal(Protocol):
         """False when the message's outcome was already settled otherwise (nothing is stored)."""
         ...
 
-    async def mark_reported(self, journal_id: int) -> None: ...
+    async def record_inbound_many(self, messages: Sequence[InboundMessage]
+                                  ) -> list[tuple[InboundMessage, bool] | BaseException]:
+        """`record_inbound` for each (pending), in one go; a failure is returned in its message's place."""
+        ...
 
-    async def mark_delivered(self, journal_id: int) -> None: ...
+    # Not coroutines: the write is queued at once and the awaitable resolves when it committed (no task per mark).
+    def mark_reported(self, journal_id: int) -> Awaitable[None]: ...
+
+    def mark_delivered(self, journal_id: int) -> Awaitable[None]: ...
 
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,7 +32,7 @@ class Router:
         self.access = access
         self._routes: dict[str, _Route] = {}
         self._count = count or (lambda transport, direction: None)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         # Room messages from foreign networks, in arrival order, waiting for the journal (see receive_room).
         self._room_inbox: list[InboundMessage] = []
         self._room_writer: asyncio.Task[None] | None = None
@@ -163,8 +163,7 @@ class Router:
         try:
             while self._room_inbox:
                 batch, self._room_inbox = self._room_inbox, []
-                results = await asyncio.gather(*(self._journal.record_inbound(m) for m in batch),
-                                               return_exceptions=True)
+                results = await self._journal.record_inbound_many(batch)
                 for message, result in zip(batch, results, strict=True):
                     if isinstance(result, BaseException):
                         # Better shown unjournaled than not at all; there is no redelivery for it then.
@@ -217,14 +216,12 @@ class Router:
                 await asyncio.gather(self._room_writer, return_exceptions=True)
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _after(self, future: asyncio.Future[None], then: Callable[[int], Coroutine[Any, Any, None]],
-               journal_id: int) -> None:
+    def _after(self, future: asyncio.Future[None], then: Callable[[int], Awaitable[None]], journal_id: int) -> None:
         def done(f: asyncio.Future[None]) -> None:
             if f.cancelled() or f.exception() is not None:
                 return  # still open in the journal: the next start delivers it
-            task = asyncio.ensure_future(then(journal_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            pending = asyncio.ensure_future(then(journal_id))
+            self._tasks.add(pending)
+            pending.add_done_callback(self._tasks.discard)
 
         future.add_done_callback(done)
-

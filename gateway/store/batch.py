@@ -49,9 +49,9 @@ class BatchWriter:
         result: T = await self._enqueue(operation, None)
         return result
 
-    async def run_bulk(self, bulk: Bulk[P, T], params: P) -> T:
-        result: T = await self._enqueue(bulk, params)
-        return result
+    def run_bulk(self, bulk: Bulk[P, T], params: P) -> asyncio.Future[T]:
+        """Queue one caller's part of a bulk write; the future resolves once it committed."""
+        return self._enqueue(bulk, params)
 
     def _enqueue(self, operation: Operation[Any] | Bulk[Any, Any], params: Any) -> asyncio.Future[Any]:
         if self._closed:

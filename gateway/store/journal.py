@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -93,22 +94,16 @@ class JournalRepository:
 
     async def record_inbound(self, message: InboundMessage, status: Status = Status.PENDING
                              ) -> tuple[InboundMessage, bool]:
-        message = replace(message, xmpp_id=message.xmpp_id or uuid.uuid4().hex)
-        extra = {k: v for k, v in (("media", list(message.media)), ("sender_name", message.sender_name),
-                                   ("timestamp", message.timestamp.isoformat() if message.timestamp else None),
-                                   ("room_private", message.room_private))
-                 if v}
-        if message.room_nick is not None:  # "" (the room itself) must survive
-            extra["room_nick"] = message.room_nick
-        now = utcnow()
-        values = dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user,
-                      peer=message.peer, xmpp_id=message.xmpp_id, provider_id=message.provider_id,
-                      status=status.value, body=message.body, extra=extra or None, reported=True,
-                      created_at=now, updated_at=now)
-        journal_id = await self._writer.run_bulk(self._inbound_rows, values)
-        if journal_id is None:
-            return message, False
-        return replace(message, journal_id=journal_id), True
+        values = _inbound_row(message, status)
+        return _stored(message, values, await self._writer.run_bulk(self._inbound_rows, values))
+
+    async def record_inbound_many(self, messages: Sequence[InboundMessage]
+                                  ) -> list[tuple[InboundMessage, bool] | BaseException]:
+        rows = [_inbound_row(m, Status.PENDING) for m in messages]
+        results = await asyncio.gather(*(self._writer.run_bulk(self._inbound_rows, values) for values in rows),
+                                       return_exceptions=True)
+        return [r if isinstance(r, BaseException) else _stored(m, values, r)
+                for m, values, r in zip(messages, rows, results, strict=True)]
 
     async def record_outcome(self, outcome: Outcome) -> bool:
         """Store an outcome unless the row is settled otherwise; False when it was not stored.
@@ -129,16 +124,16 @@ class JournalRepository:
 
         return await self._writer.run(op)
 
-    async def mark_reported(self, journal_id: int) -> None:
-        await self._mark(self._reported, journal_id)
+    def mark_reported(self, journal_id: int) -> asyncio.Future[None]:
+        return self._mark(self._reported, journal_id)
 
-    async def mark_delivered(self, journal_id: int) -> None:
-        await self._mark(self._delivered, journal_id)
+    def mark_delivered(self, journal_id: int) -> asyncio.Future[None]:
+        return self._mark(self._delivered, journal_id)
 
-    async def _mark(self, bulk: Bulk[dict[str, Any], None], journal_id: int | None) -> None:
+    def _mark(self, bulk: Bulk[dict[str, Any], None], journal_id: int | None) -> asyncio.Future[None]:
         if journal_id is None:
             raise ValueError("this message was never journaled")
-        await self._writer.run_bulk(bulk, dict(row_id=journal_id, now=utcnow()))
+        return self._writer.run_bulk(bulk, dict(row_id=journal_id, now=utcnow()))
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
@@ -191,6 +186,26 @@ class JournalRepository:
             statement = statement.limit(limit)
         async with self._engine.connect() as conn:
             return (await conn.execute(statement)).all()
+
+
+def _inbound_row(message: InboundMessage, status: Status) -> dict[str, Any]:
+    """The message's journal row, with an XMPP id (the one its stanza will carry, also after a restart)."""
+    extra = {k: v for k, v in (("media", list(message.media)), ("sender_name", message.sender_name),
+                               ("timestamp", message.timestamp.isoformat() if message.timestamp else None),
+                               ("room_private", message.room_private))
+             if v}
+    if message.room_nick is not None:  # "" (the room itself) must survive
+        extra["room_nick"] = message.room_nick
+    now = utcnow()
+    return dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user, peer=message.peer,
+                xmpp_id=message.xmpp_id or uuid.uuid4().hex, provider_id=message.provider_id, status=status.value,
+                body=message.body, extra=extra or None, reported=True, created_at=now, updated_at=now)
+
+
+def _stored(message: InboundMessage, row: dict[str, Any], journal_id: int | None) -> tuple[InboundMessage, bool]:
+    """The message as journaled, and whether it is new (no id: its provider id was seen before)."""
+    message = replace(message, xmpp_id=row["xmpp_id"], journal_id=journal_id)
+    return message, journal_id is not None
 
 
 def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[AsyncConnection, list[dict[str, Any]]],

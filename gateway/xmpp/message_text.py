@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape
 
 from slixmpp import JID
 from slixmpp.plugins.xep_0082 import format_datetime
@@ -22,15 +21,15 @@ MUC_USER_X = '<x xmlns="http://jabber.org/protocol/muc#user"/>'
 # Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF): a server closes the
 # stream on them, so they are left out.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTRIBUTE = {'"': "&quot;"}
 
 
 def text(value: str) -> str:
-    return escape(_NOT_XML.sub("", value))
+    # str.replace in a chain: several times faster than xml.sax.saxutils.escape's loop over a mapping.
+    return _NOT_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def attribute(value: str) -> str:
-    return '"' + escape(_NOT_XML.sub("", value), _ATTRIBUTE) + '"'
+    return '"' + text(value).replace('"', "&quot;") + '"'
 
 
 @functools.lru_cache(maxsize=4096)

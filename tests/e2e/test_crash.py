@@ -97,7 +97,22 @@ async def test_kill_9_with_echoes_in_flight_loses_nothing_that_was_journaled(
     # The same config and database; in a thread, so that alice keeps sending while the gateway is away.
     await asyncio.to_thread(gateway_process.start)
     await sender
-    await wait_until(lambda: settled(database), timeout=15)
+
+    def echoes() -> dict[str, list[str]]:
+        ids: dict[str, list[str]] = defaultdict(list)
+        for m in inbox:
+            if m["type"] == "chat" and str(m["from"]) == ECHO:
+                ids[m["body"]].append(m["id"])
+        return ids
+
+    # The last messages may still be on their way into the journal when the sender is done: wait until nothing
+    # is open and every echo seen so far belongs to a journaled message (it never would, were one echoed unjournaled).
+    def echoes_journaled() -> bool:
+        return settled(database) and set(echoes()) <= {r.body for r in journal(database) if r.direction == "out"}
+
+    await wait_until(echoes_journaled, timeout=15)
+    await asyncio.sleep(0.3)  # late duplicates, or a last message still in the server, would show now
+    await wait_until(echoes_journaled, timeout=15)
     rows = journal(database)
     outbound = {r.body: r for r in rows if r.direction == "out"}
     echo_rows = {r.provider_id: r for r in rows if r.direction == "in"}
@@ -112,15 +127,7 @@ async def test_kill_9_with_echoes_in_flight_loses_nothing_that_was_journaled(
     # The client: each journaled message is echoed at least once. A copy written to the server just before
     # the kill, but not yet confirmed by a ping, is written again after the restart: "once" here means once
     # per stanza id, which is what clients deduplicate on. So every body has exactly one id, the journal's.
-    def echoes() -> dict[str, list[str]]:
-        ids: dict[str, list[str]] = defaultdict(list)
-        for m in inbox:
-            if m["type"] == "chat" and str(m["from"]) == ECHO:
-                ids[m["body"]].append(m["id"])
-        return ids
-
     await wait_until(lambda: set(echoes()) >= set(outbound), timeout=10)
-    await asyncio.sleep(0.3)  # late duplicates, if any, would show now
     ids = echoes()
     assert set(ids) == set(outbound), "an echo for a message that was never journaled"
     for body, stanza_ids in ids.items():
