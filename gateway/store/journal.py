@@ -33,13 +33,17 @@ _UNREPORTED_OUTCOME = and_(
 # statement per call (values(), where()) cost more than the database work itself. Inserts and marks are Bulk
 # writes: every caller in one group commit shares one multi-row statement.
 _OPEN_STATUSES = [s.value for s in Status if not s.final]
-_OUTCOME = (update(J)
-            .where(J.c.id == bindparam("row_id"),
-                   or_(J.c.status.in_(_OPEN_STATUSES),
-                       and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False))))
-            .values(status=bindparam("new_status"), updated_at=bindparam("now"), reported=bindparam("now_reported"),
-                    provider_id=func.coalesce(bindparam("new_provider_id"), J.c.provider_id),
-                    error=func.coalesce(bindparam("new_error"), J.c.error)))
+# Outcomes that set the same values share one UPDATE ... WHERE id IN (...) RETURNING id: the ids returned are
+# the rows it changed, which is each caller's answer.
+_OUTCOMES = (update(J)
+             .where(J.c.id.in_(bindparam("row_ids", expanding=True)),
+                    or_(J.c.status.in_(_OPEN_STATUSES),
+                        and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False))))
+             .values(status=bindparam("new_status"), updated_at=bindparam("now"), reported=bindparam("now_reported"),
+                     provider_id=func.coalesce(bindparam("new_provider_id"), J.c.provider_id),
+                     error=func.coalesce(bindparam("new_error"), J.c.error))
+             .returning(J.c.id))
+_OUTCOME_VALUES = ("new_status", "now_reported", "new_provider_id", "new_error")
 _MARK_DELIVERED = (update(J).where(J.c.id == bindparam("row_id"))
                    .values(status=Status.DELIVERED.value, updated_at=bindparam("now")))
 _MARK_REPORTED = update(J).where(J.c.id == bindparam("row_id")).values(reported=True, updated_at=bindparam("now"))
@@ -74,6 +78,7 @@ class JournalRepository:
         insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))
         self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
         self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
+        self._outcomes = Bulk("record outcomes", _record_outcomes)
         self._delivered = Bulk("mark delivered", _updater(_MARK_DELIVERED))
         self._reported = Bulk("mark reported", _updater(_MARK_REPORTED))
 
@@ -118,11 +123,7 @@ class JournalRepository:
         params = dict(row_id=outcome.message.journal_id, new_status=outcome.status.value, now=utcnow(),
                       now_reported=outcome.status.final and not outcome.needs_report,
                       new_provider_id=outcome.provider_id, new_error=error)
-
-        async def op(conn: AsyncConnection) -> bool:
-            return bool((await conn.execute(_OUTCOME, params)).rowcount)
-
-        return await self._writer.run(op)
+        return await self._writer.run_bulk(self._outcomes, params)
 
     def mark_reported(self, journal_id: int) -> asyncio.Future[None]:
         return self._mark(self._reported, journal_id)
@@ -226,6 +227,22 @@ def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[AsyncConnection
         return [found.pop() if (found := ids.get(tuple(row[k] for k in key))) else None for row in rows]
 
     return execute
+
+
+async def _record_outcomes(conn: AsyncConnection, outcomes: list[dict[str, Any]]) -> list[bool]:
+    """Each outcome's row updated unless settled otherwise; True where it was. Outcomes with equal values share one
+    statement; two outcomes for one row in one batch (rare: they come from separate events) apply in the order
+    their groups first appear."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for params in outcomes:
+        groups.setdefault(tuple(params[k] for k in _OUTCOME_VALUES), []).append(params)
+    answers: dict[int, bool] = {}
+    for group in groups.values():
+        ids = [p["row_id"] for p in group]
+        changed = {row[0] for row in await conn.execute(_OUTCOMES, {**group[0], "row_ids": ids})}
+        for params in group:
+            answers[id(params)] = params["row_id"] in changed
+    return [answers[id(params)] for params in outcomes]
 
 
 def _updater(statement: Any) -> Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[list[None]]]:

@@ -340,3 +340,22 @@ async def test_equal_outbound_messages_in_one_batch_get_their_own_rows(journal: 
     rows = {r.id: r.body for r in await journal.history(direction=Direction.OUT)}
     assert [rows[m.journal_id] for m in messages] == ["same"] * 5 + ["other"]  # type: ignore[index]
     assert [m.journal_id for m in messages[:5]] == sorted(m.journal_id for m in messages[:5])  # type: ignore[misc]
+
+
+async def test_a_batch_of_outcomes_is_one_statement_per_kind_and_each_learns_if_it_was_stored(
+        journal: JournalRepository, engine: AsyncEngine) -> None:
+    messages = await asyncio.gather(*(journal.record_outbound(outbound(f"o{i}")) for i in range(N)))
+    await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.DELIVERED)) for m in messages[:10]))
+    statements = Statements(engine)
+
+    stored = await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.SENT)) for m in messages),
+                                  *(journal.record_outcome(Outcome(m, Status.FAILED, error_condition="gone"))
+                                    for m in messages[-5:]))
+
+    assert statements.count <= 10, statements.count
+    # A late 'sent' does not undo 'delivered'; every other outcome was stored.
+    assert stored == [False] * 10 + [True] * (N - 10) + [True] * 5
+    statuses = {r.id: r.status for r in await journal.history(direction=Direction.OUT)}
+    assert [statuses[m.journal_id] for m in messages[:10]] == [Status.DELIVERED] * 10  # type: ignore[index]
+    assert [statuses[m.journal_id] for m in messages[-5:]] == [Status.FAILED] * 5  # type: ignore[index]
+    assert statuses[messages[10].journal_id] == Status.SENT  # type: ignore[index]
