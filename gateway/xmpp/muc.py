@@ -143,6 +143,7 @@ class MucService:
         self._tasks: set[asyncio.Task[None]] = set()
         # One presence at a time per (user, room): a join must finish before the leave that follows it.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._lock_users: dict[tuple[str, str], int] = {}  # presences holding or awaiting each lock: none, dropped
         self._send_order = SendOrder()
         # Journaled room messages of an earlier run, waiting for their user to join the room again.
         self._parked_in: dict[tuple[str, str], list[tuple[InboundMessage, asyncio.Future[None]]]] = {}
@@ -304,19 +305,27 @@ class MucService:
     async def _on_presence(self, presence: Presence) -> None:
         sender, to = presence["from"], presence["to"]
         key = (str(sender.bare), str(to.bare))
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            try:
-                if presence["type"] == "unavailable":
-                    await self._leave(key, str(sender))
-                else:
-                    await self._available(presence, key)
-            except Refusal as refusal:
-                self._error_presence(presence, refusal.condition, refusal.text)
-                await self._fail_parked(key, f"Not sent: joining the room again failed ({refusal.text}).")
-            except Exception:
-                log.exception("%s: room presence from %s to %s failed", self.xmpp.domain, sender, to)
-                self._error_presence(presence, "internal-server-error", "The gateway failed on this presence.")
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._lock_users[key] = self._lock_users.get(key, 0) + 1
+        try:
+            async with lock:
+                try:
+                    if presence["type"] == "unavailable":
+                        await self._leave(key, str(sender))
+                    else:
+                        await self._available(presence, key)
+                except Refusal as refusal:
+                    self._error_presence(presence, refusal.condition, refusal.text)
+                    await self._fail_parked(key, f"Not sent: joining the room again failed ({refusal.text}).")
+                except Exception:
+                    log.exception("%s: room presence from %s to %s failed", self.xmpp.domain, sender, to)
+                    self._error_presence(presence, "internal-server-error", "The gateway failed on this presence.")
+        finally:
+            self._lock_users[key] -= 1
+            if not self._lock_users[key]:
+                del self._lock_users[key], self._locks[key]
 
     async def _available(self, presence: Presence, key: tuple[str, str]) -> None:
         user, room_jid = key
