@@ -76,6 +76,8 @@ class IrcAccounts:
         self._resolver = resolver or resolve_addresses
         self._clock = clock
         self._cache: dict[str, tuple[float, NetworkRecord | None]] = {}
+        # The last network built per name: every connection to an unchanged network shares it.
+        self._built: dict[str, tuple[NetworkRecord, IrcNetwork]] = {}
 
     async def _record(self, name: str) -> NetworkRecord | None:
         now = self._clock()
@@ -96,8 +98,13 @@ class IrcAccounts:
         name = check_network_name(name)
         record = await self._record(name)
         if record is not None:
+            built = self._built.get(name)
+            if built is not None and built[0] == record:
+                return built[1]
             try:
-                return to_network(record, self.settings.network(name))
+                network = to_network(record, self.settings.network(name))
+                self._built[name] = (record, network)
+                return network
             except ValidationError as error:  # e.g. its ca_file is gone
                 problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
                 raise Refusal("service-unavailable", f"The network {name} is misconfigured ({problems}); tell an "

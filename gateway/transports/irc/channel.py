@@ -26,9 +26,10 @@ from gateway.transports.irc.addressing import DEFAULT_CHANTYPES, Casemapping
 from gateway.transports.irc.modes import DEFAULT_CHANMODES, Prefixes, chanmodes_from_isupport
 
 
-@dataclass
+@dataclass(slots=True)
 class ServerInfo:
-    """The ISUPPORT (005) values we use, with the protocol's defaults until the server says otherwise."""
+    """The ISUPPORT (005) values we use, with the protocol's defaults until the server says otherwise (only those:
+    one per connection, so the other tokens are not kept)."""
 
     casemapping: Casemapping = Casemapping.RFC1459
     prefixes: Prefixes = field(default_factory=Prefixes)
@@ -39,17 +40,14 @@ class ServerInfo:
     linelen: int | None = None
     network: str | None = None
     server_name: str | None = None
-    raw: dict[str, str] = field(default_factory=dict)
 
     def load(self, tokens: Iterable[str]) -> None:
         """Take the `KEY=value` tokens of one 005 line (without the target nick and the trailing text)."""
         for token in tokens:
             if token.startswith("-"):
-                self.raw.pop(token[1:].upper(), None)
                 continue
             key, _, value = token.partition("=")
             key = key.upper()
-            self.raw[key] = value
             if key == "CASEMAPPING":
                 self.casemapping = Casemapping.from_isupport(value)
             elif key == "PREFIX":

@@ -168,6 +168,17 @@ class ChannelPage:
 class IrcConnection:
     """One user's connection to one network. See the module docstring; the events are in events.py."""
 
+    # One per user and network: slots keep each connection's own state small.
+    __slots__ = (
+        "_cap_done", "_closing", "_ctcp_at", "_ctcp_budget", "_established", "_gen", "_join_keys", "_join_waiters",
+        "_joined", "_last_rx", "_link_up", "_list_cache", "_list_future", "_list_items", "_liveness_task",
+        "_liveness_timer", "_lost_reason", "_names", "_nick_candidates", "_nick_waiter", "_nickserv_waiter", "_offered",
+        "_part_waiters", "_ping_counter", "_queue", "_read_task", "_reconnect_task", "_registration", "_sasl_done",
+        "_ssl_context", "_tasks", "_wanted", "_writer", "account", "away", "caps", "connect_timeout", "directory",
+        "events", "host", "identity", "join_timeout", "list_cache_seconds", "network", "nick", "owner", "realname",
+        "reconnect_min_delay", "server", "settings", "user", "username", "wanted_nick",
+    )
+
     def __init__(
         self,
         owner: str,
@@ -223,6 +234,7 @@ class IrcConnection:
         self._lost_reason: str | None = None
         self._last_rx = 0.0
         self._read_task: asyncio.Task[None] | None = None
+        self._liveness_timer: asyncio.TimerHandle | None = None  # a timer while idle; a task only while pinging
         self._liveness_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -412,7 +424,10 @@ class IrcConnection:
                 raise
             raise ConnectError(reason) from exc
         self._established = True
-        self._liveness_task = asyncio.get_running_loop().create_task(self._liveness(gen), name="irc-liveness")
+        # Only needed while registering: the rest of the connection's life is long.
+        self._offered = {}
+        self._nick_candidates = iter(())
+        self._check_liveness(gen)
         log.info("%s connected to %s as %s (caps: %s)", self.owner, self.network.name, self.nick, sorted(self.caps))
 
     def _alternates(self, nick: str) -> Iterator[str]:
@@ -480,6 +495,9 @@ class IrcConnection:
         self._established = False
         if self._writer is not None:
             self._writer.transport.abort()
+        if self._liveness_timer is not None:
+            self._liveness_timer.cancel()
+            self._liveness_timer = None
         if self._liveness_task is not None and self._liveness_task is not asyncio.current_task():
             self._liveness_task.cancel()
         self._liveness_task = None
@@ -508,21 +526,30 @@ class IrcConnection:
         if reconnecting and (self._reconnect_task is None or self._reconnect_task.done()):
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(), name="irc-reconnect")
 
-    async def _liveness(self, gen: int) -> None:
-        interval, timeout = self.settings.ping_interval, self.settings.ping_timeout
-        while gen == self._gen and self._link_up:
-            idle = time.monotonic() - self._last_rx
-            if idle < interval:
-                await asyncio.sleep(interval - idle)
-                continue
-            self._ping_counter += 1
-            written = await self._queue.put(build_line("PING", trailing=f"gw{self._ping_counter}"))
-            await written
-            sent = time.monotonic()
-            await asyncio.sleep(timeout)
-            if self._last_rx < sent:
-                self._abort(f"no reply from the server within {timeout:g} s of a PING")
-                return
+    def _check_liveness(self, gen: int) -> None:
+        """A PING once the link has been silent for ping_interval; until then a timer, not a waiting task."""
+        self._liveness_timer = None
+        if gen != self._gen or not self._link_up:
+            return
+        idle = time.monotonic() - self._last_rx
+        loop = asyncio.get_running_loop()
+        if idle < self.settings.ping_interval:
+            self._liveness_timer = loop.call_later(self.settings.ping_interval - idle, self._check_liveness, gen)
+        else:
+            self._liveness_task = loop.create_task(self._ping(gen), name="irc-liveness")
+
+    async def _ping(self, gen: int) -> None:
+        timeout = self.settings.ping_timeout
+        self._ping_counter += 1
+        written = await self._queue.put(build_line("PING", trailing=f"gw{self._ping_counter}"))
+        await written
+        sent = time.monotonic()
+        await asyncio.sleep(timeout)
+        if self._last_rx < sent:
+            self._abort(f"no reply from the server within {timeout:g} s of a PING")
+            return
+        self._liveness_task = None
+        self._check_liveness(gen)
 
     async def _reconnect(self) -> None:
         delay = self.reconnect_min_delay
@@ -1048,7 +1075,7 @@ class IrcConnection:
                 self.user, self.host = user, host
             self._enter(name)
             folded = self.server.fold(name)
-            self._wanted.setdefault(folded, (name, self._join_keys.get(folded)))
+            self._wanted.setdefault(folded, (name, self._join_keys.pop(folded, None)))
             await self._emit(self.events.on_join(JoinEvent(name, nick, True, user, host, self.account)))
             return
         channel = self.channel(name)

@@ -72,7 +72,13 @@ class FakeClock(Clock):
 
 
 class FloodQueue:
-    """A connection's outbound lines: bucket of `burst` tokens refilled at `rate` per second, `size` lines queued."""
+    """A connection's outbound lines: bucket of `burst` tokens refilled at `rate` per second, `size` lines queued.
+
+    One per connection, mostly idle: the task that empties the queue runs only while lines wait (started by `put`
+    once `start` was called), and the deque is made on first use.
+    """
+
+    __slots__ = ("_queue", "_send", "_stamp", "_started", "_task", "_tokens", "burst", "clock", "rate", "size")
 
     def __init__(self, send: Sender, *, burst: int, rate: float, size: int, clock: Clock | None = None) -> None:
         if burst < 1 or rate <= 0 or size < 1:
@@ -84,26 +90,29 @@ class FloodQueue:
         self.clock = clock or Clock()
         self._tokens = float(burst)
         self._stamp = self.clock.now()
-        self._queue: deque[tuple[str, asyncio.Future[None]]] = deque()
-        self._wakeup = asyncio.Event()
+        self._queue: deque[tuple[str, asyncio.Future[None]]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._started = False
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue is not None else 0
 
     @property
     def free(self) -> int:
-        return self.size - len(self._queue)
+        return self.size - len(self)
 
     def start(self) -> None:
-        """Start the task that empties the queue (call within the running loop)."""
-        if self._task is None or self._task.done():
+        """Send what is queued and what comes next (call within the running loop)."""
+        self._started = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._started and self._queue and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run(), name="irc-flood-queue")
 
     async def stop(self, reason: str = "connection closed") -> None:
         """Stop sending; every line still queued fails with QueueClosed."""
+        self._started = False
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -117,7 +126,7 @@ class FloodQueue:
             if not future.done():
                 future.set_exception(exc)
                 future.exception()  # retrieved: no "never retrieved" warning if nobody awaits it
-        self._idle.set()
+        self._queue = None
 
     def reset(self) -> None:
         """A fresh bucket (after a reconnect the server counts from zero)."""
@@ -145,11 +154,12 @@ class FloodQueue:
         if not queued:
             done.set_result(None)
             return done
+        if self._queue is None:
+            self._queue = deque()
         for index, line in enumerate(queued):
             future = done if index == len(queued) - 1 else loop.create_future()
             self._queue.append((line, future))
-        self._idle.clear()
-        self._wakeup.set()
+        self._wake()
         return done
 
     async def send_now(self, line: str) -> None:
@@ -158,7 +168,8 @@ class FloodQueue:
 
     async def join(self) -> None:
         """Wait until every queued line has been written (or failed)."""
-        await self._idle.wait()
+        while self._task is not None and not self._task.done():  # it ends when the queue is empty
+            await asyncio.wait([self._task])
 
     async def _write(self, line: str) -> None:
         result = self._send(line)
@@ -171,12 +182,7 @@ class FloodQueue:
         self._stamp = now
 
     async def _run(self) -> None:
-        while True:
-            if not self._queue:
-                self._idle.set()
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
+        while self._queue:
             self._refill()
             if self._tokens < 1:
                 await self.clock.sleep((1 - self._tokens) / self.rate)
@@ -193,3 +199,4 @@ class FloodQueue:
                 continue
             if not future.done():
                 future.set_result(None)
+        self._queue = self._task = None  # idle: nothing kept until the next line

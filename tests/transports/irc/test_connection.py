@@ -59,6 +59,19 @@ async def test_username_and_realname_are_ours(
     assert conn.user is not None and conn.user.lstrip("~") == "gwname" and conn.host == "127.0.0.1"
 
 
+async def test_an_idle_connection_keeps_one_task_and_no_registration_state(
+    ngircd: NgircdServer, connections: list[IrcConnection]
+) -> None:
+    conn, _ = await connect(ngircd.port, "idler", connections)
+    await conn.join("#idle")
+    await conn.flush()
+    own = [task for task in asyncio.all_tasks() if task.get_name().startswith("irc-")]
+    assert [task.get_name() for task in own] == ["irc-read"]  # liveness is a timer, the send queue only runs busy
+    assert conn._liveness_timer is not None
+    assert conn._offered == {} and conn._join_keys == {}
+    assert not hasattr(conn, "__dict__")
+
+
 async def test_registration_starts_with_cap_ls_302(
     fake_server: FakeIrcServer, connections: list[IrcConnection]
 ) -> None:

@@ -141,3 +141,17 @@ def test_command_of() -> None:
 def test_bad_parameters() -> None:
     with pytest.raises(ValueError):
         FloodQueue(lambda line: None, burst=0, rate=1, size=1)
+
+
+async def test_an_idle_queue_keeps_no_task_and_no_buffer() -> None:
+    queue, wire, _ = make(burst=2, rate=100.0)
+    assert queue._task is None and queue._queue is None  # nothing before the first line
+    queue.start()
+    assert queue._task is None
+    await (await queue.put_all(["PRIVMSG #c :1", "PRIVMSG #c :2", "PRIVMSG #c :3"]))
+    await queue.join()
+    assert wire.lines == ["PRIVMSG #c :1", "PRIVMSG #c :2", "PRIVMSG #c :3"]
+    assert queue._task is None and queue._queue is None  # emptied: the task ended, the deque is gone
+    await (await queue.put("PRIVMSG #c :4"))  # and the next line starts it again
+    assert wire.lines[-1] == "PRIVMSG #c :4"
+    await queue.stop()
