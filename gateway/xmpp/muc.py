@@ -43,7 +43,7 @@ DEFAULT_PAGE, MAX_PAGE = 50, 200  # rooms per disco#items page, without and with
 RESUME_HOLD = 600.0  # after a restart, how long a journaled room message waits for its sender to rejoin
 
 
-@dataclass
+@dataclass(slots=True)
 class _Membership:
     """One user in one room: the resources that joined, our nick, and who else is there (for late resources)."""
 
