@@ -11,6 +11,7 @@ network ...` manages it at run time). In TOML they are an array of tables:
 from __future__ import annotations
 
 import codecs
+import functools
 import ipaddress
 import re
 from pathlib import Path
@@ -28,6 +29,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,9}$")
 IRC_LINE_BYTES = 512  # RFC 1459: a line with its CRLF
 
 
+@functools.lru_cache(maxsize=1024)  # on every IRC event (a connection's key): the same few names
 def check_network_name(value: str) -> str:
     """The normalized (lower-case) network name; ValueError with a reason if it cannot be one."""
     value = value.strip().lower()
