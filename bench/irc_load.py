@@ -7,9 +7,9 @@ thousands of lines a second; PINGs are answered so a long run is not dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
+from bench.streams import close_stream
 from gateway.devstack.ports import LOOPBACK
 
 TextHandler = Callable[[str, str], None]  # (target, text)
@@ -90,14 +90,4 @@ class RawIrcLoad:
                         entry[1].set_result(words)
 
     async def close(self) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            with contextlib.suppress(ConnectionError, OSError):
-                self._writer.write(b"QUIT :bench done\r\n")
-                await self._writer.drain()
-            self._writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await self._writer.wait_closed()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await close_stream(self._writer, b"QUIT :bench done\r\n", self._task)

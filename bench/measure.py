@@ -93,10 +93,7 @@ async def throughput(tracker: Tracker, send: Sender, seconds: float, window: int
             tracker.mark_sent(seq)
             send(seq)
             seq += 1
-        if drain is not None:
-            result = drain()
-            if asyncio.iscoroutine(result):
-                await result
+        await _drain(drain)
         tracker.changed.clear()
         if seq - tracker.done >= window:
             try:
@@ -106,6 +103,14 @@ async def throughput(tracker: Tracker, send: Sender, seconds: float, window: int
     await _wait_done(tracker, seq, settle)
     end = tracker.last_done if tracker.done else time.perf_counter()
     return Throughput(sent=seq, done=tracker.done, seconds=end - start)
+
+
+async def _drain(drain: Callable[[], object] | None) -> None:
+    """Let the sender's buffered writes out (a drain() that may or may not be a coroutine)."""
+    if drain is not None:
+        result = drain()
+        if asyncio.iscoroutine(result):
+            await result
 
 
 async def latency(tracker: Tracker, send: Sender, rate: float, seconds: float,
@@ -121,10 +126,7 @@ async def latency(tracker: Tracker, send: Sender, rate: float, seconds: float,
             tracker.mark_sent(seq)
             send(seq)
             seq += 1
-        if drain is not None:
-            result = drain()
-            if asyncio.iscoroutine(result):
-                await result
+        await _drain(drain)
         await asyncio.sleep(min(0.002, 1 / rate))
     await _wait_done(tracker, total, settle)
     ordered = sorted(tracker.latencies)

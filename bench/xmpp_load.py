@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
+from bench.streams import close_stream
 from gateway.devstack.ports import LOOPBACK
 
 CLIENT_NS = "{jabber:client}"
@@ -156,17 +156,7 @@ class RawXmppClient:
         self.send(f"<presence type='unavailable' to={quoteattr(room + '/' + nick)}/>")
 
     async def close(self) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            with contextlib.suppress(ConnectionError, OSError):
-                self._writer.write(b"<presence type='unavailable'/></stream:stream>")
-                await self._writer.drain()
-            self._writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await self._writer.wait_closed()
-        if self._read_task is not None:
-            self._read_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._read_task
+        await close_stream(self._writer, b"<presence type='unavailable'/></stream:stream>", self._read_task)
 
 
 def body_of(elem: ET.Element) -> str | None:
