@@ -111,6 +111,8 @@ class GatewayComponent(ComponentXMPP):
         # attachment (XEP-0066) may come alone.
         self.register_handler(Callback("gateway messages", MatchXPath(f"{{{self.default_ns}}}message"),
                                        self._start_handling))
+        self._message_tag = f"{{{self.default_ns}}}message"
+        self.add_filter("in", self._take_user_messages)
         self.add_event_handler("presence_subscribe", self._on_subscribe)
         self.add_event_handler("presence_probe", self._on_probe)
         self.add_event_handler("presence_unsubscribe", self._on_unsubscribe)
@@ -264,6 +266,20 @@ class GatewayComponent(ComponentXMPP):
             disco.add_feature(feature, jid=self.boundjid)
 
     # -- stanzas in ---------------------------------------------------------------------------------------
+    def _take_user_messages(self, stanza: Any) -> Any:
+        """A user's chat or group-chat message goes straight to our handler, the only one that wants it.
+
+        slixmpp tries every registered handler on every stanza and copies the stanza for each that matches (here
+        also its own catch-all 'message' handler): on the busiest path that cost more than the message itself.
+        Anything else (the server's own messages, e.g. XEP-0356 privileges; errors) takes slixmpp's way.
+        """
+        xml = stanza.xml
+        if (xml.tag == self._message_tag and xml.get("type") in ("chat", "groupchat")
+                and "@" in xml.get("from", "")):
+            self._start_handling(stanza)
+            return None
+        return stanza
+
     def _start_handling(self, stanza: Any) -> None:  # a Message; slixmpp types handlers loosely
         # A task of our own, so that stop() can wait until every message read from the stream is journaled.
         task = asyncio.create_task(self._on_message(stanza))
