@@ -70,14 +70,21 @@ async def users_add(context: Context, values: Values) -> Result:
 
 async def users_remove(context: Context, values: Values) -> Result:
     jid = _jid(values)
+    transport = str(values.get("transport") or "").strip() or None
     try:
-        await remove_user(context.store, jid)
+        if transport is not None:
+            check_transports([transport], context.transports)
+        gone = await remove_user(context.store, jid, transport)
     except AdminError as error:
         raise CommandError(str(error)) from None
     context.forget(jid)
     context.notify.contacts_changed()
-    context.notify.unregistered(jid)
-    return Result(f"Removed {jid} with their bindings, contacts and message journal.")
+    if gone or transport == context.transport.name:
+        context.notify.unregistered(jid)
+    if transport is None:
+        return Result(f"Removed {jid} with their bindings, contacts and message journal.")
+    return Result(f"Removed {jid} from {transport} with their bindings, contacts and message journal there"
+                  + ("; it was their last transport, so the user is gone." if gone else "."))
 
 
 async def _update(context: Context, jid: str, *, is_admin: bool | None = None, enabled: bool | None = None
@@ -153,8 +160,11 @@ ADMIN_COMMANDS: tuple[Command, ...] = (
              Field("transports", "Transports, e.g. sms irc (empty: all configured)", required=False, rest=True)),
             words=("user-add",)),
     Command("admin/users/remove", "Remove a user",
-            "Remove a user with all their data: bindings, contacts and message journal.",
-            Access.ADMIN, users_remove, (USER_JID,), words=("user-remove",)),
+            "Remove a user with all their data: bindings, contacts and message journal; or, with a transport, only "
+            "from that transport with their data there (the user goes with their last transport).",
+            Access.ADMIN, users_remove,
+            (USER_JID, Field("transport", "Transport (empty: every transport)", required=False)),
+            words=("user-remove",)),
     Command("admin/users/enable", "Enable a user", "Let a disabled user use the gateway again.",
             Access.ADMIN, users_enable, (USER_JID,), words=("user-enable",)),
     Command("admin/users/disable", "Disable a user", "Keep a user's data but refuse their messages.",

@@ -154,3 +154,23 @@ async def test_chat_help_lists_admin_commands_for_admins_only(store: Store) -> N
     assert "Admin commands:" in await chat.help(ADMIN) and "user-add <jid> [admin]" in await chat.help(ADMIN)
     assert (await chat.handle("alice@example.org", "user-add x@y.org")).startswith("Unknown command: user-add")
     assert await chat.handle(ADMIN, "user-add x@y.org") == "Added x@y.org; transports: loopback."
+
+
+async def test_admins_remove_a_user_from_one_transport_or_everywhere(store: Store) -> None:
+    access = AccessControl(store.users, frozenset({ADMIN}),
+                           {name: AccessPolicy("closed", ()) for name in ("loopback", "sms")})
+    transport: Any = Transport()
+    commands = CommandSet(commands_for(transport), access, transport, store, Notes())
+    remove = next(c for c in commands_for(transport) if c.node == "admin/users/remove")
+    await store.users.add("alice@example.org", transports=("loopback", "sms"))
+
+    with pytest.raises(CommandError, match="no transport named irc"):
+        await commands.run(ADMIN, remove, {"jid": "alice@example.org", "transport": "irc"})
+    result = await commands.run(ADMIN, remove, {"jid": "alice@example.org", "transport": "sms"})
+    assert result.text == ("Removed alice@example.org from sms with their bindings, contacts and message journal "
+                           "there.")
+    record = await store.users.get_user("alice@example.org")
+    assert record is not None and record.transports == frozenset({"loopback"})
+    result = await commands.run(ADMIN, remove, {"jid": "alice@example.org", "transport": "loopback"})
+    assert result.text.endswith("it was their last transport, so the user is gone.")
+    assert await store.users.get_user("alice@example.org") is None
