@@ -77,6 +77,9 @@ class Transport(ABC, Generic[S]):
         """HTTP routes this transport mounts on the shared web server (webhooks)."""
         return []
 
+    async def user_left(self, user: str) -> None:
+        """`user` unregistered or was removed from this transport: close what is open for them."""
+
     async def start(self) -> None:
         """Open what the transport needs; called before the router resumes its journal."""
 

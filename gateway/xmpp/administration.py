@@ -3,6 +3,8 @@ in-band registration and mapped contacts in rosters."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from gateway.core.policy import AccessControl
@@ -16,6 +18,8 @@ from gateway.xmpp.component import GatewayComponent
 from gateway.xmpp.registration import Registration
 from gateway.xmpp.roster import RosterSync
 from gateway.xmpp.user_commands import USER_COMMANDS
+
+log = logging.getLogger(__name__)
 
 
 def commands_for(transport: Transport[Any]) -> tuple[Command, ...]:
@@ -43,9 +47,16 @@ class Administration:
         self.chat = ChatCommands(self.commands)
         self.registration = Registration(xmpp, store, access, transport, self.registered, self.unregistered)
         xmpp.chat_commands = self.chat.handle
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def stop(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.roster.stop()
+
+    def _left(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: closing what a leaving user had open failed: %s", self.xmpp.domain, task.exception())
 
     # -- Notifier -------------------------------------------------------------------------------------------
     def contacts_changed(self) -> None:
@@ -62,3 +73,6 @@ class Administration:
         for ptype in ("unavailable", "unsubscribe", "unsubscribed"):
             self.xmpp.send_presence(pfrom=own, pto=jid, ptype=ptype)
         self.roster.poke()
+        task = asyncio.get_running_loop().create_task(self.xmpp.adapter.user_left(jid), name=f"left-{jid}")
+        self._tasks.add(task)
+        task.add_done_callback(self._left)

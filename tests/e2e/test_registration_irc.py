@@ -11,11 +11,14 @@ import pytest
 from slixmpp.exceptions import IqError
 
 from gateway.app import Gateway
-from gateway.devstack.ngircd import NgircdServer
+from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
 from tests.e2e.irc.conftest import IRC, IRC_SECRET, NETWORK, irc_config, muc_client
+from tests.e2e.irc.conftest import bob as bob  # the fixture
+from tests.e2e.irc.conftest import irc_clients as irc_clients  # the fixture
 from tests.e2e.irc.conftest import ngircd as ngircd  # the fixture
-from tests.e2e.irc.test_rooms import join
+from tests.e2e.irc.support import Presences
+from tests.e2e.irc.test_rooms import MUC_USER, codes, join
 from tests.support.stack import start_gateway
 from tests.support.xmpp_client import TestClient
 
@@ -106,3 +109,24 @@ async def test_legacy_nick_field_without_a_form(irc_gateway: Gateway, alice: Tes
     ET.SubElement(query, f"{{{NS}}}nick").text = "legacy"
     await alice.iq(IRC, query, type="set")
     assert await irc_gateway.store.users.nick("alice@localhost", "irc") == "legacy"
+
+
+async def test_unregistering_closes_the_users_irc_connections(irc_gateway: Gateway, alice: TestClient,
+                                                              bob: RawIrcClient) -> None:
+    await submit(alice, "alice")
+    await bob.join("#bye")
+    await join(alice, "#bye", "alice")
+    await bob.expect(lambda line: line.command == "JOIN" and line.nick == "alice", timeout=10)
+    presences = Presences(alice)
+
+    query = ET.Element(f"{{{NS}}}query")
+    ET.SubElement(query, f"{{{NS}}}remove")
+    await alice.iq(IRC, query, type="set")
+
+    quit_line = await bob.expect(lambda line: line.command == "QUIT" and line.nick == "alice", timeout=10)
+    assert "left the gateway" in quit_line.params[-1].lower()
+    left = await presences.next(lambda p: p["type"] == "unavailable"
+                                and str(p["from"]) == f"#bye%{NETWORK}@{IRC}/alice")
+    assert {"110", "333"} <= codes(left)
+    assert "You left the IRC gateway" in (left.xml.findtext(f"{MUC_USER}x/{MUC_USER}item/{MUC_USER}reason") or "")
+    assert irc_gateway.transports["irc"].sessions.get("alice@localhost", NETWORK) is None  # type: ignore[attr-defined]

@@ -117,16 +117,26 @@ class IrcTransport(Transport[IrcSettings]):
                     await self._network_removed(name)
             stored = names
 
+    async def user_left(self, user: str) -> None:
+        """Their settings on every network are gone with them: their connections QUIT, their rooms show as left."""
+        reason = "You left the IRC gateway: your IRC connections are closed."
+        for network in self.sessions.networks_of(user):
+            await self._close_for(user, network, reason, "Left the gateway")
+
     async def _network_removed(self, network: str) -> None:
         reason = f"An admin removed the IRC network {network} from this gateway."
         for owner in self.sessions.owners_on(network):
-            connection = self.sessions.get(owner, network)
-            log.info("%s: %s", owner, reason)
-            if connection is not None and self.sink is not None:
-                for channel in connection.wanted_channels:
-                    self.sink.removed(owner, f"{channel}%{network}", reason)
-                self.sink.notice(owner, network, reason)
-            await self.sessions.close(owner, network, "Network removed from the gateway")
+            await self._close_for(owner, network, reason, "Network removed from the gateway")
+
+    async def _close_for(self, owner: str, network: str, reason: str, quit_message: str) -> None:
+        """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT."""
+        connection = self.sessions.get(owner, network)
+        log.info("%s: %s", owner, reason)
+        if connection is not None and self.sink is not None:
+            for channel in connection.wanted_channels:
+                self.sink.removed(owner, f"{channel}%{network}", reason)
+            self.sink.notice(owner, network, reason)
+        await self.sessions.close(owner, network, quit_message)
 
     def _events_for(self, owner: str, network: IrcNetwork) -> _UserEvents:
         return _UserEvents(self, owner, network.name)
