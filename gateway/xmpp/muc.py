@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape as xml_escape
 
 from slixmpp import JID, Iq, Message, Presence
 from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
@@ -238,25 +239,33 @@ class MucService:
                   ptype: Literal["unavailable"] | None = None,
                   codes: tuple[int, ...] = (), new_nick: str | None = None, actor: str | None = None,
                   reason: str | None = None) -> None:
-        presence = self.xmpp.make_presence(pfrom=JID(f"{room_jid}/{nick}"), pto=to, ptype=ptype)
+        # Written as text, not as a slixmpp stanza: N users joining a room of N queue N times N of these to the
+        # send queue faster than it writes them, and a text is a tenth of a stanza object (memory that stays
+        # fragmented after such a peak), and cheaper to make. The JID is still checked as before.
+        parts = [f'<presence from="{_attr(str(JID(f"{room_jid}/{nick}")))}" to="{_attr(to)}"',
+                 ' type="unavailable">' if ptype is not None else ">"]
         if occupant is not None and ptype is None:
             if occupant.show:
-                presence["show"] = occupant.show
+                parts.append(f"<show>{_text(occupant.show)}</show>")
             if occupant.status:
-                presence["status"] = occupant.status
-        x = ET.SubElement(presence.xml, f"{{{MUC_USER_NS}}}x")
-        item = ET.SubElement(x, f"{{{MUC_USER_NS}}}item")
-        item.set("affiliation", occupant.affiliation if occupant is not None else "none")
-        item.set("role", occupant.role if occupant is not None and ptype is None else "none")
+                parts.append(f"<status>{_text(occupant.status)}</status>")
+        affiliation = occupant.affiliation if occupant is not None else "none"
+        role = occupant.role if occupant is not None and ptype is None else "none"
+        parts.append(f'<x xmlns="{MUC_USER_NS}"><item affiliation="{_attr(affiliation)}" role="{_attr(role)}"')
         if new_nick is not None:
-            item.set("nick", new_nick)
-        if actor is not None:
-            ET.SubElement(item, f"{{{MUC_USER_NS}}}actor").set("nick", actor)
-        if reason:
-            ET.SubElement(item, f"{{{MUC_USER_NS}}}reason").text = reason
-        for code in codes:
-            ET.SubElement(x, f"{{{MUC_USER_NS}}}status").set("code", str(code))
-        presence.send()
+            parts.append(f' nick="{_attr(new_nick)}"')
+        if actor is None and not reason:
+            parts.append(" />")
+        else:
+            parts.append(">")
+            if actor is not None:
+                parts.append(f'<actor nick="{_attr(actor)}" />')
+            if reason:
+                parts.append(f"<reason>{_text(reason)}</reason>")
+            parts.append("</item>")
+        parts.extend(f'<status code="{code}" />' for code in codes)
+        parts.append("</x></presence>")
+        self.xmpp.send("".join(parts))
 
     def _subject(self, to: str, member: _Membership) -> None:
         sender = f"{member.jid}/{member.subject_by}" if member.subject_by else member.jid
@@ -625,6 +634,14 @@ class MucService:
     async def stop(self) -> None:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _text(value: str) -> str:
+    return xml_escape(value)
+
+
+def _attr(value: str) -> str:
+    return xml_escape(value, {'"': "&quot;"})
 
 
 def _all(futures: list[asyncio.Future[None]]) -> asyncio.Future[None]:
