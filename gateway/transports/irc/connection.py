@@ -479,6 +479,7 @@ class IrcConnection:
                         await self._dispatch(line)
                     except Exception:
                         log.exception("%s on %s: handling %r failed", self.owner, self.network.name, line)
+                del data, line  # not kept while the connection waits for the next line (mostly idle)
         except asyncio.IncompleteReadError:
             pass
         except (OSError, ssl.SSLError) as exc:
