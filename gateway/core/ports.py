@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Status
 
@@ -44,7 +44,7 @@ class Journal(Protocol):
     # Not coroutines: the write is queued at once and the awaitable resolves when it committed (no task per mark).
     def mark_reported(self, journal_id: int) -> Awaitable[None]: ...
 
-    def mark_delivered(self, journal_id: int) -> Awaitable[None]: ...
+    def mark_all_delivered(self, journal_ids: Sequence[int]) -> Awaitable[Any]: ...
 
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ class Router:
         # Room messages from foreign networks, in arrival order, waiting for the journal (see receive_room).
         self._room_inbox: list[InboundMessage] = []
         self._room_writer: asyncio.Task[None] | None = None
+        self._confirmed: list[int] = []  # delivered, to be marked so (see _delivered)
 
     def attach(self, transport: str, sender: MessageSender, sink: XmppSink) -> None:
         self._routes[transport] = _Route(sender, sink)
@@ -190,7 +192,21 @@ class Router:
         else:
             future = self._routes[message.transport].sink.deliver(message)
         assert message.journal_id is not None
-        self._after(future, self._journal.mark_delivered, message.journal_id)
+        future.add_done_callback(functools.partial(self._delivered, message.journal_id))
+
+    def _delivered(self, journal_id: int, future: asyncio.Future[None]) -> None:
+        """Collect what the server confirmed; one write marks all confirmed in the same turn of the loop."""
+        if future.cancelled() or future.exception() is not None:
+            return  # still pending in the journal: the next start delivers it
+        if not self._confirmed:
+            asyncio.get_running_loop().call_soon(self._mark_confirmed)
+        self._confirmed.append(journal_id)
+
+    def _mark_confirmed(self) -> None:
+        ids, self._confirmed = self._confirmed, []
+        pending = asyncio.ensure_future(self._journal.mark_all_delivered(ids))
+        self._tasks.add(pending)
+        pending.add_done_callback(self._tasks.discard)
 
     # -- start-up -----------------------------------------------------------------------------------------
     async def resume(self, transport: str) -> None:
@@ -211,9 +227,10 @@ class Router:
 
     async def drain(self) -> None:
         """Wait for the journal writes that follow deliveries and reports."""
-        while self._tasks or self._room_writer is not None:
+        while self._tasks or self._room_writer is not None or self._confirmed:
             if self._room_writer is not None:
                 await asyncio.gather(self._room_writer, return_exceptions=True)
+            await asyncio.sleep(0)  # lets a scheduled _mark_confirmed run
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _after(self, future: asyncio.Future[None], then: Callable[[int], Awaitable[None]], journal_id: int) -> None:

@@ -27,6 +27,10 @@ class Bulk(Generic[P, T]):
     execute: Callable[[AsyncConnection, list[P]], Awaitable[Sequence[T]]]
 
 
+class _Many(list[Any]):
+    """The parameter sets of one caller that wants one answer (a list) for all of them."""
+
+
 _Item = tuple["Operation[Any] | Bulk[Any, Any]", Any, "asyncio.Future[Any]"]
 
 
@@ -52,6 +56,10 @@ class BatchWriter:
     def run_bulk(self, bulk: Bulk[P, T], params: P) -> asyncio.Future[T]:
         """Queue one caller's part of a bulk write; the future resolves once it committed."""
         return self._enqueue(bulk, params)
+
+    def run_bulk_many(self, bulk: Bulk[P, T], params: list[P]) -> asyncio.Future[list[T]]:
+        """Queue many parameter sets of one caller at once (one future for all: cheaper than one each)."""
+        return self._enqueue(bulk, _Many(params))
 
     def _enqueue(self, operation: Operation[Any] | Bulk[Any, Any], params: Any) -> asyncio.Future[Any]:
         if self._closed:
@@ -124,9 +132,14 @@ async def _execute(connection: AsyncConnection, batch: list[_Item]) -> list[Any]
     for step in steps:
         if isinstance(step, Bulk):
             indices = bulks[step]
-            answers = await step.execute(connection, [batch[i][1] for i in indices])
-            for index, answer in zip(indices, answers, strict=True):
-                results[index] = answer
+            params: list[Any] = []
+            for i in indices:
+                part = batch[i][1]
+                params.extend(part) if isinstance(part, _Many) else params.append(part)
+            answers = iter(await step.execute(connection, params))
+            for index in indices:
+                part = batch[index][1]
+                results[index] = [next(answers) for _ in part] if isinstance(part, _Many) else next(answers)
         else:
             operation = batch[step][0]
             assert not isinstance(operation, Bulk)

@@ -105,10 +105,11 @@ class JournalRepository:
     async def record_inbound_many(self, messages: Sequence[InboundMessage]
                                   ) -> list[tuple[InboundMessage, bool] | BaseException]:
         rows = [_inbound_row(m, Status.PENDING) for m in messages]
-        results = await asyncio.gather(*(self._writer.run_bulk(self._inbound_rows, values) for values in rows),
-                                       return_exceptions=True)
-        return [r if isinstance(r, BaseException) else _stored(m, values, r)
-                for m, values, r in zip(messages, rows, results, strict=True)]
+        try:
+            ids = await self._writer.run_bulk_many(self._inbound_rows, rows)
+        except Exception as error:
+            return [error] * len(rows)
+        return [_stored(m, values, journal_id) for m, values, journal_id in zip(messages, rows, ids, strict=True)]
 
     async def record_outcome(self, outcome: Outcome) -> bool:
         """Store an outcome unless the row is settled otherwise; False when it was not stored.
@@ -126,15 +127,13 @@ class JournalRepository:
         return await self._writer.run_bulk(self._outcomes, params)
 
     def mark_reported(self, journal_id: int) -> asyncio.Future[None]:
-        return self._mark(self._reported, journal_id)
-
-    def mark_delivered(self, journal_id: int) -> asyncio.Future[None]:
-        return self._mark(self._delivered, journal_id)
-
-    def _mark(self, bulk: Bulk[dict[str, Any], None], journal_id: int | None) -> asyncio.Future[None]:
         if journal_id is None:
             raise ValueError("this message was never journaled")
-        return self._writer.run_bulk(bulk, dict(row_id=journal_id, now=utcnow()))
+        return self._writer.run_bulk(self._reported, dict(row_id=journal_id, now=utcnow()))
+
+    def mark_all_delivered(self, journal_ids: Sequence[int]) -> asyncio.Future[list[None]]:
+        now = utcnow()
+        return self._writer.run_bulk_many(self._delivered, [dict(row_id=i, now=now) for i in journal_ids])
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:

@@ -134,14 +134,14 @@ async def test_delivered_inbound_is_no_longer_pending(journal: JournalRepository
     await journal.record_inbound(inbound("SM5", transport="irc"))
 
     assert two.journal_id is not None
-    await journal.mark_delivered(two.journal_id)
+    await journal.mark_all_delivered([two.journal_id])  # type: ignore[list-item]
 
     assert [m.journal_id for m in await journal.pending_inbound("sms")] == [one.journal_id, three.journal_id]
 
 
 async def test_updating_a_message_never_journaled_is_an_error(journal: JournalRepository) -> None:
     with pytest.raises(ValueError):
-        await journal.mark_delivered(None)  # type: ignore[arg-type]
+        await journal.mark_reported(None)  # type: ignore[arg-type]
 
 
 async def _age_all(engine: AsyncEngine, days: int) -> None:
@@ -158,7 +158,7 @@ async def test_purge_deletes_only_settled_old_rows(journal: JournalRepository, e
     reported = await journal.record_outbound(outbound("reported"))
     sent = await journal.record_outbound(outbound("sent"))
     assert delivered.journal_id is not None and reported.journal_id is not None
-    await journal.mark_delivered(delivered.journal_id)
+    await journal.mark_all_delivered([delivered.journal_id])  # type: ignore[list-item]
     await journal.record_outcome(Outcome(failed, Status.FAILED, error_condition="internal-server-error"))
     await journal.record_outcome(Outcome(reported, Status.FAILED, error_condition="internal-server-error"))
     await journal.mark_reported(reported.journal_id)
@@ -312,7 +312,7 @@ async def test_a_batch_of_inserts_and_marks_is_one_statement_each(journal: Journ
     statements = Statements(engine)
     inbound_results = await asyncio.gather(*(journal.record_inbound(inbound(None, body=f"b{i}")) for i in range(N)))
     after_inserts = statements.count
-    await asyncio.gather(*(journal.mark_delivered(m.journal_id) for m, _ in inbound_results))  # type: ignore[arg-type]
+    await journal.mark_all_delivered([m.journal_id for m, _ in inbound_results])  # type: ignore[misc]
 
     # A few statements for the batches (and BEGIN where the driver sends one), not one per row.
     assert after_inserts <= 10 and statements.count - after_inserts <= 10, statements.count
@@ -359,3 +359,16 @@ async def test_a_batch_of_outcomes_is_one_statement_per_kind_and_each_learns_if_
     assert [statuses[m.journal_id] for m in messages[:10]] == [Status.DELIVERED] * 10  # type: ignore[index]
     assert [statuses[m.journal_id] for m in messages[-5:]] == [Status.FAILED] * 5  # type: ignore[index]
     assert statuses[messages[10].journal_id] == Status.SENT  # type: ignore[index]
+
+
+async def test_single_and_many_writes_in_one_batch_each_get_their_own_answers(journal: JournalRepository) -> None:
+    many, single, more = await asyncio.gather(
+        journal.record_inbound_many([inbound(None, body="a"), inbound("SM-dup", body="b")]),
+        journal.record_inbound(inbound(None, body="c")),
+        journal.record_inbound_many([inbound("SM-dup", body="d")]))
+
+    assert [m.body for m, _ in many] == ["a", "b"] and all(new for _, new in many)  # type: ignore[union-attr]
+    assert single[0].body == "c" and single[1]
+    assert more == [(more[0][0], False)]  # type: ignore[index]  # the same provider id as "b": a duplicate
+    rows = {r.id: r.body for r in await journal.history(direction=Direction.IN)}
+    assert [rows[m.journal_id] for m, _ in [*many, single]] == ["a", "b", "c"]  # type: ignore[index, misc]
