@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -73,7 +74,7 @@ class GatewayComponent(ComponentXMPP):
         self.enable_direct_tls = False  # the component port is plain TCP on the server's side
         self.auto_authorize = None  # subscriptions are answered below, not by slixmpp's in-memory roster
         self.auto_subscribe = False
-        self.outbox = AckedOutbox(self.send, self._ping_server)
+        self.outbox = AckedOutbox(functools.partial(ComponentXMPP.send, self), self._ping_server)
         self._attempt: asyncio.Future[str] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._stream_error: str | None = None
@@ -264,6 +265,13 @@ class GatewayComponent(ComponentXMPP):
                         *((GATEWAY_NS,) if self.adapter.prompt is not None else ()),
                         *self.adapter.features):
             disco.add_feature(feature, jid=self.boundjid)
+
+    def send(self, data: Any, use_filters: bool = True) -> None:
+        """Every stanza written past the outbox goes after what the outbox holds for this turn (it keeps order)."""
+        outbox: AckedOutbox | None = getattr(self, "outbox", None)
+        if outbox is not None:
+            outbox.flush()
+        super().send(data, use_filters)
 
     # -- stanzas in ---------------------------------------------------------------------------------------
     def _take_user_messages(self, stanza: Any) -> Any:

@@ -27,6 +27,8 @@ class AckedOutbox:
         self._seq = 0
         self._connected = False
         self._pinger: asyncio.Task[None] | None = None
+        # Stanzas written as text in this turn of the loop, written out together (see _out).
+        self._text: list[str] = []
         self._empty = asyncio.Event()
         self._empty.set()
 
@@ -39,20 +41,38 @@ class AckedOutbox:
         self._pending[self._seq] = (stanza, future)
         self._empty.clear()
         if self._connected:
-            self._write(stanza)
+            self._out(stanza)
             self._ensure_pinger()
         return future
+
+    def flush(self) -> None:
+        """Write the text stanzas held for this turn of the loop now (before anything written after them)."""
+        if self._text:
+            text, self._text = "".join(self._text), []
+            self._write(text)
+
+    def _out(self, stanza: Any) -> None:
+        # A fan-out writes many stanzas in one turn of the loop: one write of them all saves a queue item in
+        # slixmpp and a socket send per stanza. Stanza objects keep their place: the text before them goes first.
+        if isinstance(stanza, str):
+            if not self._text:
+                asyncio.get_running_loop().call_soon(self.flush)
+            self._text.append(stanza)
+        else:
+            self.flush()
+            self._write(stanza)
 
     def connected(self) -> None:
         self._connected = True
         if self._pending:
             log.info("writing %d unconfirmed stanza(s) again", len(self._pending))
         for stanza, _ in self._pending.values():
-            self._write(stanza)
+            self._out(stanza)
         self._ensure_pinger()
 
     def disconnected(self) -> None:
         self._connected = False
+        self._text.clear()  # still pending: connected() writes it again
         if self._pinger is not None:
             self._pinger.cancel()
             self._pinger = None
@@ -72,6 +92,7 @@ class AckedOutbox:
         # One ping covers every stanza written before it, so under load one round trip confirms many.
         while self._pending and self._connected:
             mark = self._seq
+            self.flush()  # the ping must follow what it confirms
             if not await self._ping():
                 return  # connected() writes everything pending again on the next stream, then pings
             for seq in [s for s in self._pending if s <= mark]:

@@ -107,3 +107,35 @@ async def test_one_ping_confirms_a_burst() -> None:
     await stream.answer()
     assert all(f.done() for f in futures)
     assert stream.wire.count("PING") == 1
+
+
+async def test_text_stanzas_of_one_turn_are_written_together_and_objects_keep_their_place() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    stanza = {"id": "object"}
+    futures = [outbox.send("<a/>"), outbox.send("<b/>"), outbox.send(stanza), outbox.send("<c/>")]
+    assert stream.wire == ["<a/><b/>", stanza]  # the text before the object went first
+    outbox.flush()  # what the component does before writing anything else itself
+    assert stream.wire == ["<a/><b/>", stanza, "<c/>"]
+    outbox.send("<d/>")
+    outbox.send("<e/>")
+    await asyncio.sleep(0)
+    assert stream.wire == ["<a/><b/>", stanza, "<c/>", "<d/><e/>", "PING"]  # the ping after what it confirms
+    await stream.answer()
+    assert all(f.done() for f in futures)
+
+
+async def test_text_held_when_the_stream_breaks_is_written_once_after_reconnect() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    future = outbox.send("<a/>")
+    outbox.disconnected()
+    await asyncio.sleep(0)
+    assert stream.wire == []
+    outbox.connected()
+    await asyncio.sleep(0)
+    assert stream.wire == ["<a/>", "PING"]
+    await stream.answer()
+    assert future.done()
