@@ -6,10 +6,12 @@ DEMO_PACKAGES := prosody ngircd
 TEST_PACKAGES := prosody prosody-modules ejabberd ngircd inspircd atheme-services openssl chromium chromium-driver
 BENCH_PACKAGES := prosody ngircd biboumi
 BENCH_STAMP := $(VENV)/.bench-installed
-# make bench FULL=1 for the whole table; DB=postgresql+asyncpg://... for the gateway on PostgreSQL.
+# make bench FULL=1 for the whole table; DB=postgresql+asyncpg://... for the gateway on PostgreSQL;
+# WRITE=BENCHMARKS.md writes the report of the run there.
 FULL ?=
 DB ?=
-BENCH_ARGS := $(if $(FULL),--full) $(if $(DB),--database '$(DB)')
+WRITE ?=
+BENCH_ARGS := $(if $(FULL),--full) $(if $(DB),--database '$(DB)') $(if $(WRITE),--write '$(WRITE)')
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest venv clean bench

@@ -389,7 +389,8 @@ async def main_async(args: argparse.Namespace) -> int:
         finally:
             await bench.close()
         elapsed = time.perf_counter() - started
-        command = "make bench" + (" FULL=1" if args.full else "") + (" DB=..." if args.database else "")
+        command = ("make bench" + (" FULL=1" if args.full else "") + (" DB=..." if args.database else "")
+                   + (f" WRITE={args.write}" if args.write else ""))
         run = report.Run(figures=bench.figures, profiles=bench.profiles, notes=bench.notes, command=command,
                          mode="full" if args.full else "quick", seconds=elapsed,
                          database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
