@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
-from xml.sax.saxutils import escape as xml_escape
 
 from slixmpp import JID, Iq, Message, Presence
 from slixmpp.plugins.xep_0030 import DiscoInfo, DiscoItems
@@ -30,7 +29,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
-from gateway.xmpp import message_text
+from gateway.xmpp import stanza_text
 from gateway.xmpp.addressing import peer_jid, peer_of
 from gateway.xmpp.component import GatewayComponent
 
@@ -239,29 +238,28 @@ class MucService:
                   ptype: Literal["unavailable"] | None = None,
                   codes: tuple[int, ...] = (), new_nick: str | None = None, actor: str | None = None,
                   reason: str | None = None) -> None:
-        # Written as text, not as a slixmpp stanza: N users joining a room of N queue N times N of these to the
-        # send queue faster than it writes them, and a text is a tenth of a stanza object (memory that stays
-        # fragmented after such a peak), and cheaper to make. The JID is still checked as before.
-        parts = [f'<presence from="{_attr(str(JID(f"{room_jid}/{nick}")))}" to="{_attr(to)}"',
+        # Written as text (stanza_text says why); the JID is still checked.
+        attribute, text = stanza_text.attribute, stanza_text.text
+        parts = [f"<presence from={attribute(stanza_text.full_jid(room_jid, nick))} to={attribute(to)}",
                  ' type="unavailable">' if ptype is not None else ">"]
         if occupant is not None and ptype is None:
             if occupant.show:
-                parts.append(f"<show>{_text(occupant.show)}</show>")
+                parts.append(f"<show>{text(occupant.show)}</show>")
             if occupant.status:
-                parts.append(f"<status>{_text(occupant.status)}</status>")
+                parts.append(f"<status>{text(occupant.status)}</status>")
         affiliation = occupant.affiliation if occupant is not None else "none"
         role = occupant.role if occupant is not None and ptype is None else "none"
-        parts.append(f'<x xmlns="{MUC_USER_NS}"><item affiliation="{_attr(affiliation)}" role="{_attr(role)}"')
+        parts.append(f'<x xmlns="{MUC_USER_NS}"><item affiliation={attribute(affiliation)} role={attribute(role)}')
         if new_nick is not None:
-            parts.append(f' nick="{_attr(new_nick)}"')
+            parts.append(f" nick={attribute(new_nick)}")
         if actor is None and not reason:
             parts.append(" />")
         else:
             parts.append(">")
             if actor is not None:
-                parts.append(f'<actor nick="{_attr(actor)}" />')
+                parts.append(f"<actor nick={attribute(actor)} />")
             if reason:
-                parts.append(f"<reason>{_text(reason)}</reason>")
+                parts.append(f"<reason>{text(reason)}</reason>")
             parts.append("</item>")
         parts.extend(f'<status code="{code}" />' for code in codes)
         parts.append("</x></presence>")
@@ -424,7 +422,7 @@ class MucService:
                                 peer=member.room, body=body, xmpp_id=stanza["id"] or None),
                 lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
                 after=previous)
-            origin = stanza.xml.find(f"{{{message_text.SID_NS}}}origin-id")
+            origin = stanza.xml.find(f"{{{stanza_text.SID_NS}}}origin-id")
             self._reflect(member, body, stanza["id"], origin.get("id", "") if origin is not None else None)
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
@@ -436,11 +434,11 @@ class MucService:
 
     def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None) -> None:
         """Our own message, back to every joined resource with the client's ids and a stanza-id (XEP-0045 7.4)."""
-        payload = ((message_text.origin_id(origin_id) if origin_id is not None else "")
-                   + message_text.stanza_id(uuid.uuid4().hex, member.jid))
-        sender = message_text.full_jid(member.jid, member.nick)
+        payload = ((stanza_text.origin_id(origin_id) if origin_id is not None else "")
+                   + stanza_text.stanza_id(uuid.uuid4().hex, member.jid))
+        sender = stanza_text.full_jid(member.jid, member.nick)
         for full in sorted(member.resources):
-            self.xmpp.outbox.send(message_text.message(to=full, sender=sender, kind="groupchat", id=xmpp_id or "",
+            self.xmpp.outbox.send(stanza_text.message(to=full, sender=sender, kind="groupchat", id=xmpp_id or "",
                                                        body=body, payload=payload))
 
     # -- journaled room messages (core.rooms.RoomDelivery) ---------------------------------------------------
@@ -464,12 +462,12 @@ class MucService:
     def _show(self, member: _Membership, nick: str | None, body: str, private: bool, id: str,
               timestamp: datetime | None) -> list[asyncio.Future[None]]:
         """A message in the room (from `nick`, or the room itself) to every joined resource of its member."""
-        sender = message_text.full_jid(member.jid, nick or "")
-        payload = message_text.MUC_USER_X if private else message_text.stanza_id(id, member.jid)
+        sender = stanza_text.full_jid(member.jid, nick or "")
+        payload = stanza_text.MUC_USER_X if private else stanza_text.stanza_id(id, member.jid)
         if timestamp is not None:
-            payload += message_text.delay(timestamp)
+            payload += stanza_text.delay(timestamp)
         kind = "chat" if private else "groupchat"
-        return [self.xmpp.outbox.send(message_text.message(to=full, sender=sender, kind=kind, id=id, body=body,
+        return [self.xmpp.outbox.send(stanza_text.message(to=full, sender=sender, kind=kind, id=id, body=body,
                                                            payload=payload))
                 for full in sorted(member.resources)]
 
@@ -634,14 +632,6 @@ class MucService:
     async def stop(self) -> None:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _text(value: str) -> str:
-    return xml_escape(value)
-
-
-def _attr(value: str) -> str:
-    return xml_escape(value, {'"': "&quot;"})
 
 
 def _all(futures: list[asyncio.Future[None]]) -> asyncio.Future[None]:

@@ -11,7 +11,7 @@ from slixmpp.jid import InvalidJID
 from slixmpp.plugins.xep_0203 import Delay
 from slixmpp.xmlstream import register_stanza_plugin
 
-from gateway.xmpp import message_text
+from gateway.xmpp import stanza_text
 
 
 def parse(text: str) -> Message:
@@ -23,10 +23,10 @@ def parse(text: str) -> Message:
 
 def test_a_groupchat_message_with_markup_and_quotes_in_every_field() -> None:
     body = 'a <b> & "c" \'d\' ]]> 汉字 🙂\nsecond line'
-    text = message_text.message(to='u@example.org/r"1', sender="#c%net@irc.example.org/n<ick>", kind="groupchat",
+    text = stanza_text.message(to='u@example.org/r"1', sender="#c%net@irc.example.org/n<ick>", kind="groupchat",
                                 id="id&1", body=body,
-                                payload=message_text.stanza_id("s1", "#c%net@irc.example.org")
-                                + message_text.delay(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
+                                payload=stanza_text.stanza_id("s1", "#c%net@irc.example.org")
+                                + stanza_text.delay(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
     stanza = parse(text)
     assert stanza["body"] == body
     assert (str(stanza["to"]), str(stanza["from"])) == ('u@example.org/r"1', "#c%net@irc.example.org/n<ick>")
@@ -37,25 +37,25 @@ def test_a_groupchat_message_with_markup_and_quotes_in_every_field() -> None:
 
 
 def test_characters_xml_cannot_carry_are_left_out() -> None:
-    stanza = parse(message_text.message(to="u@example.org", sender="r@irc.example.org", kind="chat", id="x\x00",
+    stanza = parse(stanza_text.message(to="u@example.org", sender="r@irc.example.org", kind="chat", id="x\x00",
                                         body="bell\x07 nul\x00 esc\x1b ok\ufffe"))
     assert stanza["body"] == "bell nul esc ok"
     assert stanza["id"] == "x"
 
 
 def test_an_empty_body_is_left_out() -> None:
-    assert "<body" not in message_text.message(to="u@example.org", sender="r@x.org", kind="groupchat", id="1", body="")
+    assert "<body" not in stanza_text.message(to="u@example.org", sender="r@x.org", kind="groupchat", id="1", body="")
 
 
 def test_a_delay_is_written_in_utc_and_needs_a_zone() -> None:
     stamp = datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    assert 'stamp="2026-01-02T03:04:05Z"' in message_text.delay(stamp)
+    assert 'stamp="2026-01-02T03:04:05Z"' in stanza_text.delay(stamp)
     with pytest.raises(ValueError):
-        message_text.delay(datetime(2026, 1, 2))
+        stanza_text.delay(datetime(2026, 1, 2))
 
 
 def test_full_jids_are_checked_and_normalised() -> None:
-    assert message_text.full_jid("Room@IRC.Example.org", "Nick") == "room@irc.example.org/Nick"
-    assert message_text.full_jid("room@irc.example.org", "") == "room@irc.example.org"
+    assert stanza_text.full_jid("Room@IRC.Example.org", "Nick") == "room@irc.example.org/Nick"
+    assert stanza_text.full_jid("room@irc.example.org", "") == "room@irc.example.org"
     with pytest.raises(InvalidJID):
-        message_text.full_jid("room@irc.example.org", "x" * 2000)
+        stanza_text.full_jid("room@irc.example.org", "x" * 2000)
