@@ -92,6 +92,8 @@ class Gateway:
             await asyncio.gather(self._purger, return_exceptions=True)
         for muc in self.mucs.values():
             await muc.stop()
+        if self.router is not None:
+            self.router.stopping()
         for transport in self.transports.values():
             await transport.stop()
         if self.router is not None:

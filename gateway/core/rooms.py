@@ -146,9 +146,10 @@ class RoomSink(Protocol):
 class RoomDelivery(Protocol):
     """The XMPP side of journaled group-chat messages, as the router uses it."""
 
-    def deliver_room(self, message: InboundMessage) -> asyncio.Future[None]:
+    def deliver_room(self, message: InboundMessage, resumed: bool = False) -> asyncio.Future[None] | None:
         """Render a journaled room message (`room_nick` set) to every resource of the user in the room; the future
-        resolves once the XMPP server has it. A user not in the room now gets it when they join it again."""
+        resolves once the XMPP server has it. A message an earlier run journaled (`resumed`) waits for a user not
+        in the room now until they join it again; a live one finds nobody (they left meanwhile): None."""
         ...
 
     def resume_room(self, message: OutboundMessage) -> None:

@@ -38,6 +38,7 @@ class Router:
         self._room_inbox: list[InboundMessage] = []
         self._room_writer: asyncio.Task[None] | None = None
         self._confirmed: list[int] = []  # delivered, to be marked so (see _delivered)
+        self._stopping = False
 
     def attach(self, transport: str, sender: MessageSender, sink: XmppSink) -> None:
         self._routes[transport] = _Route(sender, sink)
@@ -87,14 +88,20 @@ class Router:
             await self.outcome(Outcome(message, Status.SENT))
             return
         # Queued (flood control): it stays accepted, so resumed after a crash, until it has really left.
-        task = asyncio.ensure_future(self._sent_when(message, written))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._settle(self._sent_when(message, written))
+
+    def stopping(self) -> None:
+        """The gateway is stopping: what transports could not send any more stays accepted for the next start."""
+        self._stopping = True
 
     async def _sent_when(self, message: OutboundMessage, written: Awaitable[None]) -> None:
         try:
             await written
         except Exception as error:
+            if self._stopping:
+                log.info("%s room message %s stays accepted until the next start", message.transport,
+                         message.journal_id)
+                return
             await self.outcome(Outcome(message, Status.FAILED, error_condition="recipient-unavailable",
                                        error_text=f"Not sent: the connection was lost before it went out ({error})."))
             return
@@ -180,18 +187,22 @@ class Router:
         finally:
             self._room_writer = None
 
-    def _render_room(self, message: InboundMessage) -> asyncio.Future[None]:
+    def _render_room(self, message: InboundMessage, resumed: bool = False) -> asyncio.Future[None] | None:
         rooms = self._routes[message.transport].rooms
         if rooms is None:
             raise RuntimeError(f"{message.transport} has no rooms attached")
-        return rooms.deliver_room(message)
+        return rooms.deliver_room(message, resumed)
 
-    def _deliver(self, message: InboundMessage) -> None:
-        if message.room_nick is not None:
-            future = self._render_room(message)
-        else:
-            future = self._routes[message.transport].sink.deliver(message)
+    def _deliver(self, message: InboundMessage, resumed: bool = False) -> None:
         assert message.journal_id is not None
+        if message.room_nick is None:
+            future = self._routes[message.transport].sink.deliver(message)
+        else:
+            room_future = self._render_room(message, resumed)
+            if room_future is None:
+                self._settle(self._journal.mark_all([message.journal_id], Status.UNROUTABLE))
+                return
+            future = room_future
         future.add_done_callback(functools.partial(self._delivered, message.journal_id))
 
     def _delivered(self, journal_id: int, future: asyncio.Future[None]) -> None:
@@ -204,7 +215,11 @@ class Router:
 
     def _mark_confirmed(self) -> None:
         ids, self._confirmed = self._confirmed, []
-        pending = asyncio.ensure_future(self._journal.mark_all_delivered(ids))
+        self._settle(self._journal.mark_all(ids, Status.DELIVERED))
+
+    def _settle(self, write: Awaitable[Any]) -> None:
+        """Keep a journal write that nobody awaits until it is done (drain waits for it)."""
+        pending = asyncio.ensure_future(write)
         self._tasks.add(pending)
         pending.add_done_callback(self._tasks.discard)
 
@@ -213,7 +228,7 @@ class Router:
         """Finish what a previous run accepted: deliver, report and send what is still open."""
         route = self._routes[transport]
         for inbound in await self._journal.pending_inbound(transport):
-            self._deliver(inbound)
+            self._deliver(inbound, resumed=True)
         for outcome in await self._journal.unreported_outcomes(transport):
             await self.outcome(outcome)
         accepted = await self._journal.accepted_outbound(transport)
@@ -236,9 +251,7 @@ class Router:
     def _after(self, future: asyncio.Future[None], then: Callable[[int], Awaitable[None]], journal_id: int) -> None:
         def done(f: asyncio.Future[None]) -> None:
             if f.cancelled() or f.exception() is not None:
-                return  # still open in the journal: the next start delivers it
-            pending = asyncio.ensure_future(then(journal_id))
-            self._tasks.add(pending)
-            pending.add_done_callback(self._tasks.discard)
+                return  # still open in the journal: the next start reports it
+            self._settle(then(journal_id))
 
         future.add_done_callback(done)

@@ -44,8 +44,8 @@ _OUTCOMES = (update(J)
                      error=func.coalesce(bindparam("new_error"), J.c.error))
              .returning(J.c.id))
 _OUTCOME_VALUES = ("new_status", "now_reported", "new_provider_id", "new_error")
-_MARK_DELIVERED = (update(J).where(J.c.id == bindparam("row_id"))
-                   .values(status=Status.DELIVERED.value, updated_at=bindparam("now")))
+_MARK_STATUS = (update(J).where(J.c.id == bindparam("row_id"))
+                .values(status=bindparam("new_status"), updated_at=bindparam("now")))
 _MARK_REPORTED = update(J).where(J.c.id == bindparam("row_id")).values(reported=True, updated_at=bindparam("now"))
 _INBOUND_KEY = ("user_jid", "xmpp_id")
 _OUTBOUND_KEY = ("user_jid", "peer", "xmpp_id", "body")
@@ -79,7 +79,7 @@ class JournalRepository:
         self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
         self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
         self._outcomes = Bulk("record outcomes", _record_outcomes)
-        self._delivered = Bulk("mark delivered", _updater(_MARK_DELIVERED))
+        self._statuses = Bulk("mark status", _updater(_MARK_STATUS))
         self._reported = Bulk("mark reported", _updater(_MARK_REPORTED))
 
     async def close(self) -> None:
@@ -131,9 +131,11 @@ class JournalRepository:
             raise ValueError("this message was never journaled")
         return self._writer.run_bulk(self._reported, dict(row_id=journal_id, now=utcnow()))
 
-    def mark_all_delivered(self, journal_ids: Sequence[int]) -> asyncio.Future[list[None]]:
+    def mark_all(self, journal_ids: Sequence[int], status: Status) -> asyncio.Future[list[None]]:
+        """Set the status of inbound rows (delivered, or unroutable when nobody was there to take them)."""
         now = utcnow()
-        return self._writer.run_bulk_many(self._delivered, [dict(row_id=i, now=now) for i in journal_ids])
+        return self._writer.run_bulk_many(self._statuses, [dict(row_id=i, new_status=status.value, now=now)
+                                                           for i in journal_ids])
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:

@@ -442,11 +442,13 @@ class MucService:
                                                        body=body, payload=payload))
 
     # -- journaled room messages (core.rooms.RoomDelivery) ---------------------------------------------------
-    def deliver_room(self, message: InboundMessage) -> asyncio.Future[None]:
+    def deliver_room(self, message: InboundMessage, resumed: bool = False) -> asyncio.Future[None] | None:
         key = (message.user, self._room_jid(message.peer))
         member = self._members.get(key)
         if member is not None:
             return self._render(member, message)
+        if not resumed:
+            return None  # they left the room after the line arrived: nobody to show it to
         # Not in the room (the gateway restarted): shown, with its delay, when the user joins it again.
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._parked_in.setdefault(key, []).append((message, future))
@@ -635,7 +637,7 @@ class MucService:
 
 
 def _all(futures: list[asyncio.Future[None]]) -> asyncio.Future[None]:
-    """One future for several stanzas: done when all are, cancelled if any is."""
+    """One future for several stanzas: done when all are, failed (or cancelled) if any is."""
     gathered = asyncio.gather(*futures)
     result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     gathered.add_done_callback(lambda g: _chain(g, result))

@@ -134,7 +134,7 @@ async def test_delivered_inbound_is_no_longer_pending(journal: JournalRepository
     await journal.record_inbound(inbound("SM5", transport="irc"))
 
     assert two.journal_id is not None
-    await journal.mark_all_delivered([two.journal_id])  # type: ignore[list-item]
+    await journal.mark_all([two.journal_id], Status.DELIVERED)  # type: ignore[list-item]
 
     assert [m.journal_id for m in await journal.pending_inbound("sms")] == [one.journal_id, three.journal_id]
 
@@ -158,7 +158,7 @@ async def test_purge_deletes_only_settled_old_rows(journal: JournalRepository, e
     reported = await journal.record_outbound(outbound("reported"))
     sent = await journal.record_outbound(outbound("sent"))
     assert delivered.journal_id is not None and reported.journal_id is not None
-    await journal.mark_all_delivered([delivered.journal_id])  # type: ignore[list-item]
+    await journal.mark_all([delivered.journal_id], Status.DELIVERED)  # type: ignore[list-item]
     await journal.record_outcome(Outcome(failed, Status.FAILED, error_condition="internal-server-error"))
     await journal.record_outcome(Outcome(reported, Status.FAILED, error_condition="internal-server-error"))
     await journal.mark_reported(reported.journal_id)
@@ -312,7 +312,7 @@ async def test_a_batch_of_inserts_and_marks_is_one_statement_each(journal: Journ
     statements = Statements(engine)
     inbound_results = await asyncio.gather(*(journal.record_inbound(inbound(None, body=f"b{i}")) for i in range(N)))
     after_inserts = statements.count
-    await journal.mark_all_delivered([m.journal_id for m, _ in inbound_results])  # type: ignore[misc]
+    await journal.mark_all([m.journal_id for m, _ in inbound_results], Status.DELIVERED)  # type: ignore[misc]
 
     # A few statements for the batches (and BEGIN where the driver sends one), not one per row.
     assert after_inserts <= 10 and statements.count - after_inserts <= 10, statements.count

@@ -17,7 +17,7 @@ that hand-over possible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -182,9 +182,6 @@ class ChannelTable:
     def close(self, name: str) -> Channel | None:
         return self._channels.pop(self.casemapping.fold(name), None)
 
-    def clear(self) -> None:
-        self._channels.clear()
-
     def rekey(self, casemapping: Casemapping) -> None:
         """The server announced its CASEMAPPING: fold every key (and member key) again."""
         self.casemapping = casemapping
@@ -195,17 +192,6 @@ class ChannelTable:
             channel.replace_members(list(channel.members.values()))
             self._channels[casemapping.fold(channel.name)] = channel
 
-    def __iter__(self) -> Iterator[Channel]:
-        return iter(list(self._channels.values()))
-
-    def __len__(self) -> int:
-        return len(self._channels)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.casemapping.fold(name) in self._channels
-
-    def with_member(self, nick: str) -> list[Channel]:
-        return [channel for channel in self._channels.values() if nick in channel]
 
 
 H = TypeVar("H")

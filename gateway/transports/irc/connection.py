@@ -1190,6 +1190,8 @@ class IrcConnection:
                 for holder in self.directory.holders(channel.name):
                     per_holder.setdefault(holder, []).append(channel.name)
         for holder, names in per_holder.items():
+            if holder.same(nick, holder.nick):
+                continue  # that user's own connection dropped: it tells its user itself
             if names or holder is self:
                 event = QuitEvent(nick, reason, tuple(names))
                 await holder._emit(holder.events.on_quit(event))

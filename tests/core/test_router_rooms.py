@@ -1,0 +1,78 @@
+"""The router's room path on a real journal (SQLite): what becomes of a line whose user is no longer in the room."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from gateway.core.events import Direction, InboundMessage, Status
+from gateway.core.policy import AccessControl, AccessPolicy
+from gateway.core.router import Router
+from gateway.store.store import Store
+
+
+class Rooms:
+    """The XMPP side of rooms: `present` users are in every room; a resumed line for anyone else waits."""
+
+    def __init__(self, present: set[str]) -> None:
+        self.present = present
+        self.shown: list[str] = []
+        self.waiting: list[str] = []
+
+    def deliver_room(self, message: InboundMessage, resumed: bool = False) -> asyncio.Future[None] | None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if message.user in self.present:
+            self.shown.append(message.body)
+            future.set_result(None)
+            return future
+        if not resumed:
+            return None
+        self.waiting.append(message.body)
+        return future
+
+    def resume_room(self, message: Any) -> None:
+        raise AssertionError("no outbound room messages here")
+
+
+@pytest.fixture
+async def store(sqlite_url: str) -> AsyncIterator[Store]:
+    store = await Store.open(sqlite_url, migrate=True)
+    yield store
+    await store.close()
+
+
+def router_for(store: Store, rooms: Rooms) -> Router:
+    router = Router(store.journal, AccessControl(store.users, frozenset(), {"irc": AccessPolicy("open", ())}))
+    router.attach("irc", sender=None, sink=None)  # type: ignore[arg-type]  # no 1:1 messages here
+    router.attach_rooms("irc", rooms)
+    return router
+
+
+def line(user: str, body: str) -> InboundMessage:
+    return InboundMessage(transport="irc", user=user, peer="#chan%net", body=body, provider_id=None, room_nick="bob")
+
+
+async def test_a_line_for_a_user_who_left_the_room_is_settled_not_kept_pending(store: Store) -> None:
+    rooms = Rooms(present={"here@example.org"})
+    router = router_for(store, rooms)
+
+    router.receive_room(line("here@example.org", "for you"))
+    router.receive_room(line("gone@example.org", "too late"))
+    await router.drain()
+
+    assert rooms.shown == ["for you"] and rooms.waiting == []
+    statuses = {r.body: r.status for r in await store.journal.history(direction=Direction.IN)}
+    assert statuses == {"for you": Status.DELIVERED, "too late": Status.UNROUTABLE}
+    assert not await store.journal.pending_inbound("irc")  # nothing left for a restart to park forever
+
+
+async def test_a_resumed_line_waits_for_its_user_to_come_back(store: Store) -> None:
+    await store.journal.record_inbound(line("away@example.org", "from before the restart"))
+    rooms = Rooms(present=set())
+    await router_for(store, rooms).resume("irc")
+
+    assert rooms.waiting == ["from before the restart"]
+    assert [m.body for m in await store.journal.pending_inbound("irc")] == ["from before the restart"]
