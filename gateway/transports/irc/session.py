@@ -176,6 +176,9 @@ class IrcSessions:
         if connection is not None:
             log.info("%s: closing the connection to %s (%s)", owner, network, message or "closed")
             await connection.quit(message)
+        name = key[1]
+        if not any(n == name for _, n in (*self._connections, *self._opening)):
+            self._directories.pop(name, None)  # a server a user named once must not stay for the process's life
 
     async def close_all(self, message: str = "Gateway shutting down") -> None:
         for task in list(self._opening.values()):

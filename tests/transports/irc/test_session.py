@@ -88,6 +88,7 @@ async def test_quit_after_the_grace_period_unless_persistent(ngircd: NgircdServe
     down = await rec.wait("on_disconnected", timeout=2)
     assert not down.reconnecting and conn.closed and sessions.get("graceful@x.org", "one") is None
     assert await count_users(ngircd.port, "graceful") == 0
+    assert "one" not in sessions._directories  # type: ignore[attr-defined]  # nobody left on it: its channels go
 
     keeper = make_sessions(quit_grace_period=0.1, persistent_connections=True)
     kept = await keeper.connection("keeper@x.org", "one")
