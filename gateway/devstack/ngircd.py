@@ -32,13 +32,13 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.devstack.certs import make_dh_params, make_test_certificate
 from gateway.devstack.ports import LOOPBACK, free_port, recv_until
 from gateway.devstack.process import ManagedServer
-from gateway.transports.irc.wire import parse
+from gateway.transports.irc.wire import Line, parse
 
 __all__ = [
     "IrcLine",
@@ -85,19 +85,10 @@ def check_config_value(name: str, value: str) -> str:
 
 
 @dataclass(frozen=True)
-class IrcLine:
-    """A received IRC line, parsed."""
+class IrcLine(Line):
+    """A received IRC line, parsed by the transport's parser, with the text it came from."""
 
-    raw: str
-    command: str
-    params: tuple[str, ...] = ()
-    source: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def nick(self) -> str | None:
-        """The nick part of the source, if any."""
-        return self.source.split("!", 1)[0] if self.source else None
+    raw: str = ""
 
 
 def parse_line(raw: str) -> IrcLine:
