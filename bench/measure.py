@@ -7,6 +7,7 @@ one of its `fanout` deliveries arrived. Bodies carry `<tag><seq>` so a receiver 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,6 +133,13 @@ async def latency(tracker: Tracker, send: Sender, rate: float, seconds: float,
     ordered = sorted(tracker.latencies)
     return Latency(rate=rate, sent=total, deliveries=len(ordered), lost=total * fanout - len(ordered),
                    p50_ms=percentile(ordered, 50) * 1000, p99_ms=percentile(ordered, 99) * 1000)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process (all its threads) has used so far: user plus system, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(ordered: list[float], pct: float) -> float:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.irc_load import RawIrcLoad
-from bench.measure import Latency, Throughput, Tracker, latency, throughput
+from bench.measure import Latency, Throughput, Tracker, cpu_seconds, latency, throughput
 from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of, message_xml
 
 _tags = itertools.count()
@@ -31,6 +32,22 @@ class Timing:
 class PathResult:
     throughput: Throughput
     latency: Latency
+    cpu: dict[str, float] = field(default_factory=dict)  # process -> share of one core during the throughput run
+
+
+class CpuProbe:
+    """Shares of one core the named processes use over a stretch of time (is the server or the target saturated?)."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = {name: pid for name, pid in pids.items() if pid is not None}
+
+    def sample(self) -> tuple[float, dict[str, float]]:
+        return time.perf_counter(), {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    @staticmethod
+    def shares(before: tuple[float, dict[str, float]], after: tuple[float, dict[str, float]]) -> dict[str, float]:
+        elapsed = after[0] - before[0]
+        return {name: (after[1][name] - used) / elapsed for name, used in before[1].items()} if elapsed > 0 else {}
 
 
 class Route:
@@ -55,18 +72,20 @@ class Route:
 
 
 async def measure(route: Route, fanout: int, send: Callable[[Tracker, int], None], drain: Callable[[], object],
-                  timing: Timing) -> PathResult:
-    """Warm up, then sustained throughput, then latency at half that rate."""
+                  timing: Timing, probe: CpuProbe | None = None) -> PathResult:
+    """Warm up, then sustained throughput (with the CPU it took), then latency at half that rate."""
     warm = route.new(fanout)
     await latency(warm, lambda seq: send(warm, seq), rate=100, seconds=0.3, drain=drain, settle=10)
     tracker = route.new(fanout)
+    before = probe.sample() if probe is not None else None
     result = await throughput(tracker, lambda seq: send(tracker, seq), timing.throughput_seconds, timing.window,
                               drain=drain)
+    cpu = CpuProbe.shares(before, probe.sample()) if probe is not None and before is not None else {}
     paced = route.new(fanout)
     rate = max(result.rate / 2, 1.0)
     lat = await latency(paced, lambda seq: send(paced, seq), rate, timing.latency_seconds, drain=drain)
     route.tracker = None
-    return PathResult(result, lat)
+    return PathResult(result, lat, cpu)
 
 
 async def join_room(members: list[RawXmppClient], room: str, observer: RawIrcLoad | None, channel: str | None,
@@ -85,7 +104,7 @@ async def join_room(members: list[RawXmppClient], room: str, observer: RawIrcLoa
 
 
 async def room_paths(members: list[RawXmppClient], room: str, observer: RawIrcLoad | None, channel: str | None,
-                     timing: Timing) -> dict[str, PathResult]:
+                     timing: Timing, probe: CpuProbe | None = None) -> dict[str, PathResult]:
     """Both directions (or the echo fan-out without an observer) for the members already in the room."""
     route = Route()
     for client in members:
@@ -97,16 +116,16 @@ async def room_paths(members: list[RawXmppClient], room: str, observer: RawIrcLo
         sender.send(message_xml(room, tracker.body(seq), "groupchat"))
 
     if observer is None:
-        results["echo"] = await measure(route, len(members), from_xmpp, sender.drain, timing)
+        results["echo"] = await measure(route, len(members), from_xmpp, sender.drain, timing, probe)
     else:
         assert channel is not None
         observer.on_privmsg = route.irc(channel)
-        results["xmpp_irc"] = await measure(route, len(members) + 1, from_xmpp, sender.drain, timing)
+        results["xmpp_irc"] = await measure(route, len(members) + 1, from_xmpp, sender.drain, timing, probe)
 
         def from_irc(tracker: Tracker, seq: int) -> None:
             observer.privmsg(channel, tracker.body(seq))
 
-        results["irc_xmpp"] = await measure(route, len(members), from_irc, observer.drain, timing)
+        results["irc_xmpp"] = await measure(route, len(members), from_irc, observer.drain, timing, probe)
         observer.on_privmsg = None
     for client in members:
         client.on_stanza = None

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 from bench import biboumi, report
 from bench.irc_load import RawIrcLoad
 from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
-from bench.paths import PathResult, Timing, join_room, leave_room, room_paths
+from bench.paths import CpuProbe, PathResult, Timing, join_room, leave_room, room_paths
 from bench.profile import ProfileSummary, record, summarize
 from bench.sms_load import WebhookPoster, sms_paths
 from bench.stack import (
@@ -82,6 +83,8 @@ def put(figures: Figures, column: str, prefix: str, result: PathResult) -> None:
     figures.setdefault(f"{prefix}.rate", {})[column] = result.throughput.rate
     figures.setdefault(f"{prefix}.p50", {})[column] = result.latency.p50_ms
     figures.setdefault(f"{prefix}.p99", {})[column] = result.latency.p99_ms
+    for name, share in result.cpu.items():
+        figures.setdefault(f"{prefix}.cpu.{name}", {})[column] = share * 100
     if result.throughput.done < result.throughput.sent or result.latency.lost:
         figures.setdefault(f"{prefix}.lost", {})[column] = float(
             result.throughput.sent - result.throughput.done + result.latency.lost)
@@ -136,8 +139,14 @@ class Bench:
 
     # -- group chats ------------------------------------------------------------------------------------------
 
-    async def rooms(self, column: str, room: str | None, irc: bool, label: str = "") -> None:
+    def probe(self, target: Process) -> CpuProbe:
+        prosody, ngircd = self.stack.prosody, self.stack.ngircd
+        assert prosody is not None and ngircd is not None
+        return CpuProbe(dict(zip(report.CPU_NAMES, (prosody.pid, target.pid, ngircd.pid, os.getpid()), strict=True)))
+
+    async def rooms(self, column: str, room: str | None, irc: bool, target: Process, label: str = "") -> None:
         """The 1-user and the 20-user room on one target."""
+        probe = self.probe(target)
         for size in (1, BIG_ROOM):
             members = self.clients[:size]
             channel = f"#{column.replace('_', '')}{size}"
@@ -147,26 +156,30 @@ class Bench:
                 await observer.join(channel)
             await join_room(members, jid, observer, channel if irc else None)
             say(f"{label or column}: {size} user(s) in {jid}")
-            results = await room_paths(members, jid, observer, channel if irc else None, self.timing)
+            results = await room_paths(members, jid, observer, channel if irc else None, self.timing, probe)
             for path, result in results.items():
                 put(self.figures, column, f"{path}.{size}" if path != "echo" else f"echo.{size}", result)
                 if path == "echo":  # the ceiling of both directions
                     put(self.figures, column, f"xmpp_irc.{size}", result)
                     put(self.figures, column, f"irc_xmpp.{size}", result)
-                say(f"  {path}: {result.throughput.rate:,.0f} msgs/s; at {result.latency.rate:,.0f}/s "
-                    f"p50 {result.latency.p50_ms:.1f} ms p99 {result.latency.p99_ms:.1f} ms")
+                cpu = ", ".join(f"{name} {share:.0%}" for name, share in result.cpu.items())
+                say(f"  {path}: {result.throughput.rate:,.0f} msgs/s (CPU of one core: {cpu}); at "
+                    f"{result.latency.rate:,.0f}/s p50 {result.latency.p50_ms:.1f} ms "
+                    f"p99 {result.latency.p99_ms:.1f} ms")
             leave_room(members, jid)
             if observer is not None:
                 observer.part(channel)
             await asyncio.sleep(0.5)
 
     async def echo(self) -> None:
-        process, startup = await self.stack.start_echo()
-        self.figures.setdefault("startup", {})["echo"] = startup
-        try:
-            await self.rooms("echo", None, irc=False)
-        finally:
-            self.stack.stop(process)
+        """The raw echo (the server's own ceiling), then the slixmpp echo (a Python component's)."""
+        for column, raw in (("raw_echo", True), ("echo", False)):
+            process, startup = await self.stack.start_echo(raw)
+            self.figures.setdefault("startup", {})[column] = startup
+            try:
+                await self.rooms(column, None, irc=False, target=process)
+            finally:
+                self.stack.stop(process)
 
     # -- the gateway ------------------------------------------------------------------------------------------
 
@@ -179,7 +192,7 @@ class Bench:
         say(f"gateway connected in {startup:.2f} s")
         try:
             if "gateway" in self.parts:
-                await self.rooms("gateway", gateway_room("{channel}"), irc=True)
+                await self.rooms("gateway", gateway_room("{channel}"), irc=True, target=process)
             if "sms" in self.parts:
                 await self.sms()
             if "profile" in self.parts:
@@ -266,7 +279,7 @@ class Bench:
         for column, history in (("biboumi_history", True), ("biboumi_no_history", False)):
             process = await self.start_biboumi(column, self.clients[:BIG_ROOM], history)
             try:
-                await self.rooms(column, biboumi.room_jid("{channel}"), irc=True,
+                await self.rooms(column, biboumi.room_jid("{channel}"), irc=True, target=process,
                                  label=f"biboumi, history {'on' if history else 'off'}")
             finally:
                 self.stack.stop(process)

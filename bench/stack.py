@@ -220,11 +220,13 @@ daily_segment_limit = 1000000000
 
         return process, await process.wait_until(healthy, 60)
 
-    async def start_echo(self) -> tuple[Process, float]:
+    async def start_echo(self, raw: bool = False) -> tuple[Process, float]:
+        """The slixmpp echo component, or with `raw` the one without a stanza library (one at a time: same JID)."""
         assert self.prosody is not None
-        process = Process("echo", [sys.executable, "-m", "bench.echo_component", "--domain", ECHO_DOMAIN,
-                                   "--secret", self.secret, "--port", str(self.prosody.component_port)],
-                          self.workdir / "echo")
+        name, module = ("raw-echo", "bench.raw_echo") if raw else ("echo", "bench.echo_component")
+        process = Process(name, [sys.executable, "-m", module, "--domain", ECHO_DOMAIN,
+                                 "--secret", self.secret, "--port", str(self.prosody.component_port)],
+                          self.workdir / name)
         self.processes.append(process)
         process.start()
         return process, await process.wait_until(lambda: process.log_has("echo component connected"), 30)
