@@ -24,7 +24,7 @@ class ProfileSummary:
     self_top: list[tuple[str, float]]  # function, share of samples
     gateway_inclusive: list[tuple[str, float]]
     idle: float  # share of the event loop's samples where it waited in select/epoll
-    threads: float  # share of all samples in other threads (aiosqlite's worker running SQLite)
+    threads: float  # share of all samples in other threads (the journal's writer on SQLite)
     by_package: list[tuple[str, float]]  # the event loop's on-CPU samples by the package of the top frame
     raw_path: Path
 

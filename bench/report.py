@@ -120,8 +120,8 @@ def table(run: Run) -> str:
         lost = {k: v for k, v in run.figures.items() if k.endswith(".lost")}
         lines.append("messages not delivered within the settle time: " + ", ".join(
             f"{k[:-5]} {col}={v:.0f}" for k, cols in lost.items() for col, v in cols.items()))
-    for path, summary in run.profiles.items():
-        lines.append(f"profile of the gateway, {path} with 20 users ({summary.samples} samples; event loop "
+    for key, summary in run.profiles.items():
+        lines.append(f"profile of the gateway, {_profiled(key)} ({summary.samples} samples; event loop "
                      f"{summary.idle:.0%} idle in the selector; other threads {summary.threads:.0%} of samples):")
         lines.append("  by package: " + ", ".join(f"{name} {share:.0%}" for name, share in summary.by_package[:8]))
         lines += [f"  self {share:5.1%}  {name}" for name, share in summary.self_top[:8]]
@@ -210,8 +210,9 @@ LIMITS = """\
   (slixmpp parsing; room messages are written as text), the IRC connections (one per XMPP user) and the journal.
   Every message is journaled before the gateway acts on it; the writes of all messages waiting at the same time
   share one transaction and one multi-row statement per kind (group commit), so the database work per delivered
-  message is constant, but each row still pays SQLAlchemy's parameter processing and, on SQLite, the hand-over to
-  aiosqlite's thread. With 20 users a line sent to the channel reaches each user's own IRC connection (as on
+  message is constant, but each row still pays SQLAlchemy's parameter processing. On SQLite a whole transaction
+  runs in the journal's writer thread (one hand-over per commit), whose Python work still holds the GIL while it
+  runs. With 20 users a line sent to the channel reaches each user's own IRC connection (as on
   biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks. Flood control: a burst of 1,000,000
   lines, which no run exhausts. The profiles below show where the loop spends its time.
 - **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
@@ -259,6 +260,12 @@ def targets(run: Run) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def _profiled(key: str) -> str:
+    """"xmpp_irc.20" -> "XMPP->IRC with 20 users"."""
+    path, _, size = key.partition(".")
+    return f"{path.replace('_', '->').upper()} with {size} user{'s' if size != '1' else ''}"
+
+
 def _markdown_table(data: list[list[str]]) -> list[str]:
     if not data:
         return []
@@ -278,7 +285,10 @@ def markdown(run: Run) -> str:
         "",
         f"Command: `{run.command}` ({run.mode} mode, gateway on {run.database}, {run.seconds:.0f} s in all). "
         "Everything on 127.0.0.1: one Prosody and one ngircd shared by every target, the SMS sandbox, the load "
-        "generator in its own process (raw asyncio XMPP and IRC clients).",
+        "generator in its own process (raw asyncio XMPP and IRC clients). Prosody runs with Nagle's algorithm off "
+        "(`network_settings = { nagle = false }`) for every target: with Prosody's default, a client that only "
+        "receives (IRC->XMPP) is sent its stanzas in one burst per delayed ACK of its own, which caps that row at "
+        "about one window of messages per delayed-ACK interval, whatever the component.",
         "",
         "Sizes: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in run.sizes.items()) + ".",
         "",
@@ -303,12 +313,13 @@ def markdown(run: Run) -> str:
     if run.notes:
         parts += ["", *[f"Note: {n}" for n in run.notes]]
     parts += ["", *targets(run), "", LIMITS]
-    for path, summary in run.profiles.items():
-        parts += [f"### Profile of the gateway: {path.replace('_', '->').upper()} with 20 users", "",
+    for key, summary in run.profiles.items():
+        parts += [f"### Profile of the gateway: {_profiled(key)}", "",
                   f"py-spy, {summary.samples} samples. Shares below are of the event loop thread's samples "
                   f"(SQLAlchemy's greenlets included); it waited in the selector for {summary.idle:.0%} of them. "
                   "Other threads "
-                  f"(aiosqlite's worker running SQLite) took {summary.threads:.0%} of all samples.", "",
+                  f"(on SQLite the journal's writer: SQLAlchemy and SQLite) took {summary.threads:.0%} of all samples.",
+                  "",
                   "On-CPU time of the event loop by the package of the innermost frame: "
                   + ", ".join(f"{name} {share:.0%}" for name, share in summary.by_package[:10]) + ".", "",
                   "| self | function |", "|---:|---|"]

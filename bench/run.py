@@ -216,25 +216,26 @@ class Bench:
             self.notes.append(f"{poster.failures} webhook POST(s) were not answered 200")
 
     async def profile(self, process: Process) -> None:
-        """py-spy on the gateway while each IRC path runs with 20 users (not during the measured runs)."""
+        """py-spy on the gateway while each IRC path runs with 1 and 20 users (not during the measured runs)."""
         assert self.observer is not None
-        members = self.clients[:BIG_ROOM]
-        channel = "#profile"
-        jid = gateway_room(channel)
-        await self.observer.join(channel)
-        await join_room(members, jid, self.observer, channel)
         seconds = self.sizes.profile_seconds
         timing = Timing(seconds, 0.5)
-        for path in ("xmpp_irc", "irc_xmpp"):
-            raw = self.stack.workdir / f"profile-{path}.txt"
-            sampler = await record(process.pid, seconds, raw)
-            say(f"profiling {path} for {seconds:g} s")
-            await self.one_path(members, jid, channel, path, timing)
-            await sampler.wait()
-            if raw.exists():
-                self.profiles[path] = summarize(raw)
-        leave_room(members, jid)
-        self.observer.part(channel)
+        for size in (1, BIG_ROOM):
+            members = self.clients[:size]
+            channel = f"#profile{size}"
+            jid = gateway_room(channel)
+            await self.observer.join(channel)
+            await join_room(members, jid, self.observer, channel)
+            for path in ("xmpp_irc", "irc_xmpp"):
+                raw = self.stack.workdir / f"profile-{path}-{size}.txt"
+                sampler = await record(process.pid, seconds, raw)
+                say(f"profiling {path} with {size} user(s) for {seconds:g} s")
+                await self.one_path(members, jid, channel, path, timing)
+                await sampler.wait()
+                if raw.exists():
+                    self.profiles[f"{path}.{size}"] = summarize(raw)
+            leave_room(members, jid)
+            self.observer.part(channel)
 
     async def one_path(self, members: list[RawXmppClient], jid: str, channel: str, path: str, timing: Timing) -> None:
         from bench.paths import Route, measure

@@ -123,6 +123,7 @@ class Stack:
         domains = (IRC_DOMAIN, SMS_DOMAIN, ECHO_DOMAIN, BIBOUMI_DOMAIN)
         self.prosody = ProsodyServer(self.workdir / "prosody", domain=DOMAIN,
                                      components=[ComponentSpec(d, self.secret) for d in domains])
+        self.prosody.nagle = False
         self.prosody.start()
         self.ngircd = NgircdServer(self.workdir / "ngircd")
         self.ngircd.start()

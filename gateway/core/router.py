@@ -85,7 +85,9 @@ class Router:
             await self._failed_in_room(message, "internal-server-error", "The gateway could not send this message.")
             raise
         if written is None:
-            await self.outcome(Outcome(message, Status.SENT))
+            # Not awaited: the caller's reflection need not wait for this commit. A crash before it commits leaves
+            # the message accepted, so sent again after the restart with its id, as a crash just before the send.
+            self._settle(self.outcome(Outcome(message, Status.SENT)))
             return
         # Queued (flood control): it stays accepted, so resumed after a crash, until it has really left.
         self._settle(self._sent_when(message, written))

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.database import thread_engine
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = TypeVar("P")
-Operation = Callable[[AsyncConnection], Awaitable[T]]
+# Writes are synchronous functions of a connection: they run in the writer's thread (SQLite) or, through
+# `AsyncConnection.run_sync`, on the event loop (PostgreSQL's driver is asynchronous).
+Operation = Callable[[Connection], T]
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,7 +30,7 @@ class Bulk(Generic[P, T]):
     in their order. One statement for N rows instead of N: no per-row statement building, one round trip."""
 
     name: str
-    execute: Callable[[AsyncConnection, list[P]], Awaitable[Sequence[T]]]
+    execute: Callable[[Connection, list[P]], Sequence[T]]
 
 
 class _Many(list[Any]):
@@ -44,10 +50,17 @@ class BatchWriter:
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 500) -> None:
         self._engine = engine
+        self._thread_engine = thread_engine(engine)
+        self._thread = ThreadPoolExecutor(1, "journal-writer") if self._thread_engine is not None else None
         self._max_batch = max_batch
         self._queue: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the writes commit on (for watching its events)."""
+        return self._thread_engine or self._engine.sync_engine
 
     async def run(self, operation: Operation[T]) -> T:
         result: T = await self._enqueue(operation, None)
@@ -75,6 +88,10 @@ class BatchWriter:
         self._closed = True
         if self._task is not None:
             await asyncio.shield(self._task)
+        thread, self._thread = self._thread, None
+        if thread is not None and self._thread_engine is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, self._thread_engine.dispose)
+            thread.shutdown()
 
     async def _drain(self) -> None:
         batch: list[_Item] = []
@@ -94,8 +111,7 @@ class BatchWriter:
 
     async def _commit(self, batch: list[_Item]) -> None:
         try:
-            async with self._engine.begin() as connection:
-                results = await _execute(connection, batch)
+            results = await self._transaction(batch)
         except Exception as exc:
             if len(batch) > 1:
                 # One bad write must not fail the others: give each its own transaction.
@@ -112,7 +128,19 @@ class BatchWriter:
                 future.set_result(result)
 
 
-async def _execute(connection: AsyncConnection, batch: list[_Item]) -> list[Any]:
+    async def _transaction(self, batch: list[_Item]) -> list[Any]:
+        if self._thread is None:
+            async with self._engine.begin() as connection:
+                return await connection.run_sync(_execute, batch)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_thread, batch)
+
+    def _in_thread(self, batch: list[_Item]) -> list[Any]:
+        assert self._thread_engine is not None
+        with self._thread_engine.begin() as connection:
+            return _execute(connection, batch)
+
+
+def _execute(connection: Connection, batch: list[_Item]) -> list[Any]:
     """Run a batch: each plain operation on its own, each kind of bulk write once for all its callers.
 
     Bulk writes run where their kind first appears in the batch. That reordering is safe: the callers in one
@@ -136,12 +164,12 @@ async def _execute(connection: AsyncConnection, batch: list[_Item]) -> list[Any]
             for i in indices:
                 part = batch[i][1]
                 params.extend(part) if isinstance(part, _Many) else params.append(part)
-            answers = iter(await step.execute(connection, params))
+            answers = iter(step.execute(connection, params))
             for index in indices:
                 part = batch[index][1]
                 results[index] = [next(answers) for _ in part] if isinstance(part, _Many) else next(answers)
         else:
             operation = batch[step][0]
             assert not isinstance(operation, Bulk)
-            results[step] = await operation(connection)
+            results[step] = operation(connection)
     return results

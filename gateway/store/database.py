@@ -9,7 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -29,19 +30,35 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _tune(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets the CLI read and write while the gateway runs; NORMAL keeps every commit across a crash
-        # of the process (not of the machine) at a fraction of FULL's fsyncs.
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
+    event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the CLI read and write while the gateway runs; NORMAL keeps every commit across a crash
+    # of the process (not of the machine) at a fraction of FULL's fsyncs.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def thread_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite file: a synchronous engine on the same file, for a writer that runs whole transactions in a
+    thread of its own. Through aiosqlite every statement, BEGIN and COMMIT is a hand-over to its thread and back
+    (each waiting for the GIL); in one thread a transaction is one hand-over. None for other databases (their
+    drivers are asynchronous and need no thread) and for an in-memory database (a second engine would not see it).
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    # One connection, used by one thread: the writer's.
+    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=1,
+                              max_overflow=0)
+    event.listen(sync, "connect", _tune_sqlite)
+    return sync
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
 from gateway.store.batch import BatchWriter, Bulk
@@ -70,7 +70,7 @@ class JournalRow:
 class JournalRepository:
     def __init__(self, engine: AsyncEngine, writer: BatchWriter | None = None) -> None:
         self._engine = engine
-        self._writer = writer or BatchWriter(engine)
+        self.writer = writer or BatchWriter(engine)
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         insert_inbound = (dialect.insert(J)
                           .on_conflict_do_nothing(index_elements=["transport", "direction", "user_jid", "provider_id"])
@@ -83,7 +83,7 @@ class JournalRepository:
         self._reported = Bulk("mark reported", _updater(_MARK_REPORTED))
 
     async def close(self) -> None:
-        await self._writer.close()
+        await self.writer.close()
 
     # -- writes (batched) ------------------------------------------------------------------------------
     async def record_outbound(self, message: OutboundMessage) -> OutboundMessage:
@@ -93,20 +93,20 @@ class JournalRepository:
                       status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
                       body=message.body, extra=_outbound_extra(message),
                       created_at=now, updated_at=now)
-        journal_id = await self._writer.run_bulk(self._outbound_rows, values)
+        journal_id = await self.writer.run_bulk(self._outbound_rows, values)
         assert journal_id is not None  # a plain insert always inserts
         return replace(message, journal_id=journal_id, accepted_at=now)
 
     async def record_inbound(self, message: InboundMessage, status: Status = Status.PENDING
                              ) -> tuple[InboundMessage, bool]:
         values = _inbound_row(message, status)
-        return _stored(message, values, await self._writer.run_bulk(self._inbound_rows, values))
+        return _stored(message, values, await self.writer.run_bulk(self._inbound_rows, values))
 
     async def record_inbound_many(self, messages: Sequence[InboundMessage]
                                   ) -> list[tuple[InboundMessage, bool] | BaseException]:
         rows = [_inbound_row(m, Status.PENDING) for m in messages]
         try:
-            ids = await self._writer.run_bulk_many(self._inbound_rows, rows)
+            ids = await self.writer.run_bulk_many(self._inbound_rows, rows)
         except Exception as error:
             return [error] * len(rows)
         return [_stored(m, values, journal_id) for m, values, journal_id in zip(messages, rows, ids, strict=True)]
@@ -124,17 +124,17 @@ class JournalRepository:
         params = dict(row_id=outcome.message.journal_id, new_status=outcome.status.value, now=utcnow(),
                       now_reported=outcome.status.final and not outcome.needs_report,
                       new_provider_id=outcome.provider_id, new_error=error)
-        return await self._writer.run_bulk(self._outcomes, params)
+        return await self.writer.run_bulk(self._outcomes, params)
 
     def mark_reported(self, journal_id: int) -> asyncio.Future[None]:
         if journal_id is None:
             raise ValueError("this message was never journaled")
-        return self._writer.run_bulk(self._reported, dict(row_id=journal_id, now=utcnow()))
+        return self.writer.run_bulk(self._reported, dict(row_id=journal_id, now=utcnow()))
 
     def mark_all(self, journal_ids: Sequence[int], status: Status) -> asyncio.Future[list[None]]:
         """Set the status of inbound rows (delivered, or unroutable when nobody was there to take them)."""
         now = utcnow()
-        return self._writer.run_bulk_many(self._statuses, [dict(row_id=i, new_status=status.value, now=now)
+        return self.writer.run_bulk_many(self._statuses, [dict(row_id=i, new_status=status.value, now=now)
                                                            for i in journal_ids])
 
     # -- reads -----------------------------------------------------------------------------------------
@@ -210,8 +210,8 @@ def _stored(message: InboundMessage, row: dict[str, Any], journal_id: int | None
     return message, journal_id is not None
 
 
-def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[AsyncConnection, list[dict[str, Any]]],
-                                                                   Awaitable[list[int | None]]]:
+def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[Connection, list[dict[str, Any]]],
+                                                                   list[int | None]]:
     """One multi-row INSERT ... RETURNING for a batch; each parameter set gets its row id, or None when nothing
     was inserted for it (a duplicate provider id).
 
@@ -219,9 +219,9 @@ def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[AsyncConnection
     order, and asking SQLAlchemy for that order makes it fall back to one statement per row on SQLite. Rows
     that share a key are the same message twice, so which of their ids each gets does not matter.
     """
-    async def execute(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int | None]:
+    def execute(conn: Connection, rows: list[dict[str, Any]]) -> list[int | None]:
         ids: dict[tuple[Any, ...], list[int]] = {}
-        for returned in (await conn.execute(statement, rows)).all():
+        for returned in conn.execute(statement, rows).all():
             ids.setdefault(tuple(returned[1:]), []).append(int(returned[0]))
         for same in ids.values():
             same.sort(reverse=True)  # so that pop() hands the lowest id to the first of equal rows
@@ -230,7 +230,7 @@ def _inserter(statement: Any, key: tuple[str, ...]) -> Callable[[AsyncConnection
     return execute
 
 
-async def _record_outcomes(conn: AsyncConnection, outcomes: list[dict[str, Any]]) -> list[bool]:
+def _record_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> list[bool]:
     """Each outcome's row updated unless settled otherwise; True where it was. Outcomes with equal values share one
     statement; two outcomes for one row in one batch (rare: they come from separate events) apply in the order
     their groups first appear."""
@@ -240,16 +240,16 @@ async def _record_outcomes(conn: AsyncConnection, outcomes: list[dict[str, Any]]
     answers: dict[int, bool] = {}
     for group in groups.values():
         ids = [p["row_id"] for p in group]
-        changed = {row[0] for row in await conn.execute(_OUTCOMES, {**group[0], "row_ids": ids})}
+        changed = {row[0] for row in conn.execute(_OUTCOMES, {**group[0], "row_ids": ids})}
         for params in group:
             answers[id(params)] = params["row_id"] in changed
     return [answers[id(params)] for params in outcomes]
 
 
-def _updater(statement: Any) -> Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[list[None]]]:
+def _updater(statement: Any) -> Callable[[Connection, list[dict[str, Any]]], list[None]]:
     """One executemany of `statement` for a batch."""
-    async def execute(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[None]:
-        await conn.execute(statement, rows)
+    def execute(conn: Connection, rows: list[dict[str, Any]]) -> list[None]:
+        conn.execute(statement, rows)
         return [None] * len(rows)
 
     return execute

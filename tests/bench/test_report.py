@@ -24,7 +24,7 @@ def test_table_shows_each_figure_and_the_ratios() -> None:
     assert "2,000" in row and "0.20x" in row and "0.50x" in row and "4.00x" in row
     assert "RSS per IRC user" in text
     cpu = [line.split() for line in text.splitlines() if line.startswith("  XMPP->IRC, 1 user")]
-    assert cpu == [["XMPP->IRC,", "1", "user", "Prosody", "61", "99"], ["XMPP->IRC,", "1", "user", "target", "97", "40"]]
+    assert [row[3:] for row in cpu] == [["Prosody", "61", "99"], ["target", "97", "40"]]
 
 
 def test_markdown_has_the_table_the_machine_and_the_command() -> None:

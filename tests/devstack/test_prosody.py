@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,10 @@ async def test_client_start_fails_clearly(prosody: ProsodyServer) -> None:
     prosody.stop()
     with pytest.raises(ConnectionError, match="connection failed"):
         await TestClient(jid, "whatever").start("127.0.0.1", prosody.c2s_port, timeout=5)
+
+
+def test_nagle_stays_prosodys_default_unless_turned_off(tmp_path: Path) -> None:
+    server = ProsodyServer(tmp_path / "prosody")
+    assert "network_settings" not in server.config_text()
+    server.nagle = False
+    assert "network_settings = { nagle = false }" in server.config_text().splitlines()

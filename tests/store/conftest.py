@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.database import create_engine, upgrade
@@ -14,11 +14,11 @@ from gateway.store.store import Store
 
 
 class Commits:
-    """Counts the transactions an engine commits."""
+    """Counts the transactions an engine commits (a journal writer's: `BatchWriter.engine`)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.count = 0
-        event.listen(engine.sync_engine, "commit", self._on_commit)
+        event.listen(engine, "commit", self._on_commit)
 
     def _on_commit(self, _connection: Any) -> None:
         self.count += 1
@@ -39,7 +39,3 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     yield store
     await store.close()
 
-
-@pytest.fixture
-def commits(engine: AsyncEngine) -> Commits:
-    return Commits(engine)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Engine, event, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
 from gateway.store.batch import BatchWriter
@@ -22,6 +23,11 @@ async def journal(engine: AsyncEngine) -> AsyncIterator[JournalRepository]:
     repository = JournalRepository(engine)
     yield repository
     await repository.close()
+
+
+@pytest.fixture
+def commits(journal: JournalRepository) -> Commits:
+    return Commits(journal.writer.engine)
 
 
 def outbound(body: str = "hi", *, transport: str = "sms", user: str = "alice@example.org",
@@ -215,17 +221,17 @@ async def test_a_mix_of_writes_shares_transactions(journal: JournalRepository, c
     assert len(await journal.pending_inbound("sms")) == N
 
 
-async def test_each_caller_resumes_only_after_its_transaction_committed(engine: AsyncEngine,
-                                                                      commits: Commits) -> None:
+async def test_each_caller_resumes_only_after_its_transaction_committed(engine: AsyncEngine) -> None:
     writer = BatchWriter(engine)
     journal = JournalRepository(engine, writer)
+    commits = Commits(writer.engine)
 
     async def write(i: int) -> None:
         seen: list[int] = []
 
-        async def op(connection: AsyncConnection) -> None:
+        def op(connection: Connection) -> None:
             seen.append(commits.count)  # commits before the transaction this op runs in
-            await connection.execute(text("SELECT 1"))
+            connection.execute(text("SELECT 1"))
 
         await writer.run(op)
         assert commits.count > seen[0], f"caller {i} resumed before its transaction committed"
@@ -239,12 +245,12 @@ async def test_each_caller_resumes_only_after_its_transaction_committed(engine: 
     await journal.close()
 
 
-async def test_one_failing_write_does_not_fail_the_others(engine: AsyncEngine, commits: Commits) -> None:
+async def test_one_failing_write_does_not_fail_the_others(engine: AsyncEngine) -> None:
     writer = BatchWriter(engine)
     journal = JournalRepository(engine, writer)
 
-    async def bad(connection: AsyncConnection) -> None:
-        await connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    def bad(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
 
     results = await asyncio.gather(*(journal.record_inbound(inbound(f"SM{i}")) for i in range(10)),
                                    writer.run(bad),
@@ -272,13 +278,17 @@ async def test_close_commits_what_is_queued_then_refuses(journal: JournalReposit
 
 async def test_a_stopped_writer_fails_its_callers_instead_of_hanging(engine: AsyncEngine) -> None:
     writer = BatchWriter(engine)
-    blocked = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    blocked, release = asyncio.Event(), threading.Event()
 
-    async def stuck(connection: AsyncConnection) -> None:
-        blocked.set()
-        await asyncio.Event().wait()
+    def stuck(connection: Connection) -> None:
+        loop.call_soon_threadsafe(blocked.set)  # from the writer's thread (SQLite) or the loop (PostgreSQL)
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_sleep(30)"))
+        else:
+            release.wait(30)
 
-    async def quick(connection: AsyncConnection) -> int:
+    def quick(connection: Connection) -> int:
         return 1
 
     first = asyncio.create_task(writer.run(stuck))
@@ -291,6 +301,7 @@ async def test_a_stopped_writer_fails_its_callers_instead_of_hanging(engine: Asy
     for task in (first, queued):
         with pytest.raises(RuntimeError):
             await asyncio.wait_for(task, 5)
+    release.set()
     assert await asyncio.wait_for(writer.run(quick), 5) == 1  # and the next write starts a new drain
     await writer.close()
 
@@ -299,17 +310,16 @@ async def test_a_stopped_writer_fails_its_callers_instead_of_hanging(engine: Asy
 class Statements:
     """Counts the statements sent to the database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.count = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
+        event.listen(engine, "before_cursor_execute", self._on_execute)
 
     def _on_execute(self, *_args: object) -> None:
         self.count += 1
 
 
-async def test_a_batch_of_inserts_and_marks_is_one_statement_each(journal: JournalRepository,
-                                                                  engine: AsyncEngine) -> None:
-    statements = Statements(engine)
+async def test_a_batch_of_inserts_and_marks_is_one_statement_each(journal: JournalRepository) -> None:
+    statements = Statements(journal.writer.engine)
     inbound_results = await asyncio.gather(*(journal.record_inbound(inbound(None, body=f"b{i}")) for i in range(N)))
     after_inserts = statements.count
     await journal.mark_all([m.journal_id for m, _ in inbound_results], Status.DELIVERED)  # type: ignore[misc]
@@ -343,10 +353,10 @@ async def test_equal_outbound_messages_in_one_batch_get_their_own_rows(journal: 
 
 
 async def test_a_batch_of_outcomes_is_one_statement_per_kind_and_each_learns_if_it_was_stored(
-        journal: JournalRepository, engine: AsyncEngine) -> None:
+        journal: JournalRepository) -> None:
     messages = await asyncio.gather(*(journal.record_outbound(outbound(f"o{i}")) for i in range(N)))
     await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.DELIVERED)) for m in messages[:10]))
-    statements = Statements(engine)
+    statements = Statements(journal.writer.engine)
 
     stored = await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.SENT)) for m in messages),
                                   *(journal.record_outcome(Outcome(m, Status.FAILED, error_condition="gone"))
