@@ -9,7 +9,8 @@ tracks; a transport sees one membership per user.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -156,3 +157,20 @@ class RoomDelivery(Protocol):
         """A group-chat message an earlier run journaled but did not send: send it (`Router.send_room`) once the
         user is in the room again, or fail it with a text when that cannot be."""
         ...
+
+
+class InRoomOrder:
+    """A RoomSink whose calls are made only after the room messages received before them have been shown.
+
+    Room messages wait for their journal commit (`Router.receive_room`); without this a part, quit, nick change or
+    topic that arrived after a message would be shown before it ("bob: bye" after bob left). The arguments are
+    taken at once (the state of that moment); only the rendering waits.
+    """
+
+    def __init__(self, sink: RoomSink, defer: Callable[[Callable[[], None]], None]) -> None:
+        self._sink = sink
+        self._defer = defer
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        method = getattr(self._sink, name)
+        return lambda *args, **kwargs: self._defer(functools.partial(method, *args, **kwargs))

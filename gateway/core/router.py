@@ -34,8 +34,9 @@ class Router:
         self._routes: dict[str, _Route] = {}
         self._count = count or (lambda transport, direction: None)
         self._tasks: set[asyncio.Future[Any]] = set()
-        # Room messages from foreign networks, in arrival order, waiting for the journal (see receive_room).
-        self._room_inbox: list[InboundMessage] = []
+        # Room messages from foreign networks, in arrival order, waiting for the journal (see receive_room), and
+        # room events to render after the messages before them (see after_room_messages).
+        self._room_inbox: list[InboundMessage | Callable[[], None]] = []
         self._room_writer: asyncio.Task[None] | None = None
         self._confirmed: list[int] = []  # delivered, to be marked so (see _delivered)
         self._stopping = False
@@ -170,12 +171,28 @@ class Router:
         if self._room_writer is None:
             self._room_writer = asyncio.get_running_loop().create_task(self._journal_rooms(), name="room-journal")
 
+    def after_room_messages(self, render: Callable[[], None]) -> None:
+        """Run `render` (a room event: part, quit, nick, topic...) once the room messages received before it have
+        been journaled and shown; at once when none is waiting."""
+        if self._room_writer is None:
+            render()
+            return
+        self._room_inbox.append(render)
+
     async def _journal_rooms(self) -> None:
         try:
             while self._room_inbox:
                 batch, self._room_inbox = self._room_inbox, []
-                results = await self._journal.record_inbound_many(batch)
-                for message, result in zip(batch, results, strict=True):
+                messages = [item for item in batch if isinstance(item, InboundMessage)]
+                results = iter(await self._journal.record_inbound_many(messages) if messages else ())
+                for item in batch:
+                    if not isinstance(item, InboundMessage):
+                        try:
+                            item()
+                        except Exception:
+                            log.exception("rendering a room event failed")
+                        continue
+                    message, result = item, next(results)
                     if isinstance(result, BaseException):
                         # Better shown unjournaled than not at all; there is no redelivery for it then.
                         log.error("cannot journal a %s room message for %s: %s", message.transport, message.user,

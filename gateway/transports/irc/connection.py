@@ -449,11 +449,12 @@ class IrcConnection:
 
     # -- the link ---------------------------------------------------------------------------------------------
 
-    async def _write(self, line: str) -> None:
+    async def _write(self, lines: list[str]) -> None:
         writer = self._writer
         if writer is None or writer.is_closing() or not self._link_up:
             raise ConnectionError("not connected")
-        writer.write(encode_line(line, self.max_line_bytes))
+        limit = self.max_line_bytes
+        writer.write(b"".join([encode_line(line, limit) for line in lines]))
         await writer.drain()
 
     def _abort(self, reason: str) -> None:

@@ -23,7 +23,8 @@ from gateway.core.events import Refusal
 
 BYPASS = frozenset({"PONG", "QUIT"})
 
-Sender = Callable[[str], Awaitable[None] | None]
+# Writes lines in one go: what the bucket lets out at once is one write (one system call), not one per line.
+Sender = Callable[[list[str]], Awaitable[None] | None]
 
 
 class QueueFull(Refusal):
@@ -148,9 +149,9 @@ class FloodQueue:
             raise QueueFull()
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        for line in lines:
-            if command_of(line) in BYPASS:
-                await self._write(line)
+        bypass = [line for line in lines if command_of(line) in BYPASS]
+        if bypass:
+            await self._write(bypass)
         if not queued:
             done.set_result(None)
             return done
@@ -164,15 +165,15 @@ class FloodQueue:
 
     async def send_now(self, line: str) -> None:
         """Write a line at once, bypassing bucket and queue (PONG, QUIT)."""
-        await self._write(line)
+        await self._write([line])
 
     async def join(self) -> None:
         """Wait until every queued line has been written (or failed)."""
         while self._task is not None and not self._task.done():  # it ends when the queue is empty
             await asyncio.wait([self._task])
 
-    async def _write(self, line: str) -> None:
-        result = self._send(line)
+    async def _write(self, lines: list[str]) -> None:
+        result = self._send(lines)
         if inspect.isawaitable(result):
             await result
 
@@ -187,16 +188,19 @@ class FloodQueue:
             if self._tokens < 1:
                 await self.clock.sleep((1 - self._tokens) / self.rate)
                 continue
-            line, future = self._queue.popleft()
-            self._tokens -= 1
+            queue = self._queue
+            batch = [queue.popleft() for _ in range(min(int(self._tokens), len(queue)))]
+            self._tokens -= len(batch)
             try:
-                await self._write(line)
-            except Exception as exc:  # the socket failed: this line and the rest cannot go
-                if not future.done():
-                    future.set_exception(exc)
-                    future.exception()
+                await self._write([line for line, _ in batch])
+            except Exception as exc:  # the socket failed: these lines and the rest cannot go
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                        future.exception()
                 self.fail_pending(QueueClosed(f"sending failed: {exc}"))
                 continue
-            if not future.done():
-                future.set_result(None)
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
         self._queue = self._task = None  # idle: nothing kept until the next line

@@ -12,10 +12,10 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, cast
 
 from gateway.core.events import ContactPresence, InboundMessage, OutboundMessage, Outcome, Refusal, Status
-from gateway.core.rooms import Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
+from gateway.core.rooms import InRoomOrder, Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.irc.accounts import IrcAccounts, upsert_configured
 from gateway.transports.irc.addressing import Casemapping, check_nick, parse_local_part
@@ -70,6 +70,7 @@ class IrcTransport(Transport[IrcSettings]):
                                     resolve_network=self.accounts.network,
                                     connection_options=connection_options or None)
         self.sink: RoomSink | None = None
+        self.room_events: RoomSink | None = None  # the sink, behind the room messages received before (InRoomOrder)
         self._nicks: dict[tuple[str, str], str] = {}  # (user, network) -> the nick asked for at the first join
         # In-room private conversations: a reply from that nick goes to room/nick, not to nick%network.
         self._pm_rooms: dict[tuple[str, str, str], str] = {}
@@ -83,6 +84,7 @@ class IrcTransport(Transport[IrcSettings]):
 
     def attach_rooms(self, sink: RoomSink) -> None:
         self.sink = sink
+        self.room_events = cast(RoomSink, InRoomOrder(sink, self.router.after_room_messages))
 
     async def start(self) -> None:
         # The database is the source of truth for networks; the config file's own are upserted at every start.
@@ -321,7 +323,7 @@ class _UserEvents(IrcEventsBase):
 
     @property
     def sink(self) -> RoomSink | None:
-        return self.transport.sink
+        return self.transport.room_events
 
     async def on_message(self, event: MessageEvent) -> None:
         connection, sink = self.connection, self.sink

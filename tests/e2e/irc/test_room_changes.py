@@ -192,3 +192,32 @@ async def test_own_nick_change_and_away_without_nick_spam(gateway: Gateway, alic
         if p["type"] == "unavailable" and p["from"].resource == "alice":
             break
     assert {"303", "110"} <= codes(p) and item(p)["nick"] == "alicia"
+
+
+async def test_room_events_keep_their_order_with_the_messages_before_them(
+        gateway: Gateway, alice: TestClient, bob: RawIrcClient, irc_clients: list[RawIrcClient]) -> None:
+    carol = await RawIrcClient.connect(bob.writer.get_extra_info("peername")[1])
+    irc_clients.append(carol)
+    await carol.register("carol")
+    await bob.join("#order")
+    await carol.join("#order")
+    await join(alice, "#order", "alice")
+    seen: asyncio.Queue = asyncio.Queue()  # type: ignore[type-arg]
+    alice.register_handler(Callback("test order", MatchXPath("{jabber:client}message"), seen.put_nowait))
+    watch_presences(alice, seen)
+
+    # Messages wait for their journal commit; the part and the topic right behind them must not overtake them.
+    lines = [*(f"PRIVMSG #order :line {n}" for n in range(20)), "TOPIC #order :after the lines", "PART #order :bye"]
+    await carol.send_raw("".join(f"{line}\r\n" for line in lines).encode())
+    order: list[str] = []
+    while "carol left" not in order:
+        stanza = await asyncio.wait_for(seen.get(), 10)
+        if stanza["from"].bare != room_jid("#order"):
+            continue
+        if stanza.name == "presence" and stanza["from"].resource == "carol" and stanza["type"] == "unavailable":
+            order.append("carol left")
+        elif stanza.name == "message" and stanza["subject"]:
+            order.append("topic")
+        elif stanza.name == "message" and stanza["body"].startswith("line "):
+            order.append(stanza["body"])
+    assert order == [f"line {n}" for n in range(20)] + ["topic", "carol left"]

@@ -9,14 +9,16 @@ from gateway.transports.irc.flood import FakeClock, FloodQueue, QueueClosed, Que
 
 
 class Wire:
-    """Records each line with the (virtual) time it was written."""
+    """Records each line with the (virtual) time it was written, and how many writes there were."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.sent: list[tuple[float, str]] = []
+        self.writes = 0
 
-    def __call__(self, line: str) -> None:
-        self.sent.append((self.clock.now(), line))
+    def __call__(self, lines: list[str]) -> None:
+        self.writes += 1
+        self.sent += [(self.clock.now(), line) for line in lines]
 
     @property
     def lines(self) -> list[str]:
@@ -41,6 +43,17 @@ async def test_burst_then_rate_in_order() -> None:
     gaps = [b - a for a, b in itertools.pairwise(times[3:])]
     assert all(gap == pytest.approx(0.5) for gap in gaps)  # then 2 lines per second
     assert times[-1] == pytest.approx((200 - 3) / 2.0)
+    assert wire.writes == 1 + 197  # the burst in one write, then a line per token
+    await queue.stop()
+
+
+async def test_lines_queued_together_leave_in_one_write_when_the_bucket_allows() -> None:
+    queue, wire, _ = make(burst=100, rate=1.0, size=100)
+    queue.start()
+    for i in range(60):  # many messages queued in one turn of the loop, as after a group commit
+        await queue.put(f"PRIVMSG #c :{i}")
+    await queue.join()
+    assert wire.lines == [f"PRIVMSG #c :{i}" for i in range(60)] and wire.writes == 1
     await queue.stop()
 
 
@@ -100,10 +113,10 @@ async def test_stop_fails_pending_lines() -> None:
 async def test_send_failure_fails_the_rest() -> None:
     clock = FakeClock()
 
-    def broken(line: str) -> None:
+    def broken(lines: list[str]) -> None:
         raise ConnectionResetError("gone")
 
-    queue = FloodQueue(broken, burst=5, rate=1, size=5, clock=clock)
+    queue = FloodQueue(broken, burst=1, rate=1, size=5, clock=clock)  # the second line waits for a token
     queue.start()
     first = await queue.put("PRIVMSG #c :a")
     second = await queue.put("PRIVMSG #c :b")
@@ -117,9 +130,9 @@ async def test_send_failure_fails_the_rest() -> None:
 async def test_async_sender_and_real_clock() -> None:
     sent: list[str] = []
 
-    async def send(line: str) -> None:
+    async def send(lines: list[str]) -> None:
         await asyncio.sleep(0)
-        sent.append(line)
+        sent.extend(lines)
 
     queue = FloodQueue(send, burst=2, rate=50.0, size=10)
     queue.start()
@@ -140,7 +153,7 @@ def test_command_of() -> None:
 
 def test_bad_parameters() -> None:
     with pytest.raises(ValueError):
-        FloodQueue(lambda line: None, burst=0, rate=1, size=1)
+        FloodQueue(lambda lines: None, burst=0, rate=1, size=1)
 
 
 async def test_an_idle_queue_keeps_no_task_and_no_buffer() -> None:
