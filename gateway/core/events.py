@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +27,12 @@ class Status(StrEnum):
     @property
     def final(self) -> bool:
         return self not in (Status.ACCEPTED, Status.SENDING, Status.SENT, Status.PENDING)
+
+
+def new_id() -> str:
+    """A random 128-bit id in hex, for stanza ids: what uuid4().hex gives, without building a UUID (a quarter of
+    the cost, on every message)."""
+    return os.urandom(16).hex()
 
 
 @dataclass(frozen=True)

@@ -295,12 +295,13 @@ class GatewayComponent(ComponentXMPP):
         task.add_done_callback(self._handling.discard)
 
     async def _on_message(self, stanza: Message) -> None:
-        if stanza["type"] in ("error", "headline"):
+        kind = stanza["type"]
+        if kind in ("error", "headline"):
             return
-        room_stanza = stanza["type"] == "groupchat" or bool(stanza["to"].resource)
+        room_stanza = kind == "groupchat" or bool(stanza["to"].resource)
         if self.room_messages is not None and room_stanza and await self.room_messages(stanza):
             return
-        if stanza["type"] == "groupchat":
+        if kind == "groupchat":
             return
         sender, to = stanza["from"], stanza["to"]
         body = stanza["body"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -27,7 +26,7 @@ from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status, new_id
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.xmpp import stanza_text
 from gateway.xmpp.addressing import peer_jid, peer_of
@@ -388,7 +387,7 @@ class MucService:
             if member is None or str(sender) not in member.resources:
                 self._error_message(stanza, "not-acceptable", "You are not in this room; join it first.")
                 return True
-            await self._groupchat(stanza, member)
+            await self._groupchat(stanza, member, key[0], sender.resource)
             return True
         if not to.resource or member is None:
             return False
@@ -401,8 +400,7 @@ class MucService:
             self._error_message(stanza, refusal.condition, refusal.text)
         return True
 
-    async def _groupchat(self, stanza: Message, member: _Membership) -> None:
-        user = str(stanza["from"].bare)
+    async def _groupchat(self, stanza: Message, member: _Membership, user: str, resource: str) -> None:
         body = stanza["body"]
         if not body:
             subject = stanza.xml.find("{jabber:component:accept}subject")
@@ -415,19 +413,20 @@ class MucService:
         # Journaled before it goes out (DESIGN: a message we accepted is written first). The journal writes of a
         # burst overlap (one group commit); the sends, reflections and errors keep the order of arrival.
         key = (user, member.jid)
+        xmpp_id = stanza.xml.get("id")
         previous, turn = self._send_order.take(key)
         try:
             await self.xmpp.router.submit_room(
-                OutboundMessage(transport=self.xmpp.adapter.name, user=user, resource=stanza["from"].resource or None,
-                                peer=member.room, body=body, xmpp_id=stanza["id"] or None),
+                OutboundMessage(transport=self.xmpp.adapter.name, user=user, resource=resource or None,
+                                peer=member.room, body=body, xmpp_id=xmpp_id or None),
                 lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
                 after=previous)
             origin = stanza.xml.find(f"{{{stanza_text.SID_NS}}}origin-id")
-            self._reflect(member, body, stanza["id"], origin.get("id", "") if origin is not None else None)
+            self._reflect(member, body, xmpp_id, origin.get("id", "") if origin is not None else None)
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
         except Exception:
-            log.exception("%s: cannot take the room message %s from %s", self.xmpp.domain, stanza["id"], stanza["from"])
+            log.exception("%s: cannot take the room message %s from %s", self.xmpp.domain, xmpp_id, stanza["from"])
             self._error_message(stanza, "internal-server-error", "The gateway could not take this message.")
         finally:
             self._send_order.release(key, previous, turn)
@@ -435,7 +434,7 @@ class MucService:
     def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None) -> None:
         """Our own message, back to every joined resource with the client's ids and a stanza-id (XEP-0045 7.4)."""
         payload = ((stanza_text.origin_id(origin_id) if origin_id is not None else "")
-                   + stanza_text.stanza_id(uuid.uuid4().hex, member.jid))
+                   + stanza_text.stanza_id(new_id(), member.jid))
         sender = stanza_text.full_jid(member.jid, member.nick)
         for full in sorted(member.resources):
             self.xmpp.outbox.send(stanza_text.message(to=full, sender=sender, kind="groupchat", id=xmpp_id or "",
@@ -544,7 +543,7 @@ class MucService:
         member = self._membership(user, message.room)
         if member is None:
             return
-        self._show(member, message.nick, message.body, message.private, uuid.uuid4().hex, message.timestamp)
+        self._show(member, message.nick, message.body, message.private, new_id(), message.timestamp)
 
     def subject_changed(self, user: str, room: str, subject: str, by: str | None) -> None:
         member = self._membership(user, room)
