@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.store.models import IrcAccount, IrcNetworkRow, User, UserTransport, utcnow
+from gateway.store.models import IrcAccount, IrcNetworkRow, User, utcnow
 from gateway.store.secrets import SecretBox
 from gateway.store.users import UserNotFound
 
@@ -175,14 +175,6 @@ class IrcRepository:
             except IntegrityError:  # the row was created by a concurrent call: change that one
                 continue
         raise RuntimeError("could not store the IRC settings")  # pragma: no cover - two races in a row
-
-    async def default_nick(self, jid: str) -> str | None:
-        """The nick `jid` gave when registering with the IRC transport: theirs on every network without one."""
-        async with self._sessions() as session:
-            nick: str | None = await session.scalar(
-                select(UserTransport.nick).join(User, User.id == UserTransport.user_id)
-                .where(User.jid == jid, UserTransport.transport == "irc"))
-            return nick
 
     async def forget_account(self, jid: str, network: str) -> bool:
         async with self._sessions.begin() as session:

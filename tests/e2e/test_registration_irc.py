@@ -96,11 +96,11 @@ async def test_irc_registration_offers_a_default_nick_used_on_every_network(
 
     # A nick set for one network wins there (from the next connection).
     await store.irc.set_account("alice@localhost", NETWORK, nick="alice_net")
-    accounts = irc_gateway.transports["irc"].accounts  # type: ignore[attr-defined]
-    network = await accounts.network(NETWORK)
-    assert (await accounts.identity("alice@localhost", network, "fallback")).nick == "alice_net"
+    transport = irc_gateway.transports["irc"]
+    network = await transport.accounts.network(NETWORK)  # type: ignore[attr-defined]
+    assert (await transport.identity_for("alice@localhost", network)).nick == "alice_net"  # type: ignore[attr-defined]
     await store.irc.set_account("alice@localhost", NETWORK, nick=None)
-    assert (await accounts.identity("alice@localhost", network, "fallback")).nick == "alice_reg"
+    assert (await transport.identity_for("alice@localhost", network)).nick == "alice_reg"  # type: ignore[attr-defined]
 
 
 async def test_legacy_nick_field_without_a_form(irc_gateway: Gateway, alice: TestClient) -> None:

@@ -138,19 +138,17 @@ class IrcAccounts:
         return network.model_copy(update={"address": addresses[0]})
 
     async def identity(self, owner: str, network: IrcNetwork, fallback_nick: str) -> IrcIdentity:
-        """Who `owner` is on `network`: their stored nick (for this network, else from registration) and credentials;
-        `fallback_nick` without a stored nick."""
+        """Who `owner` is on `network`: the nick stored for this network and credentials; `fallback_nick` without a
+        stored nick."""
         try:
             record = await self.repository.account(owner, network.name, reveal=True)
         except SecretsUnavailable as error:
             log.warning("%s on IRC network %s: %s", owner, network.name, error)
             raise Refusal("service-unavailable", f"The gateway cannot read your stored IRC passwords for "
                                                  f"{network.name}; set them again (irc-sasl, irc-nickserv).") from None
-        # A nick set for this network wins over the default nick given at registration, which wins over the fallback.
-        registered = await self.repository.default_nick(owner)
         if record is None:
-            return IrcIdentity(registered or fallback_nick)
-        nick = record.nick or registered or fallback_nick
+            return IrcIdentity(fallback_nick)
+        nick = record.nick or fallback_nick
         sasl: dict[str, Any] = {}
         if record.sasl_password is not None:
             sasl = {"sasl_account": record.sasl_account or nick, "sasl_password": record.sasl_password}

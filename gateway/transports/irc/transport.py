@@ -66,7 +66,7 @@ class IrcTransport(Transport[IrcSettings]):
         super().__init__(settings, context)
         # Networks and each user's nick and credentials come from the database (accounts.py).
         self.accounts = IrcAccounts(settings, context.store.irc)
-        self.sessions = IrcSessions(settings, events_for=self._events_for, identity_for=self._identity_for,
+        self.sessions = IrcSessions(settings, events_for=self._events_for, identity_for=self.identity_for,
                                     resolve_network=self.accounts.network,
                                     connection_options=connection_options or None)
         self.sink: RoomSink | None = None
@@ -143,9 +143,11 @@ class IrcTransport(Transport[IrcSettings]):
     def _events_for(self, owner: str, network: IrcNetwork) -> _UserEvents:
         return _UserEvents(self, owner, network.name)
 
-    async def _identity_for(self, owner: str, network: IrcNetwork) -> IrcIdentity:
-        # The user's stored nick for the network wins over the nick of their first join.
-        fallback = self._nicks.get((owner, network.name)) or default_nick(owner)
+    async def identity_for(self, owner: str, network: IrcNetwork) -> IrcIdentity:
+        """Who `owner` is on `network`. Their nick: the one stored for the network, else the default nick they gave
+        when registering, else the nick of their first join there, else one made from their JID."""
+        registered = await self.context.store.users.nick(owner, self.name)
+        fallback = registered or self._nicks.get((owner, network.name)) or default_nick(owner)
         return await self.accounts.identity(owner, network, fallback)
 
     # -- addresses ------------------------------------------------------------------------------------------
