@@ -127,7 +127,6 @@ class BatchWriter:
             if not future.done():
                 future.set_result(result)
 
-
     async def _transaction(self, batch: list[_Item]) -> list[Any]:
         if self._thread is None:
             async with self._engine.begin() as connection:
