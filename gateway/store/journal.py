@@ -134,7 +134,7 @@ class JournalRepository:
         """Set the status of inbound rows (delivered, or unroutable when nobody was there to take them)."""
         now = utcnow()
         return self.writer.run_bulk_many(self._statuses, [dict(row_id=i, new_status=status.value, now=now)
-                                                           for i in journal_ids])
+                                                          for i in journal_ids])
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
