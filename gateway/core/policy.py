@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -69,15 +69,34 @@ class AccessControl:
         """Return if `jid` may use `transport`; raise Refusal with a text saying why not."""
         if jid in self._admins:
             return  # the config's admins always pass: they must be able to repair the database
-        record = await self.user(jid)
+        refusal = self._verdict(jid, await self.user(jid), transport)
+        if refusal is not None:
+            raise refusal
+
+    async def refused(self, jids: Collection[str], transport: str) -> dict[str, Refusal]:
+        """Which of `jids` may no longer use `transport` (removed or disabled meanwhile, from any process), and why:
+        one query for all of them, read afresh."""
+        jids = [jid for jid in jids if jid not in self._admins]
+        if not jids:
+            return {}
+        records = await self._users.get_users(jids)
+        now = time.monotonic()
+        verdicts: dict[str, Refusal] = {}
+        for jid in jids:
+            record = self._cache[jid] = (now, records.get(jid))
+            refusal = self._verdict(jid, record[1], transport)
+            if refusal is not None:
+                verdicts[jid] = refusal
+        return verdicts
+
+    def _verdict(self, jid: str, record: UserRecord | None, transport: str) -> Refusal | None:
         if record is not None and not record.enabled:
-            raise Refusal("forbidden", "Your account on this gateway is disabled. Ask an admin to enable it.")
+            return Refusal("forbidden", "Your account on this gateway is disabled. Ask an admin to enable it.")
         if record is not None and (record.is_admin or transport in record.transports):
-            return
+            return None
         policy = self._policies.get(transport, AccessPolicy("closed"))
         if policy.mode == "open" or (policy.mode == "allowlist" and policy.matches(jid)):
-            return
+            return None
         if policy.mode == "allowlist":
-            raise Refusal("forbidden", f"{jid} is not allowed to use this gateway. Ask an admin to add you.")
-        raise Refusal("registration-required",
-                      f"{jid} is not a user of this gateway. Ask an admin to add you.")
+            return Refusal("forbidden", f"{jid} is not allowed to use this gateway. Ask an admin to add you.")
+        return Refusal("registration-required", f"{jid} is not a user of this gateway. Ask an admin to add you.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +20,10 @@ class UserRecord:
 
 class UserDirectory(Protocol):
     async def get_user(self, jid: str) -> UserRecord | None: ...
+
+    async def get_users(self, jids: Collection[str]) -> dict[str, UserRecord]:
+        """The records of those of `jids` that are users, in one query."""
+        ...
 
 
 class Journal(Protocol):

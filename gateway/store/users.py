@@ -8,7 +8,7 @@ row goes with their last transport.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -49,6 +49,15 @@ class UserRepository:
             user = await session.scalar(select(User).where(User.jid == jid))
             return await self._record(session, user) if user else None
 
+    async def get_users(self, jids: Collection[str]) -> dict[str, UserRecord]:
+        async with self._sessions() as session:
+            users = (await session.scalars(select(User).where(User.jid.in_(list(jids))))).all()
+            if not users:
+                return {}
+            rows = await session.execute(select(UserTransport.user_id, UserTransport.transport)
+                                         .where(UserTransport.user_id.in_([u.id for u in users])))
+            return {record.jid: record for record in _records(users, rows.all())}
+
     async def add(self, jid: str, is_admin: bool = False, transports: Iterable[str] = ()) -> UserRecord:
         """A new user, a member of `transports`; UserExists if the JID is taken."""
         try:
@@ -64,12 +73,8 @@ class UserRepository:
     async def all(self) -> list[UserRecord]:
         async with self._sessions() as session:
             users = (await session.scalars(select(User).order_by(User.jid))).all()
-            memberships: dict[int, set[str]] = {}
-            for user_id, transport in (await session.execute(select(UserTransport.user_id,
-                                                                    UserTransport.transport))).all():
-                memberships.setdefault(user_id, set()).add(transport)
-            return [UserRecord(jid=u.jid, is_admin=u.is_admin, enabled=u.enabled,
-                               transports=frozenset(memberships.get(u.id, ()))) for u in users]
+            rows = await session.execute(select(UserTransport.user_id, UserTransport.transport))
+            return _records(users, rows.all())
 
     async def join(self, jid: str, transport: str, nick: str | None = None, create: bool = False) -> bool:
         """Make `jid` a member of `transport` (the user is created first if `create`); True if they were not.
@@ -153,3 +158,12 @@ class UserRepository:
             if user is None:
                 raise UserNotFound(jid)
             return await self._record(session, user)
+
+
+def _records(users: Sequence[User], memberships: Iterable[Any]) -> list[UserRecord]:
+    """Records of `users`, from (user id, transport) rows."""
+    transports: dict[int, set[str]] = {}
+    for user_id, transport in memberships:
+        transports.setdefault(user_id, set()).add(transport)
+    return [UserRecord(jid=u.jid, is_admin=u.is_admin, enabled=u.enabled,
+                       transports=frozenset(transports.get(u.id, ()))) for u in users]

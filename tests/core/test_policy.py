@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pytest
 
 from gateway.core.events import Refusal
@@ -17,6 +19,10 @@ class Directory:
     async def get_user(self, jid: str) -> UserRecord | None:
         self.lookups += 1
         return self.records.get(jid)
+
+    async def get_users(self, jids: Collection[str]) -> dict[str, UserRecord]:
+        self.lookups += 1
+        return {jid: self.records[jid] for jid in jids if jid in self.records}
 
 
 ALL = frozenset({"closed", "allow", "open"})
@@ -93,3 +99,20 @@ async def test_lookups_are_cached_briefly() -> None:
         await control.check("x@example.org", "open")
     assert directory.lookups == 1
     assert AccessControl.CACHE_SECONDS < 2  # a change by the CLI must show within 2 s
+
+
+async def test_who_may_no_longer_use_a_transport_is_read_in_one_lookup() -> None:
+    control = access()
+    before = USERS.lookups
+    jids = ["user@example.org", "smsonly@example.org", "off@example.org", "dbadmin@example.org",
+            "root@example.org", "stranger@example.org", "bob@example.org"]
+
+    refused = await control.refused(jids, "closed")
+
+    assert USERS.lookups == before + 1
+    assert sorted(refused) == ["bob@example.org", "off@example.org", "smsonly@example.org", "stranger@example.org"]
+    assert refused["off@example.org"].condition == "forbidden"
+    assert refused["stranger@example.org"].condition == "registration-required"
+    assert sorted(await control.refused(jids, "allow")) == ["off@example.org", "smsonly@example.org",
+                                                            "stranger@example.org"]  # bob is on the list
+    assert await control.refused(["root@example.org"], "closed") == {}  # config admins: not even looked up

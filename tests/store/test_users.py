@@ -24,6 +24,18 @@ async def test_add_get_all(store: Store) -> None:
     assert await store.users.all() == [alice, UserRecord("bob@example.org", is_admin=True, enabled=True)]
 
 
+async def test_many_users_are_read_in_one_call_with_their_transports(store: Store) -> None:
+    alice = await store.users.add("alice@example.org", transports=["irc", "sms"])
+    bob = await store.users.add("bob@example.org", transports=["irc"])
+    await store.users.add("carol@example.org")
+
+    found = await store.users.get_users(["alice@example.org", "bob@example.org", "nobody@example.org"])
+
+    assert found == {"alice@example.org": alice, "bob@example.org": bob}
+    assert alice.transports == {"irc", "sms"}
+    assert await store.users.get_users([]) == {}
+
+
 async def test_adding_twice_raises_user_exists(store: Store) -> None:
     await store.users.add("alice@example.org")
 

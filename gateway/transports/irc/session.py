@@ -65,6 +65,10 @@ class IrcSessions:
         """The networks someone has a connection to (or is opening one to)."""
         return {network for (_, network) in (*self._connections, *self._opening)}
 
+    def owners(self) -> set[str]:
+        """Whoever has a connection to some network."""
+        return {owner for (owner, _) in self._connections}
+
     def owners_on(self, network: str) -> list[str]:
         """Whoever has a connection to that network."""
         return [owner for (owner, name) in self._connections if name == network]

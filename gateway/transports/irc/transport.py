@@ -98,9 +98,10 @@ class IrcTransport(Transport[IrcSettings]):
         await self.sessions.close_all()
 
     async def _watch_networks(self) -> None:
-        """Close the connections to a network an admin removed (CLI or ad-hoc, in any process) within 2 s.
+        """Close the connections to a network an admin removed, and those of users who may no longer use this
+        transport (removed or disabled), whatever did it (CLI, ad-hoc, another process), within 2 s.
 
-        One query per second, and none while nobody is connected. With arbitrary servers allowed, a name that is
+        Two queries per second, and none while nobody is connected. With arbitrary servers allowed, a name that is
         not stored may be a server the user named: only a network seen stored before counts as removed.
         """
         stored: set[str] = set()
@@ -111,13 +112,18 @@ class IrcTransport(Transport[IrcSettings]):
                 continue
             try:
                 names = {record.name for record in await self.context.store.irc.networks()}
+                refused = await self.router.access.refused(self.sessions.owners(), self.name)
             except Exception:
-                log.exception("cannot read the IRC networks; trying again")
+                log.exception("cannot read the IRC networks or users; trying again")
                 continue
             for name in connected - names:
                 if name in stored or not self.settings.allow_arbitrary_servers:
                     await self._network_removed(name)
             stored = names
+            for owner, refusal in refused.items():
+                for network in self.sessions.networks_of(owner):
+                    await self._close_for(owner, network, f"Your IRC connections are closed: {refusal.text}",
+                                          "Removed from the gateway")
 
     async def user_left(self, user: str) -> None:
         """Their settings on every network are gone with them: their connections QUIT, their rooms show as left."""

@@ -14,7 +14,7 @@ from slixmpp.exceptions import PresenceError
 
 from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
-from tests.e2e.irc.conftest import IRC, irc_config
+from tests.e2e.irc.conftest import IRC, NETWORK, irc_config
 from tests.e2e.irc.support import Presences
 from tests.e2e.irc.test_rooms import MUC_USER, codes
 from tests.support.stack import start_gateway
@@ -110,5 +110,44 @@ async def test_removing_a_network_closes_its_connections_within_2_s(
         assert "removed the IRC network doomed" in left.xml.findtext(f"{MUC_USER}x/{MUC_USER}item/{MUC_USER}reason")
         sessions = gateway.transports["irc"].sessions  # type: ignore[attr-defined]
         assert sessions.get("alice@localhost", "doomed") is None
+    finally:
+        await gateway.stop()
+
+
+async def user_cli(config: Path, *args: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XMPP_GATEWAY_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "admin", "user", *args, "-c", str(config), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+
+
+async def test_a_user_removed_or_disabled_by_the_cli_loses_their_irc_connections_within_2_s(
+        prosody: ProsodyServer, ngircd: NgircdServer, alice: TestClient, bob: RawIrcClient, tmp_path: Path,
+        sqlite_url: str) -> None:
+    gateway = await start_gateway(irc_config(prosody, ngircd, sqlite_url, access="closed"), tmp_path)
+    config = tmp_path / "cli.toml"  # the CLI checks `-t irc` against the configured transports
+    config.write_text(f'[database]\nurl = "{sqlite_url}"\n[transports.irc]\njid = "{IRC}"\nsecret = "s"\n')
+    presences = Presences(alice)
+    sessions = gateway.transports["irc"].sessions  # type: ignore[attr-defined]
+    try:
+        await bob.join("#members")
+        await user_cli(config, "add", "alice@localhost", "-t", "irc")
+        for change, reason in (("disable", "disabled"), ("remove", "not a user of this gateway")):
+            if change == "remove":
+                await user_cli(config, "enable", "alice@localhost")
+            assert await first_within(alice, f"#members%{NETWORK}", "joined", time.monotonic() + WITHIN) <= WITHIN
+            await bob.expect(lambda line: line.command == "JOIN" and line.nick == "alice", timeout=10)
+
+            await user_cli(config, change, "alice@localhost")
+            changed = time.monotonic()
+            await bob.expect(lambda line: line.command == "QUIT" and line.nick == "alice", timeout=5)
+            assert time.monotonic() - changed <= WITHIN + 0.5  # the CLI's own exit is inside the measure
+            left = await presences.next(lambda p: p["type"] == "unavailable" and
+                                        str(p["from"]) == f"#members%{NETWORK}@{IRC}/alice", timeout=5)
+            assert {"110", "333"} <= codes(left)
+            assert reason in left.xml.findtext(f"{MUC_USER}x/{MUC_USER}item/{MUC_USER}reason")
+            assert sessions.get("alice@localhost", NETWORK) is None
     finally:
         await gateway.stop()
