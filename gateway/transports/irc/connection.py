@@ -321,11 +321,12 @@ class IrcConnection:
         with contextlib.suppress(ConnectionError, OSError, Refusal):
             await self._queue.put(build_line("NAMES", name))
 
-    async def _fan(self, name: str, about: str | None, callback: str, event: object) -> None:
-        """An event about a channel (`callback` of IrcEvents), to every connection in it, except the one it is
-        about (`about`, a nick): that one reports its own joins, parts and nick changes itself."""
+    async def _fan(self, name: str, about: str | None, callback: str, event: object,
+                   skip: IrcConnection | None = None) -> None:
+        """An event about a channel (`callback` of IrcEvents), to every connection in it (but `skip`), except the
+        one it is about (`about`, a nick): that one reports its own joins, parts and nick changes itself."""
         for holder in self.directory.holders(name):
-            if about is None or not holder.same(about, holder.nick):
+            if holder is not skip and (about is None or not holder.same(about, holder.nick)):
                 await holder._emit(getattr(holder.events, callback)(event))
 
     @property
@@ -1109,27 +1110,29 @@ class IrcConnection:
         if members is not None and self._writes(name):
             before = {self.server.fold(m.nick): m for m in channel.members.values()}
             channel.replace_members(members)
-            if folded not in self._join_waiters:
-                await self._names_changed(channel, before)  # a re-read after a hand-over
+            # After a hand-over every connection in the channel learns what changed. After our own join, only
+            # the others: those that joined at the same moment answered their join with the list as it was.
+            own_join = folded in self._join_waiters
+            await self._names_changed(channel, before, skip=self if own_join else None)
         await self._emit(self.events.on_names(NamesEvent(channel.name, tuple(channel.snapshot()))))
         waiter = self._join_waiters.get(folded)
         if waiter is not None and not waiter.done():
             waiter.set_result(channel)
 
-    async def _names_changed(self, channel: Channel, before: dict[str, Member]) -> None:
-        """What a NAMES re-read found that the lines had not said: joins, parts and mode changes."""
+    async def _names_changed(self, channel: Channel, before: dict[str, Member], skip: IrcConnection | None) -> None:
+        """What a NAMES read found that the lines had not said: joins, parts and mode changes."""
         now = {self.server.fold(m.nick): m for m in channel.members.values()}
         for key in now.keys() - before.keys():
             joined = JoinEvent(channel.name, now[key].nick)
-            await self._fan(channel.name, now[key].nick, "on_join", joined)
+            await self._fan(channel.name, now[key].nick, "on_join", joined, skip)
         for key in before.keys() - now.keys():
             parted = PartEvent(channel.name, before[key].nick)
-            await self._fan(channel.name, before[key].nick, "on_part", parted)
+            await self._fan(channel.name, before[key].nick, "on_part", parted, skip)
         changes = tuple(MemberModeChange(now[key].nick, mode, mode in now[key].modes)
                         for key in now.keys() & before.keys() for mode in now[key].modes ^ before[key].modes)
         if changes:
             event = ModeEvent(channel.name, "", "", (), changes)
-            await self._fan(channel.name, None, "on_mode", event)
+            await self._fan(channel.name, None, "on_mode", event, skip)
 
     async def _join_refused(self, line: Line) -> None:
         name = line.param(1)

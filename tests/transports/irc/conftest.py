@@ -14,6 +14,7 @@ import pytest
 
 from gateway.devstack.ngircd import IrcLine, NgircdServer, RawIrcClient, ngircd_available, parse_line
 from gateway.devstack.ports import LOOPBACK
+from gateway.transports.irc.channel import ChannelDirectory
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
 from gateway.transports.irc.events import IrcEventsBase
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings
@@ -74,6 +75,7 @@ def make_connection(
     tls: bool = False,
     identity: IrcIdentity | None = None,
     network_options: dict[str, Any] | None = None,
+    directory: ChannelDirectory[IrcConnection] | None = None,
     **setting_overrides: Any,
 ) -> tuple[IrcConnection, Recorder]:
     recorder = Recorder()
@@ -87,6 +89,7 @@ def make_connection(
         reconnect_min_delay=0.05,
         connect_timeout=5.0,
         join_timeout=5.0,
+        directory=directory,
     )
     return connection, recorder
 
@@ -134,11 +137,14 @@ class FakeClient:
 
 
 class FakeIrcServer:
-    """Registers anyone (001..376 on NICK+USER), answers PING unless `answer_pings` is off, records every line."""
+    """Registers anyone (001..376 on NICK+USER), answers PING unless `answer_pings` is off, records every line.
+    Each client is on its own: a JOIN is not told to the others."""
 
     def __init__(self, *, isupport: str = "CASEMAPPING=rfc1459 PREFIX=(ov)@+ CHANTYPES=#") -> None:
         self.isupport = isupport
         self.answer_pings = True
+        self.names: str | None = None  # the NAMES answer to every JOIN (default: the joiner as op, and bob)
+        self.hold_names: dict[str, asyncio.Event] = {}  # nick -> NAMES after its JOIN wait for this
         self.clients: list[FakeClient] = []
         self.connected = asyncio.Event()
         self._server: asyncio.Server | None = None
@@ -184,7 +190,10 @@ class FakeIrcServer:
                     await client.send(f":fake.server PONG fake.server :{line.params[-1]}")
                 elif line.command == "JOIN":
                     await client.send(f":{client.nick}!u@fake.host JOIN {line.params[0]}")
-                    await client.send(f":fake.server 353 {client.nick} = {line.params[0]} :@{client.nick} bob")
+                    if client.nick in self.hold_names:
+                        await self.hold_names[client.nick].wait()
+                    names = self.names or f"@{client.nick} bob"
+                    await client.send(f":fake.server 353 {client.nick} = {line.params[0]} :{names}")
                     await client.send(f":fake.server 366 {client.nick} {line.params[0]} :End of NAMES")
                 elif line.command == "QUIT":
                     break

@@ -14,6 +14,7 @@ from gateway.devstack.certs import make_test_certificate
 from gateway.devstack.ngircd import IrcLine, NgircdServer, RawIrcClient
 from gateway.transports.base import AddressError
 from gateway.transports.irc.addressing import Casemapping
+from gateway.transports.irc.channel import ChannelDirectory
 from gateway.transports.irc.connection import ConnectError, IrcConnection, JoinError, NickError
 from gateway.transports.irc.flood import QueueFull
 from gateway.transports.irc.lines import UnsafeParameter
@@ -285,6 +286,33 @@ async def test_names_compared_with_the_servers_casemapping(
     assert not conn.same("[x]", "{x}")  # rfc1459 would fold these together; ascii does not
     await conn.join("#mixed")  # already in: no second JOIN, same state
     assert len(conn.channels) == 1
+
+
+async def test_a_second_user_joining_before_the_first_has_the_member_list_still_learns_every_member(
+    fake_server: FakeIrcServer, connections: list[IrcConnection]
+) -> None:
+    # Two users of one network join one channel at once (as after a restart): the first connection in keeps the
+    # shared member list, but its NAMES come after the second one's join finished with the list as it was.
+    directory: ChannelDirectory[IrcConnection] = ChannelDirectory()
+    first, _ = make_connection(fake_server.port, "anna", directory=directory)
+    second, seen = make_connection(fake_server.port, "bert", directory=directory)
+    for conn in (first, second):
+        connections.append(conn)
+        await conn.connect()
+    fake_server.names = "@anna bert bob carol"
+    fake_server.hold_names["anna"] = released = asyncio.Event()
+    first_join = asyncio.create_task(first.join("#both"))
+    while not first.is_joined("#both"):
+        await asyncio.sleep(0.01)
+
+    await second.join("#both")
+    released.set()
+    await first_join
+
+    await seen.wait("on_join", lambda e: e.nick == "carol")
+    listed = {m.nick for m in seen.of("on_names")[-1].members} | {e.nick for e in seen.of("on_join") if not e.own}
+    assert {"anna", "bob", "carol"} <= listed
+    assert {m.nick for m in second.channel("#both").members.values()} == {"anna", "bert", "bob", "carol"}  # type: ignore[union-attr]
 
 
 async def test_list_is_paged(
