@@ -50,13 +50,18 @@ class UserRepository:
             return await self._record(session, user) if user else None
 
     async def get_users(self, jids: Collection[str]) -> dict[str, UserRecord]:
+        # One query of plain rows (no ORM objects): it runs every second for every connected IRC user.
         async with self._sessions() as session:
-            users = (await session.scalars(select(User).where(User.jid.in_(list(jids))))).all()
-            if not users:
-                return {}
-            rows = await session.execute(select(UserTransport.user_id, UserTransport.transport)
-                                         .where(UserTransport.user_id.in_([u.id for u in users])))
-            return {record.jid: record for record in _records(users, rows.all())}
+            rows = await session.execute(
+                select(User.jid, User.is_admin, User.enabled, UserTransport.transport)
+                .outerjoin(UserTransport, UserTransport.user_id == User.id).where(User.jid.in_(list(jids))))
+            found: dict[str, tuple[bool, bool, set[str]]] = {}
+            for jid, is_admin, enabled, transport in rows:
+                transports = found.setdefault(jid, (is_admin, enabled, set()))[2]
+                if transport is not None:
+                    transports.add(transport)
+            return {jid: UserRecord(jid=jid, is_admin=is_admin, enabled=enabled, transports=frozenset(transports))
+                    for jid, (is_admin, enabled, transports) in found.items()}
 
     async def add(self, jid: str, is_admin: bool = False, transports: Iterable[str] = ()) -> UserRecord:
         """A new user, a member of `transports`; UserExists if the JID is taken."""
