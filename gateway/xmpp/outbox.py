@@ -20,6 +20,10 @@ Ping = Callable[[], Awaitable[bool]]
 
 
 class AckedOutbox:
+    # Under load, a ping per round trip would be an IQ every millisecond or two, costing the server about as much
+    # as the stanzas it confirms: at most one per interval, covering everything written meanwhile.
+    PING_INTERVAL = 0.02
+
     def __init__(self, write: Write, ping: Ping) -> None:
         self._write = write
         self._ping = ping
@@ -90,7 +94,9 @@ class AckedOutbox:
 
     async def _confirm(self) -> None:
         # One ping covers every stanza written before it, so under load one round trip confirms many.
+        loop = asyncio.get_running_loop()
         while self._pending and self._connected:
+            started = loop.time()
             mark = self._seq
             self.flush()  # the ping must follow what it confirms
             if not await self._ping():
@@ -101,3 +107,5 @@ class AckedOutbox:
                     future.set_result(None)
             if not self._pending:
                 self._empty.set()
+            elif (rest := self.PING_INTERVAL - (loop.time() - started)) > 0:
+                await asyncio.sleep(rest)

@@ -43,11 +43,30 @@ async def test_confirmed_only_after_a_later_ping_is_answered() -> None:
     second = outbox.send("m2")  # written after the ping: that ping does not cover it
     await stream.answer()
     assert first.done() and not second.done()
+    await stream.answer()  # the next ping, one interval later
     assert stream.wire == ["m1", "PING", "m2", "PING"]
-    await stream.answer()
     assert second.done()
     assert len(outbox) == 0
     assert await outbox.wait_empty(0.1)
+
+
+async def test_under_load_pings_are_at_most_one_per_interval() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.PING_INTERVAL = 0.05
+    outbox.connected()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    sent = []
+    while loop.time() - started < 0.3:  # a stanza every millisecond, each ping answered at once
+        sent.append(outbox.send(f"m{len(sent)}"))
+        if not stream.pings.empty():
+            await stream.answer()
+        await asyncio.sleep(0.001)
+    while not all(f.done() for f in sent):
+        await stream.answer()
+    pings = stream.wire.count("PING")
+    assert 2 <= pings <= 0.3 / 0.05 + 2, pings  # not one per round trip (hundreds here)
 
 
 async def test_an_unanswered_ping_leaves_the_stanza_pending_until_the_next_stream() -> None:
