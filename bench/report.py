@@ -200,9 +200,10 @@ LIMITS = """\
 ## What limits each figure
 
 - **Server ceiling.** The same group chat as the echo component, but parsed by expat and answered with formatted
-  strings, no stanza objects: what is left is Prosody routing c2s to the component and back. Where Prosody is at
-  about a full core in the CPU table while this component is not, no component of any kind gets more through
-  this Prosody on this machine.
+  strings, no stanza objects: what is left is Prosody routing c2s to the component and back (Prosody at about a
+  full core in the CPU table, this component nearly idle). How stanzas fall into reads and writes moves Prosody's
+  cost per stanza, so a component that batches differently can pass it in some runs: read it as what Prosody
+  routes for a component that costs nothing itself, not as a hard bound.
 - **Echo ceiling.** The same through slixmpp, as a bare component: Prosody plus slixmpp's own stanza handling
   (parse, match handlers, build and serialise each copy). On 2 cores Prosody, the component and the load
   generator share the CPUs; this is what a Python component built on a stanza library reaches here.
