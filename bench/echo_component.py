@@ -55,21 +55,31 @@ class EchoRooms(ComponentXMPP):
             self.send_message(mto=JID(jid), mfrom=JID(f"{room}/{nick}"), mbody=msg["body"], mtype="groupchat")
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The arguments of both echo components: the component's domain and secret, and the server's port."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--domain", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    component = EchoRooms(args.domain, args.secret)
+    return parser.parse_args()
+
+
+async def until_stopped() -> None:
+    """Return at SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def main() -> None:
+    args = parse_args()
+    component = EchoRooms(args.domain, args.secret)
     component.connect("127.0.0.1", args.port)
     await component.ready.wait()
     print("echo component connected", flush=True)
-    await stop.wait()
+    await until_stopped()
     await component.disconnect(wait=0.5)
 
 

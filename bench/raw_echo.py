@@ -9,14 +9,13 @@ copied to every occupant). Written by hand because no library offers a component
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
-import signal
 import xml.etree.ElementTree as ET
 from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
+from bench.echo_component import parse_args, until_stopped
 from bench.streams import close_stream
 from gateway.devstack.ports import LOOPBACK
 
@@ -94,20 +93,12 @@ class RawEchoRooms:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--domain", required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+    args = parse_args()
     component = RawEchoRooms(args.domain, args.secret)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await component.connect(args.port)
     await asyncio.wait_for(component.ready.wait(), 30)
     print("raw echo component connected", flush=True)
-    await stop.wait()
+    await until_stopped()
     await component.close()
 
 

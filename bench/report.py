@@ -317,7 +317,8 @@ def markdown(run: Run) -> str:
     for key, summary in run.profiles.items():
         parts += [f"### Profile of the gateway: {_profiled(key)}", "",
                   f"py-spy, {summary.samples} samples. Shares below are of the event loop thread's samples "
-                  f"(SQLAlchemy's greenlets included); it waited in the selector for {summary.idle:.0%} of them. "
+                  "(SQLAlchemy's greenlets included, on PostgreSQL); it waited in the selector for "
+                  f"{summary.idle:.0%} of them. "
                   "Other threads "
                   f"(on SQLite the journal's writer: SQLAlchemy and SQLite) took {summary.threads:.0%} of all samples.",
                   "",

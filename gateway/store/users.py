@@ -8,7 +8,7 @@ row goes with their last transport.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -78,8 +78,12 @@ class UserRepository:
     async def all(self) -> list[UserRecord]:
         async with self._sessions() as session:
             users = (await session.scalars(select(User).order_by(User.jid))).all()
-            rows = await session.execute(select(UserTransport.user_id, UserTransport.transport))
-            return _records(users, rows.all())
+            memberships: dict[int, set[str]] = {}
+            for user_id, transport in (await session.execute(select(UserTransport.user_id,
+                                                                    UserTransport.transport))).all():
+                memberships.setdefault(user_id, set()).add(transport)
+            return [UserRecord(jid=u.jid, is_admin=u.is_admin, enabled=u.enabled,
+                               transports=frozenset(memberships.get(u.id, ()))) for u in users]
 
     async def join(self, jid: str, transport: str, nick: str | None = None, create: bool = False) -> bool:
         """Make `jid` a member of `transport` (the user is created first if `create`); True if they were not.
@@ -164,11 +168,3 @@ class UserRepository:
                 raise UserNotFound(jid)
             return await self._record(session, user)
 
-
-def _records(users: Sequence[User], memberships: Iterable[Any]) -> list[UserRecord]:
-    """Records of `users`, from (user id, transport) rows."""
-    transports: dict[int, set[str]] = {}
-    for user_id, transport in memberships:
-        transports.setdefault(user_id, set()).add(transport)
-    return [UserRecord(jid=u.jid, is_admin=u.is_admin, enabled=u.enabled,
-                       transports=frozenset(transports.get(u.id, ()))) for u in users]

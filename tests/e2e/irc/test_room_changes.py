@@ -121,14 +121,21 @@ async def test_multi_line_and_long_bodies_are_split_whole(gateway: Gateway, alic
     assert not any(line.params[1].startswith("🏽") for line in pieces)  # the skin tone stays with its hand
 
 
-async def test_kicks_nick_changes_modes_and_topic(gateway: Gateway, alice: TestClient, bob: RawIrcClient,
-                                                  irc_clients: list[RawIrcClient], ngircd: object) -> None:
+async def with_carol(channel: str, alice: TestClient, bob: RawIrcClient,
+                     irc_clients: list[RawIrcClient]) -> RawIrcClient:
+    """bob and a new IRC user, carol, in `channel`, then alice joins it from XMPP; carol is returned."""
     carol = await RawIrcClient.connect(bob.writer.get_extra_info("peername")[1])
     irc_clients.append(carol)
     await carol.register("carol")
-    await bob.join("#events")
-    await carol.join("#events")
-    await join(alice, "#events", "alice")
+    await bob.join(channel)
+    await carol.join(channel)
+    await join(alice, channel, "alice")
+    return carol
+
+
+async def test_kicks_nick_changes_modes_and_topic(gateway: Gateway, alice: TestClient, bob: RawIrcClient,
+                                                  irc_clients: list[RawIrcClient], ngircd: object) -> None:
+    carol = await with_carol("#events", alice, bob, irc_clients)
 
     def presence_from(nick: str, ptype: str | None = None):  # type: ignore[no-untyped-def]
         return lambda p: p["from"].resource == nick and (ptype is None or p["type"] == ptype)
@@ -196,12 +203,7 @@ async def test_own_nick_change_and_away_without_nick_spam(gateway: Gateway, alic
 
 async def test_room_events_keep_their_order_with_the_messages_before_them(
         gateway: Gateway, alice: TestClient, bob: RawIrcClient, irc_clients: list[RawIrcClient]) -> None:
-    carol = await RawIrcClient.connect(bob.writer.get_extra_info("peername")[1])
-    irc_clients.append(carol)
-    await carol.register("carol")
-    await bob.join("#order")
-    await carol.join("#order")
-    await join(alice, "#order", "alice")
+    carol = await with_carol("#order", alice, bob, irc_clients)
     seen: asyncio.Queue = asyncio.Queue()  # type: ignore[type-arg]
     alice.register_handler(Callback("test order", MatchXPath("{jabber:client}message"), seen.put_nowait))
     watch_presences(alice, seen)
