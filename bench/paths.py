@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.irc_load import RawIrcLoad
-from bench.measure import Latency, Throughput, Tracker, cpu_seconds, latency, throughput
+from bench.measure import Latency, Throughput, Tracker, cpu_seconds, io_counters, latency, throughput
 from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of, message_xml
 
 _tags = itertools.count()
@@ -33,21 +33,34 @@ class PathResult:
     throughput: Throughput
     latency: Latency
     cpu: dict[str, float] = field(default_factory=dict)  # process -> share of one core during the throughput run
+    server_io: dict[str, float] = field(default_factory=dict)  # the XMPP server's I/O per message (see CpuProbe)
+
+
+Sample = tuple[float, dict[str, float], dict[str, int]]
 
 
 class CpuProbe:
-    """Shares of one core the named processes use over a stretch of time (is the server or the target saturated?)."""
+    """Shares of one core the named processes use over a stretch of time (is the server or the target saturated?),
+    and the XMPP server's reads, writes and bytes: what each target costs it per message."""
 
-    def __init__(self, pids: dict[str, int | None]) -> None:
+    def __init__(self, pids: dict[str, int | None], server: int | None = None) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
+        self.server = server
 
-    def sample(self) -> tuple[float, dict[str, float]]:
-        return time.perf_counter(), {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+    def sample(self) -> Sample:
+        return (time.perf_counter(), {name: cpu_seconds(pid) for name, pid in self.pids.items()},
+                io_counters(self.server) if self.server is not None else {})
 
     @staticmethod
-    def shares(before: tuple[float, dict[str, float]], after: tuple[float, dict[str, float]]) -> dict[str, float]:
+    def shares(before: Sample, after: Sample) -> dict[str, float]:
         elapsed = after[0] - before[0]
         return {name: (after[1][name] - used) / elapsed for name, used in before[1].items()} if elapsed > 0 else {}
+
+    @staticmethod
+    def per_message(before: Sample, after: Sample, messages: int) -> dict[str, float]:
+        if messages <= 0:
+            return {}
+        return {name: (after[2][name] - count) / messages for name, count in before[2].items()}
 
 
 class Route:
@@ -80,12 +93,14 @@ async def measure(route: Route, fanout: int, send: Callable[[Tracker, int], None
     before = probe.sample() if probe is not None else None
     result = await throughput(tracker, lambda seq: send(tracker, seq), timing.throughput_seconds, timing.window,
                               drain=drain)
-    cpu = CpuProbe.shares(before, probe.sample()) if probe is not None and before is not None else {}
+    after = probe.sample() if probe is not None else None
+    cpu = CpuProbe.shares(before, after) if before is not None and after is not None else {}
+    server_io = CpuProbe.per_message(before, after, result.done) if before is not None and after is not None else {}
     paced = route.new(fanout)
     rate = max(result.rate / 2, 1.0)
     lat = await latency(paced, lambda seq: send(paced, seq), rate, timing.latency_seconds, drain=drain)
     route.tracker = None
-    return PathResult(result, lat, cpu)
+    return PathResult(result, lat, cpu, server_io)
 
 
 async def join_room(members: list[RawXmppClient], room: str, observer: RawIrcLoad | None, channel: str | None,

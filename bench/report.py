@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from bench.measure import Tracker
+from bench.measure import IO_FIELDS, Tracker
 from bench.profile import ProfileSummary
 from bench.xmpp_load import RawXmppClient
 
@@ -23,6 +23,7 @@ COLUMNS = [("gateway", "gateway", "gw"), ("raw_echo", "server ceiling", "server"
 TITLES = {column: title for column, title, _ in COLUMNS}
 # The processes whose CPU is sampled during each throughput run ("target": the column's own process).
 CPU_NAMES = ("Prosody", "target", "ngircd", "load generator")
+IO_NAMES = tuple(IO_FIELDS.values())
 # (row key, label, unit, higher is better)
 ROWS: list[tuple[str, str, str, bool]] = []
 for _path, _label in (("xmpp_irc", "XMPP->IRC"), ("irc_xmpp", "IRC->XMPP")):
@@ -85,17 +86,26 @@ def rows(run: Run) -> list[list[str]]:
 
 def cpu_rows(run: Run) -> list[list[str]]:
     """Per throughput row, each process's share of one core under each target: who was saturated."""
+    return _throughput_rows(run, "cpu", "process", CPU_NAMES, "{:.0f}")
+
+
+def server_io_rows(run: Run) -> list[list[str]]:
+    """Per throughput row, Prosody's read and write calls and bytes per message under each target."""
+    return _throughput_rows(run, "io", "per message", IO_NAMES, "{:,.1f}")
+
+
+def _throughput_rows(run: Run, kind: str, title: str, names: tuple[str, ...], form: str) -> list[list[str]]:
     columns = [(column, title) for column, title, _ in COLUMNS
-               if any(column in values for key, values in run.figures.items() if ".cpu." in key)]
-    out = [["", "process", *(title for _, title in columns)]]
+               if any(column in values for key, values in run.figures.items() if f".{kind}." in key)]
+    out = [["", title, *(title for _, title in columns)]]
     for key, label, unit, _ in ROWS:
         if unit != "msgs/s":
             continue
         prefix = key.removesuffix(".rate")
-        for name in CPU_NAMES:
-            values = run.figures.get(f"{prefix}.cpu.{name}", {})
+        for name in names:
+            values = run.figures.get(f"{prefix}.{kind}.{name}", {})
             if values:
-                out.append([label, name, *(f"{values[c]:.0f}" if c in values else "-" for c, _ in columns)])
+                out.append([label, name, *(form.format(values[c]) if c in values else "-" for c, _ in columns)])
     return out if len(out) > 1 else []
 
 
@@ -112,6 +122,8 @@ def table(run: Run) -> str:
                  "slixmpp component fanning each message out to the room (no IRC side); the server ceiling the same "
                  "without a stanza library; their figures stand for both directions.")
     lines += ["CPU during the throughput runs, % of one core:", *("  " + "  ".join(row) for row in cpu_rows(run))]
+    lines += ["Prosody's I/O per message during the throughput runs:",
+              *("  " + "  ".join(row) for row in server_io_rows(run))]
     if run.loadgen:
         lines.append("load generator ceiling (one process, its own parsing only): "
                      + ", ".join(f"{k} {v:,.0f}/s" for k, v in run.loadgen.items()))
@@ -303,6 +315,11 @@ def markdown(run: Run) -> str:
         f"{os.cpu_count()}); \"target\" is the column's own process, the gateway, an echo component or biboumi:",
         "",
         *_markdown_table(cpu_rows(run)),
+        "",
+        "Prosody's read and write calls and bytes per message during each throughput run (all its sockets: the "
+        "load generator's clients and the target's stream): what routing one message for each target costs it.",
+        "",
+        *_markdown_table(server_io_rows(run)),
         "",
         "## Machine",
         "",

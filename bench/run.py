@@ -85,6 +85,8 @@ def put(figures: Figures, column: str, prefix: str, result: PathResult) -> None:
     figures.setdefault(f"{prefix}.p99", {})[column] = result.latency.p99_ms
     for name, share in result.cpu.items():
         figures.setdefault(f"{prefix}.cpu.{name}", {})[column] = share * 100
+    for name, count in result.server_io.items():
+        figures.setdefault(f"{prefix}.io.{name}", {})[column] = count
     if result.throughput.done < result.throughput.sent or result.latency.lost:
         figures.setdefault(f"{prefix}.lost", {})[column] = float(
             result.throughput.sent - result.throughput.done + result.latency.lost)
@@ -142,7 +144,8 @@ class Bench:
     def probe(self, target: Process) -> CpuProbe:
         prosody, ngircd = self.stack.prosody, self.stack.ngircd
         assert prosody is not None and ngircd is not None
-        return CpuProbe(dict(zip(report.CPU_NAMES, (prosody.pid, target.pid, ngircd.pid, os.getpid()), strict=True)))
+        return CpuProbe(dict(zip(report.CPU_NAMES, (prosody.pid, target.pid, ngircd.pid, os.getpid()), strict=True)),
+                        server=prosody.pid)
 
     async def rooms(self, column: str, room: str | None, irc: bool, target: Process, label: str = "") -> None:
         """The 1-user and the 20-user room on one target."""
@@ -163,7 +166,9 @@ class Bench:
                     put(self.figures, column, f"xmpp_irc.{size}", result)
                     put(self.figures, column, f"irc_xmpp.{size}", result)
                 cpu = ", ".join(f"{name} {share:.0%}" for name, share in result.cpu.items())
-                say(f"  {path}: {result.throughput.rate:,.0f} msgs/s (CPU of one core: {cpu}); at "
+                io = ", ".join(f"{name} {count:,.1f}" for name, count in result.server_io.items())
+                say(f"  {path}: {result.throughput.rate:,.0f} msgs/s (CPU of one core: {cpu}; Prosody per message: "
+                    f"{io}); at "
                     f"{result.latency.rate:,.0f}/s p50 {result.latency.p50_ms:.1f} ms "
                     f"p99 {result.latency.p99_ms:.1f} ms")
             leave_room(members, jid)
