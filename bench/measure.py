@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,15 +144,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# /proc/<pid>/io fields kept, by the name the report gives them.
-IO_FIELDS = {"syscr": "reads", "syscw": "writes", "rchar": "bytes in", "wchar": "bytes out"}
+# The server's socket counters kept, by the name the report gives them: on its component port, what the target
+# wrote to it (segments: with Nagle off, about one per write) and read from it; on its client port, what it wrote.
+STREAM_COUNTERS = ("target writes", "target bytes", "server writes to target", "server writes to clients",
+                   "server bytes to clients")
+_SS_FIELD = re.compile(r"\b(bytes_received|bytes_sent|data_segs_in|data_segs_out):(\d+)")
 
 
-def io_counters(pid: int) -> dict[str, int]:
-    """Read and write calls and bytes a process has made so far (sockets included), from /proc."""
-    with open(f"/proc/{pid}/io") as io:
-        pairs = (line.split(":") for line in io)
-        return {IO_FIELDS[key]: int(value) for key, value in pairs if key in IO_FIELDS}
+def stream_counters(component_port: int, client_port: int) -> dict[str, int]:
+    """TCP counters of the server's established sockets on both ports, summed per port (`ss -ti`, from the kernel:
+    a read of /proc/<pid>/io misses sockets written with send and read with recv)."""
+    def summed(port: int) -> dict[str, int]:
+        out = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True, timeout=10).stdout
+        totals: dict[str, int] = {}
+        for name, value in _SS_FIELD.findall(out):
+            totals[name] = totals.get(name, 0) + int(value)
+        return totals
+    target, clients = summed(component_port), summed(client_port)
+    return dict(zip(STREAM_COUNTERS, (target.get("data_segs_in", 0), target.get("bytes_received", 0),
+                                      target.get("data_segs_out", 0), clients.get("data_segs_out", 0),
+                                      clients.get("bytes_sent", 0)), strict=True))
 
 
 def percentile(ordered: list[float], pct: float) -> float:

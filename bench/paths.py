@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.irc_load import RawIrcLoad
-from bench.measure import Latency, Throughput, Tracker, cpu_seconds, io_counters, latency, throughput
+from bench.measure import Latency, Throughput, Tracker, cpu_seconds, latency, stream_counters, throughput
 from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of, message_xml
 
 _tags = itertools.count()
@@ -33,7 +33,7 @@ class PathResult:
     throughput: Throughput
     latency: Latency
     cpu: dict[str, float] = field(default_factory=dict)  # process -> share of one core during the throughput run
-    server_io: dict[str, float] = field(default_factory=dict)  # the XMPP server's I/O per message (see CpuProbe)
+    server_io: dict[str, float] = field(default_factory=dict)  # the server's socket counters per message
 
 
 Sample = tuple[float, dict[str, float], dict[str, int]]
@@ -41,15 +41,15 @@ Sample = tuple[float, dict[str, float], dict[str, int]]
 
 class CpuProbe:
     """Shares of one core the named processes use over a stretch of time (is the server or the target saturated?),
-    and the XMPP server's reads, writes and bytes: what each target costs it per message."""
+    and the XMPP server's socket counters: what each target costs it per message."""
 
-    def __init__(self, pids: dict[str, int | None], server: int | None = None) -> None:
+    def __init__(self, pids: dict[str, int | None], server_ports: tuple[int, int] | None = None) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid is not None}
-        self.server = server
+        self.server_ports = server_ports  # its component port, its client port
 
     def sample(self) -> Sample:
         return (time.perf_counter(), {name: cpu_seconds(pid) for name, pid in self.pids.items()},
-                io_counters(self.server) if self.server is not None else {})
+                stream_counters(*self.server_ports) if self.server_ports is not None else {})
 
     @staticmethod
     def shares(before: Sample, after: Sample) -> dict[str, float]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from bench.measure import IO_FIELDS, Tracker
+from bench.measure import STREAM_COUNTERS, Tracker
 from bench.profile import ProfileSummary
 from bench.xmpp_load import RawXmppClient
 
@@ -23,7 +23,6 @@ COLUMNS = [("gateway", "gateway", "gw"), ("raw_echo", "server ceiling", "server"
 TITLES = {column: title for column, title, _ in COLUMNS}
 # The processes whose CPU is sampled during each throughput run ("target": the column's own process).
 CPU_NAMES = ("Prosody", "target", "ngircd", "load generator")
-IO_NAMES = tuple(IO_FIELDS.values())
 # (row key, label, unit, higher is better)
 ROWS: list[tuple[str, str, str, bool]] = []
 for _path, _label in (("xmpp_irc", "XMPP->IRC"), ("irc_xmpp", "IRC->XMPP")):
@@ -90,8 +89,8 @@ def cpu_rows(run: Run) -> list[list[str]]:
 
 
 def server_io_rows(run: Run) -> list[list[str]]:
-    """Per throughput row, Prosody's read and write calls and bytes per message under each target."""
-    return _throughput_rows(run, "io", "per message", IO_NAMES, "{:,.1f}")
+    """Per throughput row, Prosody's socket counters per message under each target."""
+    return _throughput_rows(run, "io", "per message", STREAM_COUNTERS, "{:,.1f}")
 
 
 def _throughput_rows(run: Run, kind: str, title: str, names: tuple[str, ...], form: str) -> list[list[str]]:
@@ -122,7 +121,7 @@ def table(run: Run) -> str:
                  "slixmpp component fanning each message out to the room (no IRC side); the server ceiling the same "
                  "without a stanza library; their figures stand for both directions.")
     lines += ["CPU during the throughput runs, % of one core:", *("  " + "  ".join(row) for row in cpu_rows(run))]
-    lines += ["Prosody's I/O per message during the throughput runs:",
+    lines += ["Prosody's sockets per message during the throughput runs:",
               *("  " + "  ".join(row) for row in server_io_rows(run))]
     if run.loadgen:
         lines.append("load generator ceiling (one process, its own parsing only): "
@@ -316,8 +315,9 @@ def markdown(run: Run) -> str:
         "",
         *_markdown_table(cpu_rows(run)),
         "",
-        "Prosody's read and write calls and bytes per message during each throughput run (all its sockets: the "
-        "load generator's clients and the target's stream): what routing one message for each target costs it.",
+        "Prosody's sockets per message during each throughput run, from the kernel's TCP counters: what the target "
+        "wrote to it (writes are TCP segments, about one per write with Nagle off) and what it wrote to the target "
+        "and to the load generator's clients. What routing one message costs Prosody depends on these.",
         "",
         *_markdown_table(server_io_rows(run)),
         "",

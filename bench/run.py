@@ -145,7 +145,7 @@ class Bench:
         prosody, ngircd = self.stack.prosody, self.stack.ngircd
         assert prosody is not None and ngircd is not None
         return CpuProbe(dict(zip(report.CPU_NAMES, (prosody.pid, target.pid, ngircd.pid, os.getpid()), strict=True)),
-                        server=prosody.pid)
+                        server_ports=(prosody.component_port, prosody.c2s_port))
 
     async def rooms(self, column: str, room: str | None, irc: bool, target: Process, label: str = "") -> None:
         """The 1-user and the 20-user room on one target."""

@@ -11,8 +11,8 @@ def sample_run() -> Run:
                             "biboumi_no_history": 4000.0},
         "xmpp_irc.1.cpu.Prosody": {"gateway": 61.0, "raw_echo": 99.0},
         "xmpp_irc.1.cpu.target": {"gateway": 97.0, "raw_echo": 40.0},
-        "xmpp_irc.1.io.reads": {"gateway": 6.25, "raw_echo": 2.0},
-        "xmpp_irc.1.io.bytes out": {"gateway": 1234.0, "raw_echo": 300.0},
+        "xmpp_irc.1.io.target writes": {"gateway": 6.25, "raw_echo": 2.0},
+        "xmpp_irc.1.io.server bytes to clients": {"gateway": 1234.0, "raw_echo": 300.0},
         "xmpp_irc.1.p50": {"gateway": 3.0, "echo": 1.5},
         "mem.irc_groups": {"gateway": 20.0, "biboumi_no_history": 10.0},
     }
@@ -26,8 +26,8 @@ def test_table_shows_each_figure_and_the_ratios() -> None:
     assert "2,000" in row and "0.20x" in row and "0.50x" in row and "4.00x" in row
     assert "RSS per IRC user" in text
     per_process = [line.split()[3:] for line in text.splitlines() if line.startswith("  XMPP->IRC, 1 user")]
-    assert per_process == [["Prosody", "61", "99"], ["target", "97", "40"], ["reads", "6.2", "2.0"],
-                           ["bytes", "out", "1,234.0", "300.0"]]
+    assert per_process == [["Prosody", "61", "99"], ["target", "97", "40"], ["target", "writes", "6.2", "2.0"],
+                           ["server", "bytes", "to", "clients", "1,234.0", "300.0"]]
 
 
 def test_markdown_has_the_table_the_machine_and_the_command() -> None:
@@ -35,8 +35,8 @@ def test_markdown_has_the_table_the_machine_and_the_command() -> None:
     assert ("| XMPP->IRC, 1 user | msgs/s | 2,000 | 10,000 | 4,000 | 500 | 4,000 | 0.20x | 0.50x | 4.00x | 0.50x |"
             in text)
     assert "| XMPP->IRC, 1 user | Prosody | 61 | 99 |" in text
-    assert "| XMPP->IRC, 1 user | reads | 6.2 | 2.0 |" in text
-    assert "| XMPP->IRC, 1 user | bytes out | 1,234.0 | 300.0 |" in text
+    assert "| XMPP->IRC, 1 user | target writes | 6.2 | 2.0 |" in text
+    assert "| XMPP->IRC, 1 user | server bytes to clients | 1,234.0 | 300.0 |" in text
     assert "## Machine" in text and "Python" in text
     assert "`make bench`" in text
 
