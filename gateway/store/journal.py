@@ -43,9 +43,14 @@ _OUTCOMES = (update(J)
                      error=func.coalesce(bindparam("new_error"), J.c.error))
              .returning(J.c.id))
 _OUTCOME_VALUES = ("new_status", "now_reported", "new_provider_id", "new_error")
-_MARK_STATUS = (update(J).where(J.c.id == bindparam("row_id"))
-                .values(status=bindparam("new_status"), updated_at=bindparam("now")))
-_MARK_REPORTED = update(J).where(J.c.id == bindparam("row_id")).values(reported=True, updated_at=bindparam("now"))
+# Marks set the same values on many rows: one UPDATE ... WHERE id IN (...) per value, not one per row (an
+# executemany still processes every row's parameters and runs the statement once per row).
+_ROW_IDS = J.c.id.in_(bindparam("row_ids", expanding=True))
+_MARK_STATUS = update(J).where(_ROW_IDS).values(status=bindparam("new_status"), updated_at=bindparam("now"))
+_MARK_REPORTED = update(J).where(_ROW_IDS).values(reported=True, updated_at=bindparam("now"))
+# Ids per statement: well under the bound parameters SQLite (32766) and asyncpg (32767) take at once.
+_IDS_PER_STATEMENT = 10_000
+Mark = tuple[int, str | None, datetime]  # row id, new status (None: marked reported), when
 _INBOUND_KEY = ("user_jid", "xmpp_id")
 _OUTBOUND_KEY = ("user_jid", "peer", "xmpp_id", "body")
 
@@ -78,8 +83,8 @@ class JournalRepository:
         self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
         self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
         self._outcomes = Bulk("record outcomes", _record_outcomes)
-        self._statuses = Bulk("mark status", _updater(_MARK_STATUS))
-        self._reported = Bulk("mark reported", _updater(_MARK_REPORTED))
+        self._statuses = Bulk("mark status", _marker(_MARK_STATUS))
+        self._reported = Bulk("mark reported", _marker(_MARK_REPORTED))
 
     async def close(self) -> None:
         await self.writer.close()
@@ -128,13 +133,13 @@ class JournalRepository:
     def mark_reported(self, journal_id: int) -> asyncio.Future[None]:
         if journal_id is None:
             raise ValueError("this message was never journaled")
-        return self.writer.run_bulk(self._reported, dict(row_id=journal_id, now=utcnow()))
+        return self.writer.run_bulk(self._reported, (journal_id, None, utcnow()))
 
     def mark_all(self, journal_ids: Sequence[int], status: Status) -> asyncio.Future[list[None]]:
         """Set the status of inbound rows (delivered, or unroutable when nobody was there to take them)."""
         now = utcnow()
-        return self.writer.run_bulk_many(self._statuses, [dict(row_id=i, new_status=status.value, now=now)
-                                                          for i in journal_ids])
+        marks: list[Mark] = [(i, status.value, now) for i in journal_ids]
+        return self.writer.run_bulk_many(self._statuses, marks)
 
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
@@ -248,11 +253,19 @@ def _record_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> list[b
     return [answers[id(params)] for params in outcomes]
 
 
-def _updater(statement: Any) -> Callable[[Connection, list[dict[str, Any]]], list[None]]:
-    """One executemany of `statement` for a batch."""
-    def execute(conn: Connection, rows: list[dict[str, Any]]) -> list[None]:
-        conn.execute(statement, rows)
-        return [None] * len(rows)
+def _marker(statement: Any) -> Callable[[Connection, list[Mark]], list[None]]:
+    """The marks of a batch as one statement per new status (in the order each status first appears, for the rare
+    row marked twice in one batch), all at the batch's latest time."""
+    def execute(conn: Connection, marks: list[Mark]) -> list[None]:
+        by_status: dict[str | None, list[int]] = {}
+        for row_id, status, _ in marks:
+            by_status.setdefault(status, []).append(row_id)
+        now = max(when for _, _, when in marks)
+        for status, ids in by_status.items():
+            for start in range(0, len(ids), _IDS_PER_STATEMENT):
+                conn.execute(statement, {"row_ids": ids[start:start + _IDS_PER_STATEMENT], "new_status": status,
+                                         "now": now})
+        return [None] * len(marks)
 
     return execute
 

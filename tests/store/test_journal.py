@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
+from gateway.store import journal as journal_module
 from gateway.store.batch import BatchWriter
 from gateway.store.journal import JournalRepository
 from gateway.store.models import JournalEntry
@@ -330,6 +331,19 @@ async def test_a_batch_of_inserts_and_marks_is_one_statement_each(journal: Journ
     assert not await journal.pending_inbound("sms")
     rows = {r.id: r.body for r in await journal.history(direction=Direction.IN)}
     assert all(rows[m.journal_id] == m.body for m, _ in inbound_results)  # type: ignore[index]
+
+
+async def test_the_marks_of_one_batch_reach_every_row_whatever_the_statement_size(
+        journal: JournalRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "_IDS_PER_STATEMENT", 3)  # 7 ids: statements of 3, 3 and 1
+    stored = await journal.record_inbound_many([inbound(None, body=f"b{i}") for i in range(8)])
+    ids = [i for result in stored if isinstance(result, tuple) for i in [result[0].journal_id] if i is not None]
+    assert len(ids) == 8
+
+    await asyncio.gather(journal.mark_all(ids[:7], Status.DELIVERED), journal.mark_all(ids[7:], Status.UNROUTABLE))
+
+    statuses = {r.id: r.status for r in await journal.history(direction=Direction.IN)}
+    assert [statuses[i] for i in ids] == [Status.DELIVERED] * 7 + [Status.UNROUTABLE]
 
 
 async def test_a_duplicate_within_one_batch_is_recognised(journal: JournalRepository) -> None:
