@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from slixmpp import JID
@@ -30,6 +31,12 @@ def unescape_node(node: str) -> str:
 
 def peer_jid(peer: str, domain: str) -> JID:
     return JID(f"{escape_node(peer)}@{domain}")
+
+
+@functools.lru_cache(maxsize=4096)
+def peer_bare_jid(peer: str, domain: str) -> str:
+    """`peer_jid` as text, cached: a room's JID is looked up for every line shown in it."""
+    return str(peer_jid(peer, domain))
 
 
 def peer_of(jid: JID) -> str:

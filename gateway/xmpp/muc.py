@@ -29,7 +29,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status, new_id
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.xmpp import stanza_text
-from gateway.xmpp.addressing import peer_jid, peer_of
+from gateway.xmpp.addressing import peer_bare_jid, peer_jid, peer_of
 from gateway.xmpp.component import GatewayComponent
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ class MucService:
 
     # -- helpers ----------------------------------------------------------------------------------------------
     def _room_jid(self, room: str) -> str:
-        return str(peer_jid(room, self.xmpp.domain))
+        return peer_bare_jid(room, self.xmpp.domain)
 
     def _membership(self, user: str, room: str) -> _Membership | None:
         return self._members.get((user, self._room_jid(room)))

@@ -65,14 +65,13 @@ from gateway.transports.irc.lines import (
     check_param,
     check_trailing,
     ctcp_action,
-    decode,
     encode_line,
     one_line,
     privmsg_lines,
 )
 from gateway.transports.irc.modes import MemberModeChange, member_mode_changes
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings
-from gateway.transports.irc.wire import Line, parse
+from gateway.transports.irc.wire import Line, parse_received
 
 log = logging.getLogger(__name__)
 
@@ -475,7 +474,7 @@ class IrcConnection:
                     await reader.readexactly(exc.consumed)
                     continue
                 self._last_rx = time.monotonic()
-                line = parse(decode(data.rstrip(b"\r\n"), self.network.encoding_fallback))
+                line = parse_received(data, self.network.encoding_fallback)
                 if line is not None:
                     try:
                         await self._dispatch(line)

@@ -9,6 +9,7 @@ connection.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -31,7 +32,7 @@ class MessageEvent:
     action: bool = False
     notice: bool = False
     time: datetime | None = None  # IRCv3 server-time
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
     own: bool = False
     private: bool = False  # to our nick (not a channel)
     from_server: bool = False

@@ -6,11 +6,15 @@ regular expression of our own because `irc.client` keeps its parser inside its r
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from irc.message import Tag
+
+from gateway.transports.irc.lines import decode
 
 _LINE = re.compile(r"^(?:@(?P<tags>\S+) +)?(?::(?P<source>\S+) +)?(?P<command>\S+)(?P<params>.*)$")
 
@@ -22,7 +26,7 @@ class Line:
     command: str
     params: tuple[str, ...] = ()
     source: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def nick(self) -> str | None:
@@ -56,6 +60,13 @@ class Line:
             return datetime.fromisoformat(value)
         except ValueError:
             return None
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_received(data: bytes, fallback: str) -> Line | None:
+    """A received line (CRLF included or not) decoded and parsed. A line said in a channel reaches each user's
+    connection to it, byte for byte the same: it is parsed once (a Line is immutable, so the copies share it)."""
+    return parse(decode(data.rstrip(b"\r\n"), fallback))
 
 
 def parse(raw: str) -> Line | None:
