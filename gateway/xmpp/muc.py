@@ -185,8 +185,11 @@ class MucService:
             return None
         info = DiscoInfo()
         info.add_identity("conference", "text", name=name)
-        for feature in ("http://jabber.org/protocol/disco#info", MUC_NS, "muc_open", "muc_public", "muc_temporary",
-                        "muc_unmoderated", "muc_unsecured", "muc_semianonymous", "muc_passwordprotected"):
+        # urn:xmpp:sid:0: clients trust a room's stanza-id only when the room announces it; ours is the journal's
+        # id, the same on a redelivery after a restart, so they can drop the second copy.
+        for feature in ("http://jabber.org/protocol/disco#info", MUC_NS, stanza_text.SID_NS, "muc_open", "muc_public",
+                        "muc_temporary", "muc_unmoderated", "muc_unsecured", "muc_semianonymous",
+                        "muc_passwordprotected"):
             info.add_feature(feature)
         return info
 

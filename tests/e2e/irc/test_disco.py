@@ -61,5 +61,6 @@ async def test_room_info_is_a_muc_room(gateway: Gateway, alice: TestClient) -> N
     identities = {(category, kind) for category, kind, *_ in info["disco_info"]["identities"]}
     assert ("conference", "text") in identities
     assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
+    assert "urn:xmpp:sid:0" in info["disco_info"]["features"]  # its messages' stanza-ids can be trusted
     service = await alice.plugin["xep_0030"].get_info(jid=IRC, timeout=10)
     assert ("gateway", "irc") in {(c, k) for c, k, *_ in service["disco_info"]["identities"]}
