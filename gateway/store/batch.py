@@ -52,6 +52,9 @@ class BatchWriter:
         self._engine = engine
         self._thread_engine = thread_engine(engine)
         self._thread = ThreadPoolExecutor(1, "journal-writer") if self._thread_engine is not None else None
+        # The writer thread's connection, kept open between transactions: taking it from the pool and giving it
+        # back (with its reset) cost more than a small transaction itself.
+        self._thread_connection: Connection | None = None
         self._max_batch = max_batch
         self._queue: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +93,7 @@ class BatchWriter:
             await asyncio.shield(self._task)
         thread, self._thread = self._thread, None
         if thread is not None and self._thread_engine is not None:
-            await asyncio.get_running_loop().run_in_executor(thread, self._thread_engine.dispose)
+            await asyncio.get_running_loop().run_in_executor(thread, self._close_in_thread)
             thread.shutdown()
 
     async def _drain(self) -> None:
@@ -135,8 +138,17 @@ class BatchWriter:
 
     def _in_thread(self, batch: list[_Item]) -> list[Any]:
         assert self._thread_engine is not None
-        with self._thread_engine.begin() as connection:
-            return _execute(connection, batch)
+        if self._thread_connection is None:
+            self._thread_connection = self._thread_engine.connect()
+        with self._thread_connection.begin():
+            return _execute(self._thread_connection, batch)
+
+    def _close_in_thread(self) -> None:
+        assert self._thread_engine is not None
+        if self._thread_connection is not None:
+            self._thread_connection.close()
+            self._thread_connection = None
+        self._thread_engine.dispose()
 
 
 def _execute(connection: Connection, batch: list[_Item]) -> list[Any]:
