@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.store.database import thread_engine
+from gateway.store.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,7 @@ class BatchWriter:
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 500) -> None:
         self._engine = engine
-        self._thread_engine = thread_engine(engine)
-        self._thread = ThreadPoolExecutor(1, "journal-writer") if self._thread_engine is not None else None
-        # The writer thread's connection, kept open between transactions: taking it from the pool and giving it
-        # back (with its reset) cost more than a small transaction itself.
-        self._thread_connection: Connection | None = None
+        self._thread = WriterThread.for_engine(engine)
         self._max_batch = max_batch
         self._queue: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
@@ -63,7 +59,7 @@ class BatchWriter:
     @property
     def engine(self) -> Engine:
         """The engine the writes commit on (for watching its events)."""
-        return self._thread_engine or self._engine.sync_engine
+        return self._thread.engine if self._thread is not None else self._engine.sync_engine
 
     async def run(self, operation: Operation[T]) -> T:
         result: T = await self._enqueue(operation, None)
@@ -91,10 +87,8 @@ class BatchWriter:
         self._closed = True
         if self._task is not None:
             await asyncio.shield(self._task)
-        thread, self._thread = self._thread, None
-        if thread is not None and self._thread_engine is not None:
-            await asyncio.get_running_loop().run_in_executor(thread, self._close_in_thread)
-            thread.shutdown()
+        if self._thread is not None:
+            await self._thread.close()
 
     async def _drain(self) -> None:
         batch: list[_Item] = []
@@ -131,24 +125,10 @@ class BatchWriter:
                 future.set_result(result)
 
     async def _transaction(self, batch: list[_Item]) -> list[Any]:
-        if self._thread is None:
-            async with self._engine.begin() as connection:
-                return await connection.run_sync(_execute, batch)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_thread, batch)
-
-    def _in_thread(self, batch: list[_Item]) -> list[Any]:
-        assert self._thread_engine is not None
-        if self._thread_connection is None:
-            self._thread_connection = self._thread_engine.connect()
-        with self._thread_connection.begin():
-            return _execute(self._thread_connection, batch)
-
-    def _close_in_thread(self) -> None:
-        assert self._thread_engine is not None
-        if self._thread_connection is not None:
-            self._thread_connection.close()
-            self._thread_connection = None
-        self._thread_engine.dispose()
+        if self._thread is not None:
+            return await self._thread.transaction(functools.partial(_execute, batch=batch))
+        async with self._engine.begin() as connection:
+            return await connection.run_sync(_execute, batch)
 
 
 def _execute(connection: Connection, batch: list[_Item]) -> list[Any]:

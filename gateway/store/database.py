@@ -54,11 +54,19 @@ def thread_engine(engine: AsyncEngine) -> Engine | None:
     url = engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    # One connection, used by one thread: the writer's.
-    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=1,
+    # Two connections: the writer's, and one for checkpoints (gateway.store.writer_thread).
+    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=2,
                               max_overflow=0)
     event.listen(sync, "connect", _tune_sqlite)
+    event.listen(sync, "connect", _no_automatic_checkpoint)
     return sync
+
+
+def _no_automatic_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+    # The writer's own thread checkpoints instead (WriterThread), off the commit's path.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
