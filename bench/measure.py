@@ -137,6 +137,17 @@ async def latency(tracker: Tracker, send: Sender, rate: float, seconds: float,
                    p50_ms=percentile(ordered, 50) * 1000, p99_ms=percentile(ordered, 99) * 1000)
 
 
+MACHINE = "machine"  # every CPU's busy time, the kernel's included (loopback networking runs in it)
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all CPUs have spent busy so far (everything but idle and I/O wait), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time a process (all its threads) has used so far: user plus system, from /proc."""
     with open(f"/proc/{pid}/stat") as stat:

@@ -15,7 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.irc_load import RawIrcLoad
-from bench.measure import Latency, Throughput, Tracker, cpu_seconds, latency, stream_counters, throughput
+from bench.measure import (
+    MACHINE,
+    Latency,
+    Throughput,
+    Tracker,
+    cpu_seconds,
+    latency,
+    machine_busy_seconds,
+    stream_counters,
+    throughput,
+)
 from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of, message_xml
 
 _tags = itertools.count()
@@ -48,7 +58,9 @@ class CpuProbe:
         self.server_ports = server_ports  # its component port, its client port
 
     def sample(self) -> Sample:
-        return (time.perf_counter(), {name: cpu_seconds(pid) for name, pid in self.pids.items()},
+        used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        used[MACHINE] = machine_busy_seconds()
+        return (time.perf_counter(), used,
                 stream_counters(*self.server_ports) if self.server_ports is not None else {})
 
     @staticmethod

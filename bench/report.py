@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from bench.measure import STREAM_COUNTERS, Tracker
+from bench.measure import MACHINE, STREAM_COUNTERS, Tracker
 from bench.profile import ProfileSummary
 from bench.xmpp_load import RawXmppClient
 
@@ -22,7 +22,8 @@ COLUMNS = [("gateway", "gateway", "gw"), ("raw_echo", "server ceiling", "server"
            ("biboumi_no_history", "biboumi hist. off", "bib.off")]
 TITLES = {column: title for column, title, _ in COLUMNS}
 # The processes whose CPU is sampled during each throughput run ("target": the column's own process).
-CPU_NAMES = ("Prosody", "target", "ngircd", "load generator")
+PROCESS_NAMES = ("Prosody", "target", "ngircd", "load generator")
+CPU_NAMES = (*PROCESS_NAMES, MACHINE)
 # (row key, label, unit, higher is better)
 ROWS: list[tuple[str, str, str, bool]] = []
 for _path, _label in (("xmpp_irc", "XMPP->IRC"), ("irc_xmpp", "IRC->XMPP")):
@@ -311,7 +312,8 @@ def markdown(run: Run) -> str:
         "has it (the IRC observer and each XMPP member); latency is per delivery, at half the measured rate.",
         "",
         "CPU during each throughput run, in % of one core (the machine has "
-        f"{os.cpu_count()}); \"target\" is the column's own process, the gateway, an echo component or biboumi:",
+        f"{os.cpu_count()}); \"target\" is the column's own process, the gateway, an echo component or biboumi; "
+        "\"machine\" is every CPU's busy time, the kernel's included (loopback networking runs in it):",
         "",
         *_markdown_table(cpu_rows(run)),
         "",

@@ -144,7 +144,8 @@ class Bench:
     def probe(self, target: Process) -> CpuProbe:
         prosody, ngircd = self.stack.prosody, self.stack.ngircd
         assert prosody is not None and ngircd is not None
-        return CpuProbe(dict(zip(report.CPU_NAMES, (prosody.pid, target.pid, ngircd.pid, os.getpid()), strict=True)),
+        pids = (prosody.pid, target.pid, ngircd.pid, os.getpid())
+        return CpuProbe(dict(zip(report.PROCESS_NAMES, pids, strict=True)),
                         server_ports=(prosody.component_port, prosody.c2s_port))
 
     async def rooms(self, column: str, room: str | None, irc: bool, target: Process, label: str = "") -> None:
