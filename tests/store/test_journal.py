@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Connection, Engine, event, text, update
+from sqlalchemy import Connection, Engine, event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
@@ -396,3 +396,34 @@ async def test_single_and_many_writes_in_one_batch_each_get_their_own_answers(jo
     assert more == [(more[0][0], False)]  # type: ignore[index]  # the same provider id as "b": a duplicate
     rows = {r.id: r.body for r in await journal.history(direction=Direction.IN)}
     assert [rows[m.journal_id] for m, _ in [*many, single]] == ["a", "b", "c"]  # type: ignore[index, misc]
+
+
+async def test_inbound_rows_are_stored_as_sqlalchemy_itself_stores_them(
+        journal: JournalRepository, engine: AsyncEngine) -> None:
+    # On SQLite inbound rows bypass SQLAlchemy's per-row processing: the stored text must not differ.
+    message = InboundMessage(transport="irc", user="alice@example.org", peer="#chan%net", body="hi <there>",
+                             provider_id="net:msg-1", timestamp=datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=UTC),
+                             room_nick="bob", media=("https://example.org/a.png",))
+    stored, new = await journal.record_inbound(message)
+    assert new and stored.journal_id is not None
+    async with engine.begin() as connection:
+        row = dict((await connection.execute(select(JournalEntry.__table__).where(
+            JournalEntry.id == stored.journal_id))).mappings().one())
+        del row["id"]
+        copied = await connection.execute(JournalEntry.__table__.insert().returning(JournalEntry.id),
+                                          [{**row, "provider_id": "net:msg-2"}])
+        copy_id = copied.scalar_one()
+        columns = ", ".join(c.name for c in JournalEntry.__table__.c if c.name not in ("id", "provider_id"))
+        raw = (await connection.execute(text(f"SELECT {columns} FROM journal WHERE id IN (:a, :b) ORDER BY id"),
+                                        {"a": stored.journal_id, "b": copy_id})).all()
+    assert raw[0] == raw[1]
+    assert (await journal.pending_inbound("irc"))[0] == stored
+
+
+async def test_each_row_of_a_batch_keeps_its_own_extra_values(journal: JournalRepository) -> None:
+    nicks = ["bob", "bob", "carol", "bob", ""]
+    await journal.record_inbound_many([
+        InboundMessage(transport="irc", user="alice@example.org", peer="#chan%net", body=f"line {i}", room_nick=nick)
+        for i, nick in enumerate(nicks)])
+
+    assert [m.room_nick for m in await journal.pending_inbound("irc")] == nicks
