@@ -41,10 +41,12 @@ def full_jid(bare: str, resource: str) -> str:
     return str(JID(f"{bare}/{resource}")) if resource else str(JID(bare))
 
 
-def message(*, to: str, sender: str, kind: str, id: str, body: str, payload: str = "") -> str:
-    """A <message> with a body (left out when empty, as slixmpp does) and `payload` (already written XML)."""
+def message(*, to: str, sender: str, kind: str, id: str | None, body: str, payload: str = "") -> str:
+    """A <message> with a body (left out when empty, as slixmpp does) and `payload` (already written XML); no id
+    attribute when `id` is None."""
     body_xml = f"<body>{text(body)}</body>" if body else ""
-    return (f"<message to={attribute(to)} from={attribute(sender)} type={attribute(kind)} id={attribute(id)}>"
+    id_xml = f" id={attribute(id)}" if id is not None else ""
+    return (f"<message to={attribute(to)} from={attribute(sender)} type={attribute(kind)}{id_xml}>"
             f"{body_xml}{payload}</message>")
 
 

@@ -10,7 +10,7 @@ from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import NETWORK, room_jid
 from tests.e2e.irc.support import irc_config_for
-from tests.e2e.irc.test_rooms import groupchat, join, privmsg_to
+from tests.e2e.irc.test_rooms import groupchat, join, privmsg_to, stanza_id
 from tests.support.stack import start_gateway, wait_until
 from tests.support.xmpp_client import TestClient
 
@@ -76,6 +76,6 @@ async def test_channel_messages_are_journaled_then_marked_delivered(
         rows = [r for r in await journal.history(transport="irc", direction=Direction.IN) if r.body.startswith("line")]
         assert [r.body for r in rows] == [f"line {n}" for n in range(20)]
         assert {r.peer for r in rows} == {f"#inbound%{NETWORK}"}
-        assert [m["id"] for m in shown] == [r.xmpp_id for r in rows]  # the id a redelivery would reuse
+        assert [stanza_id(m) for m in shown] == [r.xmpp_id for r in rows]  # the id a redelivery would reuse
     finally:
         await running.stop()

@@ -22,7 +22,7 @@ from slixmpp import Message
 from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import NETWORK, irc_config, room_jid
-from tests.e2e.irc.test_rooms import groupchat, join, privmsg_to
+from tests.e2e.irc.test_rooms import groupchat, join, privmsg_to, stanza_id
 from tests.support.stack import GatewayProcess, wait_until
 from tests.support.xmpp_client import TestClient
 
@@ -131,6 +131,6 @@ async def test_room_messages_journaled_before_a_kill_9_are_finished_after_the_re
     await wait_until(lambda: status_of(database, "in", "said while the server was stalled") == "delivered",
                      timeout=10)
     shown = [m for m in received if m["body"] == "said while the server was stalled"]
-    assert shown and all(m["id"] == inbound["xmpp_id"] for m in shown)
+    assert shown and all(stanza_id(m) == inbound["xmpp_id"] for m in shown)
     assert str(shown[-1]["from"]) == f"{room_jid('#kept')}/bob"
     assert groupchat("queued one")(next(m for m in received if m["id"] == "queued one"))
