@@ -26,6 +26,7 @@ import email.utils
 import logging
 import random
 import re
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Coroutine, Iterator
@@ -466,6 +467,7 @@ class IrcConnection:
 
     async def _read_loop(self, gen: int, reader: asyncio.StreamReader) -> None:
         reason = "the server closed the connection"
+        sock = self._writer.get_extra_info("socket") if self._writer is not None else None
         try:
             while True:
                 try:
@@ -474,6 +476,7 @@ class IrcConnection:
                     await reader.readexactly(exc.consumed)
                     continue
                 self._last_rx = time.monotonic()
+                _ack_at_once(sock)
                 line = parse_received(data, self.network.encoding_fallback)
                 if line is not None:
                     try:
@@ -1299,3 +1302,17 @@ class IrcConnection:
         if self._list_future is not None and not self._list_future.done():
             self._list_future.set_exception(NotConnected(f"{self.network.name}: {line.param(-1)}"))
             self._list_future.exception()
+
+
+def _ack_at_once(sock: socket.socket | None) -> None:
+    """Acknowledge what arrives at once rather than on the delayed-ACK timer. IRC servers commonly leave Nagle's
+    algorithm on (ngircd does): the server then holds every line after the first of a burst until our ACK of it,
+    which the kernel delays by up to 40 ms when we have nothing to send back. Linux leaves quick-ACK mode by
+    itself, so it is set again as lines arrive. Measured with make bench: a burst of channel lines to one user
+    (IRC->XMPP, 1 user) went from stalling on these ACKs to flowing."""
+    if sock is not None and _QUICKACK is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
