@@ -32,7 +32,7 @@ class Status(StrEnum):
 
 class _RandomIds:
     """Random 96-bit ids, 16 URL-safe characters, for stanza ids. Short on purpose: a room line goes out once per
-    member with it twice (id and stanza-id), and the XMPP server's cost per stanza grows with its length.
+    member with its id in every copy, and the XMPP server's cost per stanza grows with its length.
 
     The random bytes come from os.urandom 3 KiB at a time: one system call per 256 ids, where secrets.token_urlsafe
     makes one per id (every journaled message takes one).

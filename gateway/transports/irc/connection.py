@@ -1304,6 +1304,9 @@ class IrcConnection:
             self._list_future.exception()
 
 
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+
+
 def _ack_at_once(sock: socket.socket | None) -> None:
     """Acknowledge what arrives at once rather than on the delayed-ACK timer. IRC servers commonly leave Nagle's
     algorithm on (ngircd does): the server then holds every line after the first of a burst until our ACK of it,
@@ -1313,6 +1316,3 @@ def _ack_at_once(sock: socket.socket | None) -> None:
     if sock is not None and _QUICKACK is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-
-
-_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
