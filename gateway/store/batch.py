@@ -31,6 +31,9 @@ class Bulk(Generic[P, T]):
 
     name: str
     execute: Callable[[Connection, list[P]], Sequence[T]]
+    # Bookkeeping nobody waits on before acting (a delivery mark): it does not start a transaction of its own at
+    # once, but waits up to BatchWriter.LAZY_DELAY for other writes to share one, leaving the writer free for them.
+    lazy: bool = False
 
 
 class _Many(list[Any]):
@@ -48,12 +51,15 @@ class BatchWriter:
     transaction, and whatever arrives during that commit goes into the next one.
     """
 
+    LAZY_DELAY = 0.02
+
     def __init__(self, engine: AsyncEngine, max_batch: int = 500) -> None:
         self._engine = engine
         self._thread = WriterThread.for_engine(engine)
         self._max_batch = max_batch
         self._queue: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
+        self._lazy_start: asyncio.TimerHandle | None = None
         self._closed = False
 
     @property
@@ -79,12 +85,23 @@ class BatchWriter:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((operation, params, future))
         if self._task is None:
-            self._task = asyncio.create_task(self._drain(), name="journal-writer")
+            if not (isinstance(operation, Bulk) and operation.lazy):
+                self._start()
+            elif self._lazy_start is None:
+                self._lazy_start = asyncio.get_running_loop().call_later(self.LAZY_DELAY, self._start)
         return future
+
+    def _start(self) -> None:
+        if self._lazy_start is not None:
+            self._lazy_start.cancel()
+            self._lazy_start = None
+        if self._task is None and self._queue:
+            self._task = asyncio.create_task(self._drain(), name="journal-writer")
 
     async def close(self) -> None:
         """Commit what is queued, then refuse new writes."""
         self._closed = True
+        self._start()
         if self._task is not None:
             await asyncio.shield(self._task)
         if self._thread is not None:

@@ -88,8 +88,8 @@ class JournalRepository:
             self._inbound_rows = Bulk("journal inbound", _sqlite_inbound_inserter(engine.dialect))
         self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
         self._outcomes = Bulk("record outcomes", _record_outcomes)
-        self._statuses = Bulk("mark status", _marker(_MARK_STATUS))
-        self._reported = Bulk("mark reported", _marker(_MARK_REPORTED))
+        self._statuses = Bulk("mark status", _marker(_MARK_STATUS), lazy=True)
+        self._reported = Bulk("mark reported", _marker(_MARK_REPORTED), lazy=True)
 
     async def close(self) -> None:
         await self.writer.close()

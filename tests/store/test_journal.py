@@ -427,3 +427,31 @@ async def test_each_row_of_a_batch_keeps_its_own_extra_values(journal: JournalRe
         for i, nick in enumerate(nicks)])
 
     assert [m.room_nick for m in await journal.pending_inbound("irc")] == nicks
+
+
+async def test_a_delivery_mark_waits_for_a_write_to_share_its_commit(
+        journal: JournalRepository, commits: Commits, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _ = await journal.record_inbound(inbound(None, body="first"))
+    assert first.journal_id is not None
+    monkeypatch.setattr(BatchWriter, "LAZY_DELAY", 0.5)
+    before = commits.count
+
+    marked = journal.mark_all([first.journal_id], Status.DELIVERED)
+    await asyncio.sleep(0.05)  # the mark alone has not started a transaction ...
+    assert commits.count == before
+    second, _ = await journal.record_inbound(inbound(None, body="second"))  # ... this write takes it along
+    await marked
+
+    assert commits.count == before + 1
+    assert [m.journal_id for m in await journal.pending_inbound("sms")] == [second.journal_id]
+
+
+async def test_a_delivery_mark_alone_commits_after_the_delay(
+        journal: JournalRepository, commits: Commits, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _ = await journal.record_inbound(inbound(None, body="first"))
+    assert first.journal_id is not None
+    monkeypatch.setattr(BatchWriter, "LAZY_DELAY", 0.05)
+
+    await asyncio.wait_for(journal.mark_all([first.journal_id], Status.DELIVERED), 5)
+
+    assert not await journal.pending_inbound("sms")
