@@ -225,9 +225,10 @@ LIMITS = """\
   (slixmpp parsing; room messages are written as text), the IRC connections (one per XMPP user) and the journal.
   Every message is journaled before the gateway acts on it; the writes of all messages waiting at the same time
   share one transaction and one statement per kind (group commit), so the database work per delivered message is
-  constant; delivery marks wait up to 20 ms for other writes to share their transaction. On SQLite a whole transaction runs in the journal's writer thread (one hand-over per commit), whose
-  Python work still holds the GIL while it runs; inbound rows go in as one executemany, and WAL checkpoints run
-  in a thread of their own, never inside a commit. With 20 users a line sent to the channel reaches each user's
+  constant; delivery marks wait up to 20 ms for other writes to share their transaction. On SQLite a whole
+  transaction runs in the journal's writer thread (one hand-over per commit), whose Python work still holds the
+  GIL while it runs; inbound rows go in as one executemany, and WAL checkpoints run in a thread of their own,
+  never inside a commit. With 20 users a line sent to the channel reaches each user's
   own IRC connection (as on biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the line is
   parsed once for all of them). Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's
   algorithm on, and held the lines of a burst after the first until the gateway's delayed ACK. The "machine" line
