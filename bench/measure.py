@@ -7,6 +7,7 @@ one of its `fanout` deliveries arrived. Bodies carry `<tag><seq>` so a receiver 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import subprocess
@@ -183,3 +184,14 @@ def percentile(ordered: list[float], pct: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+def bucket_bounds(before: dict[float, float], after: dict[float, float], share: float) -> tuple[float, float]:
+    """From a histogram's cumulative buckets sampled twice: the bounds under which `share` of the observations
+    between the two samples fell, and all of them (a histogram keeps no exact quantile or maximum)."""
+    counts = sorted((bound, after[bound] - before.get(bound, 0.0)) for bound in after)
+    total = counts[-1][1] if counts else 0.0
+    if not total:
+        return math.nan, math.nan
+    return (next(bound for bound, count in counts if count >= share * total),
+            next(bound for bound, count in counts if count >= total))

@@ -37,7 +37,9 @@ for _path, _label in (("xmpp_sms", "XMPP->SMS (sandbox API)"), ("sms_xmpp", "SMS
 ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", False),
          ("mem.irc_shared", "RSS per IRC user, all in the same 2 chans", "KiB", False),
          ("mem.sms_idle", "RSS per idle SMS user", "KiB", False),
-         ("startup", "start-up until connected", "s", False)]
+         ("startup", "start-up until connected", "s", False),
+         ("loop_lag.p99", "event-loop lag, p99 (at most)", "ms", False),
+         ("loop_lag.max", "event-loop lag, longest (at most)", "ms", False)]
 
 
 @dataclass

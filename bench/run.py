@@ -21,8 +21,9 @@ from pathlib import Path
 
 from bench import biboumi, report
 from bench.irc_load import RawIrcLoad
+from bench.measure import bucket_bounds
 from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
-from bench.paths import CpuProbe, PathResult, Timing, join_room, leave_room, room_paths
+from bench.paths import CpuProbe, PathResult, Route, Timing, join_room, leave_room, measure, room_paths
 from bench.profile import ProfileSummary, record, summarize
 from bench.sms_load import WebhookPoster, sms_paths
 from bench.stack import (
@@ -35,12 +36,14 @@ from bench.stack import (
     GatewaySettings,
     Process,
     Stack,
+    histogram_buckets,
 )
 from bench.xmpp_load import RawXmppClient, login_all, message_xml
 from gateway.admin.users import AdminError
 from gateway.config import normalize_database_url
 from gateway.store.store import Store
 from gateway.transports.sms import admin as sms_admin
+from gateway.web.metrics import LOOP_LAG
 
 BIG_ROOM = 20
 # What one run measures; `--only` picks some of them (to look at one figure while working on it).
@@ -197,14 +200,24 @@ class Bench:
         self.figures.setdefault("startup", {})["gateway"] = startup
         say(f"gateway connected in {startup:.2f} s")
         try:
+            lag_before = await self.loop_lag()
             if "gateway" in self.parts:
                 await self.rooms("gateway", gateway_room("{channel}"), irc=True, target=process)
             if "sms" in self.parts:
                 await self.sms()
+            p99, longest = bucket_bounds(lag_before, await self.loop_lag(), 0.99)
+            self.figures["loop_lag.p99"] = {"gateway": p99 * 1000}
+            self.figures["loop_lag.max"] = {"gateway": longest * 1000}
+            say(f"  event-loop lag during the runs: p99 at most {p99 * 1000:g} ms, longest at most "
+                f"{longest * 1000:g} ms")
             if "profile" in self.parts:
                 await self.profile(process)
         finally:
             self.stack.stop(process)
+
+    async def loop_lag(self) -> dict[float, float]:
+        """The gateway's event-loop lag histogram (its own probe, every 100 ms)."""
+        return await asyncio.to_thread(histogram_buckets, self.stack.metrics_url, LOOP_LAG)
 
     async def sms(self) -> None:
         assert self.stack.sandbox is not None
@@ -244,8 +257,6 @@ class Bench:
             self.observer.part(channel)
 
     async def one_path(self, members: list[RawXmppClient], jid: str, channel: str, path: str, timing: Timing) -> None:
-        from bench.paths import Route, measure
-
         assert self.observer is not None
         observer = self.observer
         route = Route()

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench.sms_load import BenchSandbox
 from gateway.devstack.ngircd import NgircdServer
 from gateway.devstack.ports import LOOPBACK, free_port
@@ -49,6 +51,14 @@ def http_json(url: str, timeout: float = 2) -> tuple[int, object]:
             return int(response.status), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return int(error.code), json.loads(error.read() or b"null")
+
+
+def histogram_buckets(url: str, name: str) -> dict[float, float]:
+    """One histogram of a Prometheus /metrics page: each bucket's upper bound -> its cumulative count."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return {float(sample.labels["le"]): sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == name + "_bucket"}
 
 
 class Process:
@@ -118,6 +128,10 @@ class Stack:
     @property
     def webhook_url(self) -> str:
         return f"http://{LOOPBACK}:{self.http_port}/sms/inbound"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.http_port}/metrics"
 
     async def start_servers(self) -> None:
         domains = (IRC_DOMAIN, SMS_DOMAIN, ECHO_DOMAIN, BIBOUMI_DOMAIN)

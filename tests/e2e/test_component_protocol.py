@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 from gateway.app import Gateway
-from tests.support.stack import LOOPBACK, http_get
+from tests.e2e.helpers import metric
+from tests.support.stack import LOOPBACK, http_get, wait_until
 from tests.support.xmpp_client import TestClient
 
 
@@ -75,3 +77,20 @@ async def test_metrics_count_an_echo_both_ways(gateway: Gateway, alice: TestClie
     assert 'xmpp_gateway_messages_total{direction="out",transport="loopback"} 1.0' in text
     assert 'xmpp_gateway_messages_total{direction="in",transport="loopback"} 1.0' in text
     assert f'xmpp_gateway_component_connected{{component="{LOOPBACK}"}} 1.0' in text
+
+
+async def test_metrics_show_how_long_the_event_loop_was_stalled(gateway: Gateway) -> None:
+    base = f"http://{gateway.config.http.listen}"
+    lag = "xmpp_gateway_event_loop_lag_seconds"
+
+    async def stalls() -> float:  # probes that ran more than 250 ms late
+        return await metric(base, lag + "_count") - await metric(base, lag + "_bucket", le="0.25")
+
+    await wait_until(lambda: metric(base, lag + "_count"))  # the probe runs
+    before = await stalls()
+
+    async def stalled() -> bool:
+        return await stalls() > before
+
+    time.sleep(0.4)  # what a blocking call in any handler would do to every user of the gateway
+    await wait_until(stalled)
