@@ -223,19 +223,20 @@ LIMITS = """\
 - **Echo ceiling.** The same through slixmpp, as a bare component: Prosody plus slixmpp's own stanza handling
   (parse, match handlers, build and serialise each copy). On 2 cores Prosody, the component and the load
   generator share the CPUs; this is what a Python component built on a stanza library reaches here.
-- **Gateway, XMPP->IRC and IRC->XMPP.** One asyncio loop does everything for every user: the component stream
-  (slixmpp parsing; room messages are written as text), the IRC connections (one per XMPP user) and the journal.
-  Every message is journaled before the gateway acts on it; the writes of all messages waiting at the same time
-  share one transaction and one statement per kind (group commit), so the database work per delivered message is
-  constant; delivery marks wait up to 20 ms for other writes to share their transaction. On SQLite a whole
-  transaction runs in the journal's writer thread (one hand-over per commit), whose Python work still holds the
-  GIL while it runs; inbound rows go in as one executemany, and WAL checkpoints run in a thread of their own,
-  never inside a commit. With 20 users a line sent to the channel reaches each user's
-  own IRC connection (as on biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the line is
-  parsed once for all of them). Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's
-  algorithm on, and held the lines of a burst after the first until the gateway's delayed ACK. The "machine" line
-  of the CPU table shows when the two cores, not one process, are what is left. Flood control: a burst of 1,000,000
-  lines, which no run exhausts. The profiles below show where the loop spends its time.
+- **Gateway, XMPP->IRC and IRC->XMPP.** One asyncio loop does everything for every user: the component stream (slixmpp
+  parsing; room messages are written as text), the IRC connections (one per XMPP user) and the journal. Every message
+  is journaled before the gateway acts on it; the writes of all messages waiting at the same time share one
+  transaction and one statement per kind (group commit), so the database work per delivered message is constant;
+  delivery marks wait up to 20 ms for other writes to share their transaction. On SQLite a whole transaction runs in
+  the journal's writer thread (one hand-over per commit), whose Python work still holds the GIL while it runs; a
+  batch's rows go in as multi-row INSERTs (one SQLite step each: every step hands the GIL over and back, and a thread
+  taking it back from a busy event loop waits for the loop to fall idle), and WAL checkpoints run in a thread of their
+  own, never inside a commit. With 20 users a line sent to the channel reaches each user's own IRC connection (as on
+  biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the line is parsed once for all of them).
+  Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's algorithm on, and held the lines of
+  a burst after the first until the gateway's delayed ACK. The "machine" line of the CPU table shows when the two
+  cores, not one process, are what is left. Flood control: a burst of 1,000,000 lines, which no run exhausts. The
+  profiles below show where the loop spends its time.
 - **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
   its single-threaded C++ loop and Prosody.
 - **SMS.** XMPP->SMS is one user's texts: they are checked one at a time in their order (binding, mapping,

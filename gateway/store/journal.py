@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -57,6 +58,10 @@ _PROVIDER_KEY = ["transport", "direction", "user_jid", "provider_id"]  # uq_jour
 _INBOUND_COLUMNS = ("direction", "transport", "user_jid", "peer", "xmpp_id", "provider_id", "status", "body", "extra",
                     "receipt_requested", "reported", "created_at", "updated_at")  # _inbound_row's keys
 _OUTBOUND_KEY = ("user_jid", "peer", "xmpp_id", "body")
+_OUTBOUND_COLUMNS = ("direction", "transport", "user_jid", "resource", "peer", "xmpp_id", "status",
+                     "receipt_requested", "reported", "body", "extra", "created_at", "updated_at")  # record_outbound's
+# Rows per multi-row INSERT on SQLite: 13 columns each, well under the 32766 bound parameters it takes at once.
+_ROWS_PER_INSERT = 1000
 
 
 @dataclass(frozen=True)
@@ -79,14 +84,18 @@ class JournalRepository:
     def __init__(self, engine: AsyncEngine, writer: BatchWriter | None = None) -> None:
         self._engine = engine
         self.writer = writer or BatchWriter(engine)
-        insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))
         if engine.dialect.name == "postgresql":
             insert_inbound = (postgresql.insert(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
                               .returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY)))
+            insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))
             self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
+            self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
         else:
-            self._inbound_rows = Bulk("journal inbound", _sqlite_inbound_inserter(engine.dialect))
-        self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
+            self._inbound_rows = Bulk("journal inbound", _sqlite_inserter(
+                engine.dialect, sqlite.insert(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY),
+                _INBOUND_COLUMNS, _INBOUND_KEY))
+            self._outbound_rows = Bulk("journal outbound", _sqlite_inserter(
+                engine.dialect, J.insert(), _OUTBOUND_COLUMNS, _OUTBOUND_KEY))
         self._outcomes = Bulk("record outcomes", _record_outcomes)
         self._statuses = Bulk("mark status", _marker(_MARK_STATUS), lazy=True)
         self._reported = Bulk("mark reported", _marker(_MARK_REPORTED), lazy=True)
@@ -100,7 +109,7 @@ class JournalRepository:
         values = dict(direction=Direction.OUT.value, transport=message.transport, user_jid=message.user,
                       resource=message.resource, peer=message.peer, xmpp_id=message.xmpp_id,
                       status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
-                      body=message.body, extra=_outbound_extra(message),
+                      reported=False, body=message.body, extra=_outbound_extra(message),
                       created_at=now, updated_at=now)
         journal_id = await self.writer.run_bulk(self._outbound_rows, values)
         assert journal_id is not None  # a plain insert always inserts
@@ -239,32 +248,51 @@ def _inserter(statement: Any, key: tuple[str, ...]) -> _Inserter:
     return execute
 
 
-def _sqlite_inbound_inserter(dialect: Dialect) -> _Inserter:
-    """The inbound rows of a batch on SQLite, the journal's hottest write (a room line is a row per member).
+def _sqlite_inserter(dialect: Dialect, statement: Any, columns: tuple[str, ...], key: tuple[str, ...]) -> _Inserter:
+    """The rows of a batch on SQLite (the journal's hottest write: a room line is a row per member) as multi-row
+    INSERTs, each one step of SQLite whatever its rows.
 
-    SQLAlchemy's own path processes every parameter of every row generically and renders a multi-row INSERT for
-    each batch size; that was half the writer's time per row. Here the statement is compiled once and run as an
-    executemany of plain tuples, each value through the same bind processor SQLAlchemy would use (so the stored
-    text is the same). SQLite gives a new row an id above every existing one, so the batch's rows are read back
-    as the rows above the highest id before it, matched on their key: a row another process inserted meanwhile
-    has a key of its own and is left out, a duplicate provider id inserts nothing and gets None.
+    The sqlite3 module lets go of the GIL around every step, and the writer's thread must then take it back from an
+    event loop that lets go and takes it again around each of its own socket calls: the waiter is woken each time,
+    finds it taken again, and never asks for a switch, so it gets its turn when the loop sleeps or by chance. An
+    executemany (a step per row) and rows read back (a step per row) cost the writer that wait per row; this once.
+
+    The statement is compiled once (SQLAlchemy's multi-row path processes every parameter generically, and
+    compiles anew for each batch size), each value through the bind processor SQLAlchemy would use, so the stored
+    text is the same. Nobody else writes during the transaction and SQLite numbers new rows above every existing
+    one, so the rows one INSERT added have consecutive ids ending at its last: when every row went in, those are
+    theirs in order. When some did not (a duplicate provider id inserts nothing), the rows above the id before the
+    INSERT are read back and matched on `key`, and a row left out gets None.
     """
-    statement = sqlite.insert(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
-    compiled = statement.compile(dialect=dialect, column_keys=list(_INBOUND_COLUMNS))
-    if set(compiled.positiontup or ()) != set(_INBOUND_COLUMNS):
-        raise RuntimeError(f"unexpected inbound insert: {compiled}")
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    head, found, tail = str(compiled).partition(" VALUES ")
+    one_row = "(" + ", ".join("?" * len(columns)) + ")"
+    if set(compiled.positiontup or ()) != set(columns) or not found or not tail.startswith(one_row):
+        raise RuntimeError(f"unexpected insert: {compiled}")
+    after_values = tail[len(one_row):]
     processors = [(name, _repeating(process) if name in _REPEATING and process is not None else process)
                   for name in compiled.positiontup or ()
                   for process in [J.c[name].type.dialect_impl(dialect).bind_processor(dialect)]]
-    sql = str(compiled)
-    highest = select(func.max(J.c.id))
-    inserted = select(J.c.id, *(J.c[k] for k in _INBOUND_KEY)).where(J.c.id > bindparam("above"))
+    inserted = select(J.c.id, *(J.c[k] for k in key)).where(J.c.id > bindparam("above"))
+
+    @functools.lru_cache(maxsize=64)
+    def sql(count: int) -> str:
+        return f"{head} VALUES {', '.join([one_row] * count)}{after_values}"
+
+    def insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int | None]:
+        params = tuple([row[name] if process is None else process(row[name])
+                        for row in rows for name, process in processors])
+        result = conn.exec_driver_sql(sql(len(rows)), params)
+        added, last = result.rowcount, result.lastrowid
+        if added == len(rows):
+            return list(range(last - added + 1, last + 1))
+        if not added:
+            return [None] * len(rows)
+        return _matched(conn.execute(inserted, {"above": last - added}).all(), rows, key)
 
     def execute(conn: Connection, rows: list[dict[str, Any]]) -> list[int | None]:
-        above = conn.execute(highest).scalar() or 0
-        conn.exec_driver_sql(sql, [tuple([row[name] if process is None else process(row[name])
-                                          for name, process in processors]) for row in rows])
-        return _matched(conn.execute(inserted, {"above": above}).all(), rows, _INBOUND_KEY)
+        return [journal_id for start in range(0, len(rows), _ROWS_PER_INSERT)
+                for journal_id in insert(conn, rows[start:start + _ROWS_PER_INSERT])]
 
     return execute
 

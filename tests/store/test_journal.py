@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
 from gateway.store import journal as journal_module
 from gateway.store.batch import BatchWriter
+from gateway.store.database import create_engine, upgrade
 from gateway.store.journal import JournalRepository
 from gateway.store.models import JournalEntry
 from tests.store.conftest import Commits
@@ -400,24 +401,77 @@ async def test_single_and_many_writes_in_one_batch_each_get_their_own_answers(jo
 
 async def test_inbound_rows_are_stored_as_sqlalchemy_itself_stores_them(
         journal: JournalRepository, engine: AsyncEngine) -> None:
-    # On SQLite inbound rows bypass SQLAlchemy's per-row processing: the stored text must not differ.
+    # On SQLite the journal's rows bypass SQLAlchemy's per-row processing: the stored text must not differ.
     message = InboundMessage(transport="irc", user="alice@example.org", peer="#chan%net", body="hi <there>",
                              provider_id="net:msg-1", timestamp=datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=UTC),
                              room_nick="bob", media=("https://example.org/a.png",))
     stored, new = await journal.record_inbound(message)
     assert new and stored.journal_id is not None
+    await assert_stored_as_sqlalchemy_would(engine, stored.journal_id, provider_id="net:msg-2")
+    assert (await journal.pending_inbound("irc"))[0] == stored
+
+
+async def test_outbound_rows_are_stored_as_sqlalchemy_itself_stores_them(
+        journal: JournalRepository, engine: AsyncEngine) -> None:
+    message = OutboundMessage(transport="irc", user="alice@example.org", resource="phone", peer="#chan%net",
+                              body="hi <there>", xmpp_id="x-1", receipt_requested=True,
+                              media=("https://example.org/a.png",), room=True)
+    stored = await journal.record_outbound(message)
+    assert stored.journal_id is not None
+    await assert_stored_as_sqlalchemy_would(engine, stored.journal_id)
+    assert (await journal.accepted_outbound("irc"))[0] == stored
+
+
+async def assert_stored_as_sqlalchemy_would(engine: AsyncEngine, journal_id: int, **change: str) -> None:
+    """A copy of the row written through SQLAlchemy's own insert has the same stored values."""
     async with engine.begin() as connection:
         row = dict((await connection.execute(select(JournalEntry.__table__).where(
-            JournalEntry.id == stored.journal_id))).mappings().one())
+            JournalEntry.id == journal_id))).mappings().one())
         del row["id"]
         copied = await connection.execute(JournalEntry.__table__.insert().returning(JournalEntry.id),
-                                          [{**row, "provider_id": "net:msg-2"}])
+                                          [{**row, **change}])
         copy_id = copied.scalar_one()
-        columns = ", ".join(c.name for c in JournalEntry.__table__.c if c.name not in ("id", "provider_id"))
+        columns = ", ".join(c.name for c in JournalEntry.__table__.c if c.name not in ("id", *change))
         raw = (await connection.execute(text(f"SELECT {columns} FROM journal WHERE id IN (:a, :b) ORDER BY id"),
-                                        {"a": stored.journal_id, "b": copy_id})).all()
+                                        {"a": journal_id, "b": copy_id})).all()
     assert raw[0] == raw[1]
-    assert (await journal.pending_inbound("irc"))[0] == stored
+
+
+@pytest.fixture
+async def sqlite_journal(sqlite_url: str) -> AsyncIterator[JournalRepository]:
+    engine = create_engine(sqlite_url)
+    await upgrade(engine)
+    repository = JournalRepository(engine)
+    yield repository
+    await repository.close()
+    await engine.dispose()
+
+
+async def test_on_sqlite_a_batch_is_one_insert_and_nothing_read_back(sqlite_journal: JournalRepository) -> None:
+    journal = sqlite_journal  # PostgreSQL's inserts return their ids (RETURNING)
+    sent: list[tuple[str, bool]] = []
+    event.listen(journal.writer.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, _p, _ctx, executemany: sent.append((statement.split()[0], executemany)))
+
+    stored = await asyncio.gather(journal.record_inbound_many([inbound(None, body=f"b{i}") for i in range(50)]),
+                                  *(journal.record_outbound(outbound(f"o{i}")) for i in range(20)))
+
+    # Each step of SQLite hands the GIL over twice: per row (executemany, rows read back) it made the writer's
+    # thread wait for the event loop per row.
+    assert sorted(sent) == [("INSERT", False), ("INSERT", False)], sent
+    assert len({m.journal_id for m, _ in stored[0]} | {m.journal_id for m in stored[1:]}) == 70  # type: ignore[union-attr]
+
+
+async def test_rows_beyond_one_insert_and_duplicates_among_them_get_their_own_ids(
+        journal: JournalRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "_ROWS_PER_INSERT", 3)  # 8 rows: inserts of 3, 3 and 2
+    provider_ids = [None, "SM-1", None, "SM-2", "SM-1", None, "SM-2", None]
+    stored = await journal.record_inbound_many([inbound(pid, body=f"b{i}") for i, pid in enumerate(provider_ids)])
+
+    assert [new for _, new in stored] == [True, True, True, True, False, True, False, True]  # type: ignore[misc]
+    rows = {r.id: r.body for r in await journal.history(direction=Direction.IN)}
+    assert len(rows) == 6
+    assert all(rows[m.journal_id] == m.body for m, new in stored if new)  # type: ignore[index, misc]
 
 
 async def test_each_row_of_a_batch_keeps_its_own_extra_values(journal: JournalRepository) -> None:
