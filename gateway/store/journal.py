@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,14 +36,19 @@ _UNREPORTED_OUTCOME = and_(
 _OPEN_STATUSES = [s.value for s in Status if not s.final]
 # Outcomes that set the same values share one UPDATE ... WHERE id IN (...) RETURNING id: the ids returned are
 # the rows it changed, which is each caller's answer.
-_OUTCOMES = (update(J)
-             .where(J.c.id.in_(bindparam("row_ids", expanding=True)),
-                    or_(J.c.status.in_(_OPEN_STATUSES),
-                        and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False))))
-             .values(status=bindparam("new_status"), updated_at=bindparam("now"), reported=bindparam("now_reported"),
-                     provider_id=func.coalesce(bindparam("new_provider_id"), J.c.provider_id),
-                     error=func.coalesce(bindparam("new_error"), J.c.error))
-             .returning(J.c.id))
+_OUTCOME_ROWS = J.c.id.in_(bindparam("row_ids", expanding=True))
+_OUTCOME_TAKEN = or_(J.c.status.in_(_OPEN_STATUSES),
+                     and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False)))
+_SET_OUTCOME = (update(J).where(_OUTCOME_ROWS, _OUTCOME_TAKEN)
+                .values(status=bindparam("new_status"), updated_at=bindparam("now"),
+                        reported=bindparam("now_reported"),
+                        provider_id=func.coalesce(bindparam("new_provider_id"), J.c.provider_id),
+                        error=func.coalesce(bindparam("new_error"), J.c.error)))
+_OUTCOMES = _SET_OUTCOME.returning(J.c.id)
+# On SQLite each row returned is a step of its own (see _sqlite_inserter): the rows an outcome will not change
+# (usually none) are read first, and the UPDATE returns nothing.
+_OUTCOME_REFUSED = select(J.c.id).where(_OUTCOME_ROWS, not_(_OUTCOME_TAKEN))
+_EXISTING = select(J.c.id).where(_OUTCOME_ROWS)
 _OUTCOME_VALUES = ("new_status", "now_reported", "new_provider_id", "new_error")
 # Marks set the same values on many rows: one UPDATE ... WHERE id IN (...) per value, not one per row (an
 # executemany still processes every row's parameters and runs the statement once per row).
@@ -338,10 +343,21 @@ def _record_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> list[b
     answers: dict[int, bool] = {}
     for group in groups.values():
         ids = [p["row_id"] for p in group]
-        changed = {row[0] for row in conn.execute(_OUTCOMES, {**group[0], "row_ids": ids})}
+        params = {**group[0], "row_ids": ids}
+        changed = (_outcomes_set_on_sqlite(conn, params) if conn.dialect.name == "sqlite"
+                   else {row[0] for row in conn.execute(_OUTCOMES, params)})
         for params in group:
             answers[id(params)] = params["row_id"] in changed
     return [answers[id(params)] for params in outcomes]
+
+
+def _outcomes_set_on_sqlite(conn: Connection, params: dict[str, Any]) -> set[int]:
+    """The rows of `params["row_ids"]` that one outcome changed, without a step of SQLite per row."""
+    ids = set(params["row_ids"])
+    refused = {row[0] for row in conn.execute(_OUTCOME_REFUSED, params)}
+    if conn.execute(_SET_OUTCOME, params).rowcount != len(ids - refused):  # some row is gone (purged)
+        ids = {row[0] for row in conn.execute(_EXISTING, params)}
+    return ids - refused
 
 
 def _marker(statement: Any) -> Callable[[Connection, list[Mark]], list[None]]:

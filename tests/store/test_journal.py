@@ -461,6 +461,23 @@ async def test_on_sqlite_a_batch_is_one_insert_and_nothing_read_back(sqlite_jour
     assert sorted(sent) == [("INSERT", False), ("INSERT", False)], sent
     assert len({m.journal_id for m, _ in stored[0]} | {m.journal_id for m in stored[1:]}) == 70  # type: ignore[union-attr]
 
+    sent.clear()
+    outcomes = await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.SENT)) for m in stored[1:]))
+    assert outcomes == [True] * 20
+    assert sorted(sent) == [("SELECT", False), ("UPDATE", False)], sent  # the rows refused (none), then the update
+
+
+async def test_an_outcome_for_a_row_gone_from_the_journal_is_not_stored(
+        journal: JournalRepository, engine: AsyncEngine) -> None:
+    kept, purged = await asyncio.gather(journal.record_outbound(outbound("kept")), journal.record_outbound(outbound()))
+    async with engine.begin() as connection:
+        await connection.execute(JournalEntry.__table__.delete().where(JournalEntry.id == purged.journal_id))
+
+    stored = await asyncio.gather(journal.record_outcome(Outcome(kept, Status.SENT)),
+                                  journal.record_outcome(Outcome(purged, Status.SENT)))
+
+    assert stored == [True, False]
+
 
 async def test_rows_beyond_one_insert_and_duplicates_among_them_get_their_own_ids(
         journal: JournalRepository, monkeypatch: pytest.MonkeyPatch) -> None:
