@@ -9,16 +9,23 @@ from collections.abc import Callable
 LOOPBACK = "127.0.0.1"
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+_handed_out: set[int] = set()
 
-    The kernel picks it (bind to port 0); there is a small race until the server binds it,
-    which is acceptable for tests and the demo.
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed out before.
+
+    The kernel picks it (bind to port 0); there is a small race until the server binds it, which is acceptable for
+    tests and the demo. The kernel may pick a port again once it is closed, so two ports asked for one after the other
+    (a server's client and component ports) could be the same one: a port is handed out once per process.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            port: int = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def port_accepts(port: int, host: str = LOOPBACK) -> bool:
