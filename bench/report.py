@@ -254,7 +254,7 @@ LIMITS = """\
   buckets, not values, so the figures are bucket bounds. A blocking call (a synchronous query, a DNS lookup) would
   show as a stall of its own length; at full load a turn of the loop handles whatever a commit released at once
   (with 20 users, 20 stanzas per line), and that is what the timer waits behind. Start-up's objects are frozen
-  out of the garbage collector: every full collection walked them, about 100 ms each on this kind of machine.
+  out of the garbage collector: every full collection walked them all, and stalled the loop for it.
 """
 
 

@@ -48,7 +48,7 @@ _OUTCOMES = _SET_OUTCOME.returning(J.c.id)
 # On SQLite each row returned is a step of its own (see _sqlite_inserter): the rows an outcome will not change
 # (usually none) are read first, and the UPDATE returns nothing.
 _OUTCOME_REFUSED = select(J.c.id).where(_OUTCOME_ROWS, not_(_OUTCOME_TAKEN))
-_EXISTING = select(J.c.id).where(_OUTCOME_ROWS)
+_OUTCOME_EXISTING = select(J.c.id).where(_OUTCOME_ROWS)
 _OUTCOME_VALUES = ("new_status", "now_reported", "new_provider_id", "new_error")
 # Marks set the same values on many rows: one UPDATE ... WHERE id IN (...) per value, not one per row (an
 # executemany still processes every row's parameters and runs the statement once per row).
@@ -101,7 +101,8 @@ class JournalRepository:
                 _INBOUND_COLUMNS, _INBOUND_KEY))
             self._outbound_rows = Bulk("journal outbound", _sqlite_inserter(
                 engine.dialect, J.insert(), _OUTBOUND_COLUMNS, _OUTBOUND_KEY))
-        self._outcomes = Bulk("record outcomes", _record_outcomes)
+        changed = _changed_returning if engine.dialect.name == "postgresql" else _changed_on_sqlite
+        self._outcomes = Bulk("record outcomes", functools.partial(_record_outcomes, changed=changed))
         self._statuses = Bulk("mark status", _marker(_MARK_STATUS), lazy=True)
         self._reported = Bulk("mark reported", _marker(_MARK_REPORTED), lazy=True)
 
@@ -333,7 +334,8 @@ def _matched(returned: Sequence[Row[Any]], rows: list[dict[str, Any]], key: tupl
     return [taken.pop() if (taken := ids.get(tuple(row[k] for k in key))) else None for row in rows]
 
 
-def _record_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> list[bool]:
+def _record_outcomes(conn: Connection, outcomes: list[dict[str, Any]],
+                     changed: Callable[[Connection, dict[str, Any]], set[int]]) -> list[bool]:
     """Each outcome's row updated unless settled otherwise; True where it was. Outcomes with equal values share one
     statement; two outcomes for one row in one batch (rare: they come from separate events) apply in the order
     their groups first appear."""
@@ -343,20 +345,23 @@ def _record_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> list[b
     answers: dict[int, bool] = {}
     for group in groups.values():
         ids = [p["row_id"] for p in group]
-        params = {**group[0], "row_ids": ids}
-        changed = (_outcomes_set_on_sqlite(conn, params) if conn.dialect.name == "sqlite"
-                   else {row[0] for row in conn.execute(_OUTCOMES, params)})
+        rows_changed = changed(conn, {**group[0], "row_ids": ids})
         for params in group:
-            answers[id(params)] = params["row_id"] in changed
+            answers[id(params)] = params["row_id"] in rows_changed
     return [answers[id(params)] for params in outcomes]
 
 
-def _outcomes_set_on_sqlite(conn: Connection, params: dict[str, Any]) -> set[int]:
-    """The rows of `params["row_ids"]` that one outcome changed, without a step of SQLite per row."""
+def _changed_returning(conn: Connection, params: dict[str, Any]) -> set[int]:
+    """The rows of `params["row_ids"]` that one outcome changed, as its UPDATE returns them."""
+    return {row[0] for row in conn.execute(_OUTCOMES, params)}
+
+
+def _changed_on_sqlite(conn: Connection, params: dict[str, Any]) -> set[int]:
+    """The same without a step of SQLite per row."""
     ids = set(params["row_ids"])
     refused = {row[0] for row in conn.execute(_OUTCOME_REFUSED, params)}
     if conn.execute(_SET_OUTCOME, params).rowcount != len(ids - refused):  # some row is gone (purged)
-        ids = {row[0] for row in conn.execute(_EXISTING, params)}
+        ids = {row[0] for row in conn.execute(_OUTCOME_EXISTING, params)}
     return ids - refused
 
 
