@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bench.streams import close_stream
 from gateway.devstack.ports import LOOPBACK
 
-TextHandler = Callable[[str, str], None]  # (target, text)
+TextHandler = Callable[[str, str, str], None]  # (source prefix, target, text)
 
 
 class RawIrcLoad:
@@ -79,7 +79,7 @@ class RawIrcLoad:
             head, _, text = line.partition(" :")
             words = head.split(" ")
             if len(words) >= 3 and words[1] == "PRIVMSG":
-                self.on_privmsg(words[2], text)
+                self.on_privmsg(words[0], words[2], text)
                 return
         if self._waiters:
             words = line.split(" ")

@@ -89,8 +89,8 @@ class Route:
         if self.tracker is not None and elem.tag == CLIENT_NS + "message":
             self.tracker.got_text(body_of(elem))
 
-    def irc(self, channel: str) -> Callable[[str, str], None]:
-        def handler(target: str, text: str) -> None:
+    def irc(self, channel: str) -> Callable[[str, str, str], None]:
+        def handler(_source: str, target: str, text: str) -> None:
             if self.tracker is not None and target.lower() == channel.lower():
                 self.tracker.got_text(text)
         return handler

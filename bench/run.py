@@ -1,8 +1,8 @@
 """`python -m bench.run [--full] [--database URL] [--write BENCHMARKS.md]`: the whole benchmark, one table.
 
-Order: servers up and users registered; the echo component; the gateway (IRC paths, SMS paths, profiles);
-biboumi with history on, then off; memory on fresh processes of the gateway and biboumi. Every process the run
-starts is stopped by PID at the end, also after an error or Ctrl-C.
+Order: servers up and users registered; the raw bridge and the echo component; the gateway (IRC paths, SMS
+paths, profiles); biboumi with history on, then off; memory on fresh processes of the gateway and biboumi. Every
+process the run starts is stopped by PID at the end, also after an error or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from gateway.web.metrics import LOOP_LAG
 
 BIG_ROOM = 20
 # What one run measures; `--only` picks some of them (to look at one figure while working on it).
-PARTS = frozenset({"echo", "gateway", "sms", "profile", "biboumi", "memory"})
+PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "biboumi", "memory"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,10 @@ def gateway_room(channel: str) -> str:
 
 def echo_room(channel: str) -> str:
     return f"{channel.lstrip('#')}@{ECHO_DOMAIN}"
+
+
+def bridge_room(channel: str) -> str:
+    return f"{channel}%{NETWORK}@{ECHO_DOMAIN}"
 
 
 def user_number(index: int) -> str:
@@ -180,15 +184,20 @@ class Bench:
                 observer.part(channel)
             await asyncio.sleep(0.5)
 
-    async def echo(self) -> None:
-        """The raw echo (the server's own ceiling), then the slixmpp echo (a Python component's)."""
-        for column, raw in (("raw_echo", True), ("echo", False)):
-            process, startup = await self.stack.start_echo(raw)
-            self.figures.setdefault("startup", {})[column] = startup
-            try:
-                await self.rooms(column, None, irc=False, target=process)
-            finally:
-                self.stack.stop(process)
+    async def ceilings(self) -> None:
+        """The raw bridge (what the servers route), then the slixmpp echo (a Python component's own ceiling)."""
+        process, startup = await self.stack.start_raw_bridge()
+        self.figures.setdefault("startup", {})["raw_bridge"] = startup
+        try:
+            await self.rooms("raw_bridge", bridge_room("{channel}"), irc=True, target=process, label="raw bridge")
+        finally:
+            self.stack.stop(process)
+        process, startup = await self.stack.start_echo()
+        self.figures.setdefault("startup", {})["echo"] = startup
+        try:
+            await self.rooms("echo", None, irc=False, target=process)
+        finally:
+            self.stack.stop(process)
 
     # -- the gateway ------------------------------------------------------------------------------------------
 
@@ -374,8 +383,8 @@ class Bench:
 
     async def run(self) -> None:
         await self.setup()
-        if "echo" in self.parts:
-            await self.echo()
+        if "ceilings" in self.parts:
+            await self.ceilings()
         if self.parts & {"gateway", "sms", "profile"}:
             await self.gateway()
         if "biboumi" in self.parts and biboumi.biboumi_available():

@@ -235,16 +235,22 @@ daily_segment_limit = 1000000000
 
         return process, await process.wait_until(healthy, 60)
 
-    async def start_echo(self, raw: bool = False) -> tuple[Process, float]:
-        """The slixmpp echo component, or with `raw` the one without a stanza library (one at a time: same JID)."""
+    async def start_echo(self) -> tuple[Process, float]:
+        """The slixmpp echo component (one at a time with the raw bridge: same JID)."""
+        return await self._start_component("echo", "bench.echo_component")
+
+    async def start_raw_bridge(self) -> tuple[Process, float]:
+        """The bridge without a stanza library, IRC connections to ngircd (one at a time with the echo: same JID)."""
+        assert self.ngircd is not None
+        return await self._start_component("raw-bridge", "bench.raw_bridge", "--irc-port", str(self.ngircd.port))
+
+    async def _start_component(self, name: str, module: str, *extra: str) -> tuple[Process, float]:
         assert self.prosody is not None
-        name, module = ("raw-echo", "bench.raw_echo") if raw else ("echo", "bench.echo_component")
-        process = Process(name, [sys.executable, "-m", module, "--domain", ECHO_DOMAIN,
-                                 "--secret", self.secret, "--port", str(self.prosody.component_port)],
-                          self.workdir / name)
+        process = Process(name, [sys.executable, "-m", module, "--domain", ECHO_DOMAIN, "--secret", self.secret,
+                                 "--port", str(self.prosody.component_port), *extra], self.workdir / name)
         self.processes.append(process)
         process.start()
-        return process, await process.wait_until(lambda: process.log_has("echo component connected"), 30)
+        return process, await process.wait_until(lambda: process.log_has("component connected"), 30)
 
     def stop(self, process: Process) -> None:
         process.stop()

@@ -7,12 +7,12 @@ from bench.report import Run, markdown, table
 
 def sample_run() -> Run:
     figures = {
-        "xmpp_irc.1.rate": {"gateway": 2000.0, "raw_echo": 10000.0, "echo": 4000.0, "biboumi_history": 500.0,
+        "xmpp_irc.1.rate": {"gateway": 2000.0, "raw_bridge": 10000.0, "echo": 4000.0, "biboumi_history": 500.0,
                             "biboumi_no_history": 4000.0},
-        "xmpp_irc.1.cpu.Prosody": {"gateway": 61.0, "raw_echo": 99.0},
-        "xmpp_irc.1.cpu.target": {"gateway": 97.0, "raw_echo": 40.0},
-        "xmpp_irc.1.io.target writes": {"gateway": 6.25, "raw_echo": 2.0},
-        "xmpp_irc.1.io.server bytes to clients": {"gateway": 1234.0, "raw_echo": 300.0},
+        "xmpp_irc.1.cpu.Prosody": {"gateway": 61.0, "raw_bridge": 99.0},
+        "xmpp_irc.1.cpu.target": {"gateway": 97.0, "raw_bridge": 40.0},
+        "xmpp_irc.1.io.target writes": {"gateway": 6.25, "raw_bridge": 2.0},
+        "xmpp_irc.1.io.server bytes to clients": {"gateway": 1234.0, "raw_bridge": 300.0},
         "xmpp_irc.1.p50": {"gateway": 3.0, "echo": 1.5},
         "mem.irc_groups": {"gateway": 20.0, "biboumi_no_history": 10.0},
     }
