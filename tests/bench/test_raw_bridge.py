@@ -1,0 +1,77 @@
+"""The bench's server ceiling routes what the gateway routes, through real Prosody and ngircd: a room message to IRC
+(and back to its sender), an IRC line to the room's XMPP member, each user on an IRC connection of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.irc_load import RawIrcLoad
+from bench.raw_bridge import RawBridge
+from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of
+from gateway.devstack.ngircd import NgircdServer, ngircd_available
+from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+
+DOMAIN = "bridge.localhost"
+SECRET = "bridge-secret"
+ROOM = f"#room%net@{DOMAIN}"
+
+
+@pytest.fixture
+def prosody(tmp_path: Path) -> Iterator[ProsodyServer]:
+    if not prosody_available():
+        pytest.skip("prosody is not installed")
+    with ProsodyServer(tmp_path / "prosody", components=[ComponentSpec(DOMAIN, SECRET)]) as server:
+        yield server
+
+
+@pytest.fixture
+def ngircd(tmp_path: Path) -> Iterator[NgircdServer]:
+    if not ngircd_available():
+        pytest.skip("ngircd is not installed")
+    with NgircdServer(tmp_path / "ngircd") as server:
+        yield server
+
+
+@pytest.fixture
+async def bridge(prosody: ProsodyServer, ngircd: NgircdServer) -> AsyncIterator[RawBridge]:
+    running = RawBridge(DOMAIN, SECRET, ngircd.port)
+    await running.connect(prosody.component_port)
+    await asyncio.wait_for(running.ready.wait(), 10)
+    yield running
+    await running.close()
+
+
+async def test_the_bridge_routes_both_ways_on_an_irc_connection_of_the_users_own(
+        prosody: ProsodyServer, ngircd: NgircdServer, bridge: RawBridge) -> None:
+    prosody.register("alice", "alice-pw")
+    alice = RawXmppClient("alice", "localhost", "alice-pw")
+    observer = RawIrcLoad("observer")
+    try:
+        await alice.login(prosody.c2s_port)
+        await observer.connect(ngircd.port)
+        await observer.join("#room")
+        seen_join = observer.joined("#room", "alice")
+        await alice.join_muc(ROOM, "alice")
+        await asyncio.wait_for(seen_join, 10)
+
+        lines: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+        observer.on_privmsg = lambda source, target, text: lines.put_nowait((source, target, text))
+        reflection = alice.expect(lambda e: e.tag == CLIENT_NS + "message" and body_of(e) == "hello irc")
+        alice.send(f"<message to='{ROOM}' type='groupchat'><body>hello irc</body></message>")
+        source, target, text = await asyncio.wait_for(lines.get(), 10)
+        assert (source.partition("!")[0], target, text) == (":alice", "#room", "hello irc")
+        echoed: ET.Element = await asyncio.wait_for(reflection, 10)
+        assert echoed.get("from") == f"{ROOM}/alice" and echoed.get("type") == "groupchat"
+
+        line = alice.expect(lambda e: e.tag == CLIENT_NS + "message" and body_of(e) == "hello <xmpp>")
+        observer.privmsg("#room", "hello <xmpp>")
+        received = await asyncio.wait_for(line, 10)
+        assert received.get("from") == f"{ROOM}/observer" and received.get("type") == "groupchat"
+    finally:
+        await alice.close()
+        await observer.close()
