@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Refusal, Status
@@ -68,7 +68,8 @@ class Router:
         as FAILED, marked reported, and raised again; so is any other failure, as internal-server-error.
         """
         await self.access.check(message.user, message.transport)
-        message = await self._journal.record_outbound(replace(message, room=True))
+        assert message.room, "a group-chat message has room=True"
+        message = await self._journal.record_outbound(message)
         self._count(message.transport, Direction.OUT)
         if after is not None:
             await asyncio.shield(after)

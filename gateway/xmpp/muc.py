@@ -421,7 +421,7 @@ class MucService:
         try:
             await self.xmpp.router.submit_room(
                 OutboundMessage(transport=self.xmpp.adapter.name, user=user, resource=resource or None,
-                                peer=member.room, body=body, xmpp_id=xmpp_id or None),
+                                peer=member.room, body=body, xmpp_id=xmpp_id or None, room=True),
                 lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
                 after=previous)
             origin = stanza.xml.find(f"{{{stanza_text.SID_NS}}}origin-id")
