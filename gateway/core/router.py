@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 MessageCounter = Callable[[str, Direction], None]
 RoomSend = Callable[[OutboundMessage], Awaitable[Awaitable[None] | None]]
+# Room messages (and events) journaled and shown per round: a burst in a busy channel (a line times every user in
+# it) is shown in slices, so that one turn of the loop never renders thousands of stanzas while the rest waits.
+ROOM_ROUND = 256
 
 
 @dataclass
@@ -166,7 +169,8 @@ class Router:
         """Take a group-chat message (`room_nick` set): journaled, then delivered; returns at once.
 
         A busy room must not wait for one commit per line: messages queue here in arrival order, each round
-        journals everything queued in one group commit (BatchWriter), then delivers it in the same order.
+        journals what is queued (up to ROOM_ROUND) in one group commit (BatchWriter), then delivers it in the same
+        order.
         """
         self._room_inbox.append(message)
         if self._room_writer is None:
@@ -183,7 +187,7 @@ class Router:
     async def _journal_rooms(self) -> None:
         try:
             while self._room_inbox:
-                batch, self._room_inbox = self._room_inbox, []
+                batch, self._room_inbox = self._room_inbox[:ROOM_ROUND], self._room_inbox[ROOM_ROUND:]
                 messages = [item for item in batch if isinstance(item, InboundMessage)]
                 results = iter(await self._journal.record_inbound_many(messages) if messages else ())
                 for item in batch:

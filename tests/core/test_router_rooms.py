@@ -10,7 +10,7 @@ import pytest
 
 from gateway.core.events import Direction, InboundMessage, Status
 from gateway.core.policy import AccessControl, AccessPolicy
-from gateway.core.router import Router
+from gateway.core.router import ROOM_ROUND, Router
 from gateway.store.store import Store
 
 
@@ -76,3 +76,42 @@ async def test_a_resumed_line_waits_for_its_user_to_come_back(store: Store) -> N
 
     assert rooms.waiting == ["from before the restart"]
     assert [m.body for m in await store.journal.pending_inbound("irc")] == ["from before the restart"]
+
+
+async def test_a_burst_is_journaled_and_shown_in_rounds_with_other_work_between_them(store: Store) -> None:
+    """A burst of 1,000 lines is shown in order, but not in one turn of the loop: other callbacks run between
+    the rounds (without them a busy channel stalls every other user for as long as its burst takes)."""
+    loop = asyncio.get_running_loop()
+    drained = False
+    turns = 0
+
+    def turn() -> None:  # counts the turns of the loop until the router is drained
+        nonlocal turns
+        turns += 1
+        if not drained:
+            loop.call_soon(turn)
+
+    rooms = Rooms(present={"here@example.org"})
+    turns_seen: list[int] = []
+    show = rooms.deliver_room
+
+    def deliver_room(message: InboundMessage, resumed: bool = False) -> asyncio.Future[None] | None:
+        turns_seen.append(turns)
+        return show(message, resumed)
+
+    rooms.deliver_room = deliver_room  # type: ignore[method-assign]
+    router = router_for(store, rooms)
+    events: list[int] = []
+    loop.call_soon(turn)
+    for n in range(1000):
+        router.receive_room(line("here@example.org", f"line {n}"))
+        if n == 599:
+            router.after_room_messages(lambda: events.append(len(rooms.shown)))
+    await router.drain()
+    drained = True
+
+    assert rooms.shown == [f"line {n}" for n in range(1000)]
+    assert events == [600]  # the event in the middle ran after the 600 lines before it, before the others
+    rounds = len(set(turns_seen))
+    assert rounds >= 1000 // ROOM_ROUND, f"shown in {rounds} turn(s) of the loop"
+    assert all(turns_seen.count(t) <= ROOM_ROUND for t in set(turns_seen))
