@@ -15,6 +15,7 @@ from pathlib import Path
 from bench.measure import MACHINE, STREAM_COUNTERS, Tracker
 from bench.profile import ProfileSummary
 from bench.xmpp_load import RawXmppClient
+from gateway.core.router import ROOM_ROUND
 
 # (figure column, title, title in the ratio header)
 COLUMNS = [("gateway", "gateway", "gw"), ("raw_bridge", "server ceiling", "server"),
@@ -211,7 +212,7 @@ async def loadgen_ceiling(count: int = 20000) -> dict[str, float]:
 
 # -- BENCHMARKS.md -------------------------------------------------------------------------------------------
 
-LIMITS = """\
+LIMITS = f"""\
 ## What limits each figure
 
 - **Server ceiling.** A bridge (`bench/raw_bridge.py`) that routes both paths as the gateway and biboumi do, one IRC
@@ -256,9 +257,9 @@ LIMITS = """\
 - **Event-loop lag.** The gateway's own probe (`xmpp_gateway_event_loop_lag_seconds` on /metrics): a timer every
   100 ms, and how late the loop ran it, over every IRC and SMS run above (mostly at full load). Its histogram keeps
   buckets, not values, so the figures are bucket bounds. A blocking call (a synchronous query, a DNS lookup) would
-  show as a stall of its own length; at full load a turn of the loop handles whatever a commit released at once
-  (with 20 users, 20 stanzas per line), and that is what the timer waits behind. Start-up's objects are frozen
-  out of the garbage collector: every full collection walked them all, and stalled the loop for it.
+  show as a stall of its own length; at full load the timer waits behind a turn of the loop that shows what a
+  commit released, at most {ROOM_ROUND} room messages (with 20 users, 20 stanzas per line). Start-up's objects are
+  frozen out of the garbage collector: every full collection walked them all, and stalled the loop for it.
 """
 
 
