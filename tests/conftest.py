@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from gateway.app import Gateway
+from gateway.devstack.ngircd import NgircdServer, ngircd_available
 from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
 from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, raw_config, start_gateway
@@ -79,6 +80,17 @@ def prosody(tmp_path: Path) -> Iterator[ProsodyServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def ngircd(tmp_path: Path) -> Iterator[NgircdServer]:
+    """ngircd on a free loopback port."""
+    if not ngircd_available():
+        if _in_ci():
+            pytest.fail("ngircd is not installed (make test installs it)")
+        pytest.skip("ngircd is not installed")
+    with NgircdServer(tmp_path / "ngircd") as server:
+        yield server
 
 
 @pytest.fixture

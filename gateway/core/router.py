@@ -70,8 +70,8 @@ class Router:
         The caller renders the outcome itself (XEP-0045 reflection, or an error): a Refusal from `send` is recorded
         as FAILED, marked reported, and raised again; so is any other failure, as internal-server-error.
         """
-        await self.access.check(message.user, message.transport)
         assert message.room, "a group-chat message has room=True"
+        await self.access.check(message.user, message.transport)
         message = await self._journal.record_outbound(message)
         self._count(message.transport, Direction.OUT)
         if after is not None:

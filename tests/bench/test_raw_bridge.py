@@ -5,41 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bench.irc_load import RawIrcLoad
 from bench.raw_bridge import RawBridge
 from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of
-from gateway.devstack.ngircd import NgircdServer, ngircd_available
-from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+from gateway.devstack.ngircd import NgircdServer
+from gateway.devstack.prosody import ProsodyServer
+from tests.support.stack import LOOPBACK, LOOPBACK_SECRET
 
-DOMAIN = "bridge.localhost"
-SECRET = "bridge-secret"
-ROOM = f"#room%net@{DOMAIN}"
-
-
-@pytest.fixture
-def prosody(tmp_path: Path) -> Iterator[ProsodyServer]:
-    if not prosody_available():
-        pytest.skip("prosody is not installed")
-    with ProsodyServer(tmp_path / "prosody", components=[ComponentSpec(DOMAIN, SECRET)]) as server:
-        yield server
-
-
-@pytest.fixture
-def ngircd(tmp_path: Path) -> Iterator[NgircdServer]:
-    if not ngircd_available():
-        pytest.skip("ngircd is not installed")
-    with NgircdServer(tmp_path / "ngircd") as server:
-        yield server
+ROOM = f"#room%net@{LOOPBACK}"
 
 
 @pytest.fixture
 async def bridge(prosody: ProsodyServer, ngircd: NgircdServer) -> AsyncIterator[RawBridge]:
-    running = RawBridge(DOMAIN, SECRET, ngircd.port)
+    running = RawBridge(LOOPBACK, LOOPBACK_SECRET, ngircd.port)
     await running.connect(prosody.component_port)
     await asyncio.wait_for(running.ready.wait(), 10)
     yield running

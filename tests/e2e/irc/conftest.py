@@ -11,7 +11,7 @@ import pytest
 from slixmpp import JID
 
 from gateway.app import Gateway
-from gateway.devstack.ngircd import NgircdServer, RawIrcClient, ngircd_available
+from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
 from tests.support.stack import raw_config, start_gateway
@@ -33,14 +33,6 @@ def prosody(tmp_path: Path) -> Iterator[ProsodyServer]:
     if not prosody_available():
         pytest.skip("prosody is not installed")
     with ProsodyServer(tmp_path / "prosody", components=[ComponentSpec(IRC, IRC_SECRET)]) as server:
-        yield server
-
-
-@pytest.fixture
-def ngircd(tmp_path: Path) -> Iterator[NgircdServer]:
-    if not ngircd_available():
-        pytest.skip("ngircd is not installed")
-    with NgircdServer(tmp_path / "ngircd") as server:
         yield server
 
 
