@@ -16,7 +16,6 @@ from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_avail
 from tests.e2e.irc.conftest import IRC, IRC_SECRET, NETWORK, irc_config, muc_client
 from tests.e2e.irc.conftest import bob as bob  # the fixture
 from tests.e2e.irc.conftest import irc_clients as irc_clients  # the fixture
-from tests.e2e.irc.conftest import ngircd as ngircd  # the fixture
 from tests.e2e.irc.support import Presences
 from tests.e2e.irc.test_rooms import MUC_USER, codes, join
 from tests.support.stack import start_gateway
