@@ -37,6 +37,7 @@ class _User:
     jid: str
     nick: str
     irc: RawIrcLoad
+    connected: asyncio.Future[None]  # a second room of the user's waits for the same connection
     rooms: dict[str, str] = field(default_factory=dict)  # channel (lower case) -> room bare JID
     out: list[str] = field(default_factory=list)  # PRIVMSG lines waiting for this turn's write
 
@@ -134,15 +135,23 @@ class RawBridge:
                 join.add_done_callback(self._joins.discard)
 
     async def _join(self, jid: str, room: str, nick: str) -> None:
-        user = self.users.get(jid)
-        if user is None:
-            new = user = self.users[jid] = _User(jid, nick, RawIrcLoad(nick))
-            new.irc.on_privmsg = lambda source, target, text: self._privmsg(new, source, target, text)
-            await new.irc.connect(self.irc_port)
-        channel = _channel(room)
-        if channel.lower() not in user.rooms:
-            await user.irc.join(channel)
-            user.rooms[channel.lower()] = room
+        try:
+            user = self.users.get(jid)
+            if user is None:
+                irc = RawIrcLoad(nick)
+                new = user = self.users[jid] = _User(jid, nick, irc, asyncio.ensure_future(irc.connect(self.irc_port)))
+                irc.on_privmsg = lambda source, target, text: self._privmsg(new, source, target, text)
+            await asyncio.shield(user.connected)
+            channel = _channel(room)
+            if channel.lower() not in user.rooms:
+                await user.irc.join(channel)
+                user.rooms[channel.lower()] = room
+        except (OSError, TimeoutError) as error:
+            self._send(f"<presence from={quoteattr(f'{room}/{nick}')} to={quoteattr(jid)} type='error'>"
+                       f"<error type='wait'><remote-server-timeout xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                       f"<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{escape(str(error))}</text></error>"
+                       "</presence>")
+            return
         self._send(JOINED.format(room=quoteattr(f"{room}/{nick}"), user=quoteattr(jid)))
 
     def _leave(self, jid: str, room: str) -> None:

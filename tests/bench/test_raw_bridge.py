@@ -13,6 +13,7 @@ from bench.irc_load import RawIrcLoad
 from bench.raw_bridge import RawBridge
 from bench.xmpp_load import CLIENT_NS, RawXmppClient, body_of
 from gateway.devstack.ngircd import NgircdServer
+from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ProsodyServer
 from tests.support.stack import LOOPBACK, LOOPBACK_SECRET
 
@@ -37,9 +38,12 @@ async def test_the_bridge_routes_both_ways_on_an_irc_connection_of_the_users_own
         await alice.login(prosody.c2s_port)
         await observer.connect(ngircd.port)
         await observer.join("#room")
-        seen_join = observer.joined("#room", "alice")
-        await alice.join_muc(ROOM, "alice")
-        await asyncio.wait_for(seen_join, 10)
+        await observer.join("#other")
+        seen_joins = [observer.joined(channel, "alice") for channel in ("#room", "#other")]
+        # Two rooms at once: the second join waits for the connection the first one opens.
+        await asyncio.gather(alice.join_muc(ROOM, "alice"), alice.join_muc(f"#other%net@{LOOPBACK}", "alice"))
+        await asyncio.wait_for(asyncio.gather(*seen_joins), 10)
+        assert len(bridge.users) == 1
 
         lines: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
         observer.on_privmsg = lambda source, target, text: lines.put_nowait((source, target, text))
@@ -57,3 +61,18 @@ async def test_the_bridge_routes_both_ways_on_an_irc_connection_of_the_users_own
     finally:
         await alice.close()
         await observer.close()
+
+
+async def test_a_join_the_bridge_cannot_carry_to_irc_is_answered_with_an_error(prosody: ProsodyServer) -> None:
+    bridge = RawBridge(LOOPBACK, LOOPBACK_SECRET, free_port())  # nothing listens there
+    await bridge.connect(prosody.component_port)
+    await asyncio.wait_for(bridge.ready.wait(), 10)
+    prosody.register("bob", "bob-pw")
+    bob = RawXmppClient("bob", "localhost", "bob-pw")
+    try:
+        await bob.login(prosody.c2s_port)
+        with pytest.raises(ConnectionError, match="remote-server-timeout"):
+            await bob.join_muc(ROOM, "bob")
+    finally:
+        await bob.close()
+        await bridge.close()
