@@ -670,7 +670,7 @@ class IrcConnection:
         if not messages:
             return [], None
         written = await self._queue.put_all([message.line for message in messages])
-        if "echo-message" not in self.caps:  # else the server's echo is reported as our message
+        if "echo-message" not in self.caps and self.events.own_messages:  # else the server's echo reports it
             self._spawn(self._report_own(written, target, messages, notice))
         return messages, written
 

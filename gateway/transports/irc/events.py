@@ -23,7 +23,8 @@ class MessageEvent:
     """A PRIVMSG or NOTICE to a channel or to us (private), or our own message (`own`).
 
     Our own messages are reported exactly once: with echo-message, as the server echoes them (with its
-    server-time and msgid tags); without it, when the line has been written to the socket (`time` None).
+    server-time and msgid tags); without it, when the line has been written to the socket (`time` None), unless
+    the events say `own_messages = False`.
     """
 
     source: str  # the sender's nick, or the server's name (`from_server`)
@@ -172,6 +173,10 @@ class ErrorEvent:
 
 
 class IrcEvents(Protocol):
+    # Whether our own messages are reported when written (without echo-message): a task and an event per message
+    # that a user who already knows what it sent can do without.
+    own_messages: bool
+
     async def on_message(self, event: MessageEvent) -> None: ...
     async def on_join(self, event: JoinEvent) -> None: ...
     async def on_part(self, event: PartEvent) -> None: ...
@@ -192,6 +197,8 @@ class IrcEvents(Protocol):
 
 class IrcEventsBase:
     """Every callback of IrcEvents, doing nothing: subclass and override what you need."""
+
+    own_messages = True
 
     async def on_message(self, event: MessageEvent) -> None:
         pass

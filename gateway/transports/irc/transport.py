@@ -317,6 +317,8 @@ def occupants(connection: IrcConnection, channel: Channel) -> list[Occupant]:
 class _UserEvents(IrcEventsBase):
     """One user's connection to one network, as room events and private messages."""
 
+    own_messages = False  # the XMPP side already reflected them (see the module docstring)
+
     def __init__(self, transport: IrcTransport, owner: str, network: str) -> None:
         self.transport = transport
         self.owner = owner

@@ -533,3 +533,17 @@ async def test_reconnect_backoff_doubles_up_to_the_cap(
     for gap, expected in zip(gaps, (0.1, 0.2, 0.4, 0.8, 1.0, 1.0), strict=False):
         assert expected * 0.7 <= gap <= expected * 1.3 + 0.05, gaps
     assert not conn.connected
+
+
+async def test_own_messages_are_not_reported_to_events_that_do_not_want_them(
+    ngircd: NgircdServer, connections: list[IrcConnection], raw_clients: list[RawIrcClient]
+) -> None:
+    conn, rec = await connect(ngircd.port, "quiet", connections)
+    rec.own_messages = False
+    peer = await raw(ngircd.port, "peer", raw_clients, "#chat")
+    await conn.join("#chat")
+    await conn.privmsg("#chat", "said once")
+    await peer.expect(lambda line: line.command == "PRIVMSG" and line.params[1] == "said once")
+    await peer.send("PRIVMSG #chat :answer")  # after our line was written: its report would be here by now
+    await rec.wait("on_message", lambda e: e.text == "answer")
+    assert [(e.source, e.text, e.own) for e in rec.of("on_message")] == [("peer", "answer", False)]
