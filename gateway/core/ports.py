@@ -36,16 +36,16 @@ class Journal(Protocol):
         """Store `message`; the bool is False when its provider id was seen before (nothing is stored)."""
         ...
 
-    async def record_outcome(self, outcome: Outcome) -> bool:
-        """False when the message's outcome was already settled otherwise (nothing is stored)."""
-        ...
-
     async def record_inbound_many(self, messages: Sequence[InboundMessage]
                                   ) -> list[tuple[InboundMessage, bool] | BaseException]:
         """`record_inbound` for each (pending), in one go; a failure is returned in its message's place."""
         ...
 
-    # Not coroutines: the write is queued at once and the awaitable resolves when it committed (no task per mark).
+    # Not coroutines: the write is queued at once and the awaitable resolves when it committed (no task per write).
+    def record_outcome(self, outcome: Outcome) -> Awaitable[bool]:
+        """False when the message's outcome was already settled otherwise (nothing is stored)."""
+        ...
+
     def mark_reported(self, journal_id: int) -> Awaitable[None]: ...
 
     def mark_all(self, journal_ids: Sequence[int], status: Status) -> Awaitable[Any]: ...

@@ -92,27 +92,34 @@ class Router:
         if written is None:
             # Not awaited: the caller's reflection need not wait for this commit. A crash before it commits leaves
             # the message accepted, so sent again after the restart with its id, as a crash just before the send.
-            self._settle(self.outcome(Outcome(message, Status.SENT)))
+            self._sent(message)
             return
-        # Queued (flood control): it stays accepted, so resumed after a crash, until it has really left.
-        self._settle(self._sent_when(message, written))
+        # Queued (flood control): it stays accepted, so resumed after a crash, until it has really left. A callback,
+        # not a task per message: this is a busy room's hottest path.
+        left = asyncio.ensure_future(written)
+        left.add_done_callback(functools.partial(self._left, message))
+        self._settle(left)
 
     def stopping(self) -> None:
         """The gateway is stopping: what transports could not send any more stays accepted for the next start."""
         self._stopping = True
 
-    async def _sent_when(self, message: OutboundMessage, written: Awaitable[None]) -> None:
-        try:
-            await written
-        except Exception as error:
-            if self._stopping:
-                log.info("%s room message %s stays accepted until the next start", message.transport,
-                         message.journal_id)
-                return
-            await self.outcome(Outcome(message, Status.FAILED, error_condition="recipient-unavailable",
-                                       error_text=f"Not sent: the connection was lost before it went out ({error})."))
-            return
-        await self.outcome(Outcome(message, Status.SENT))
+    def _sent(self, message: OutboundMessage) -> None:
+        # SENT is never reported (Outcome.needs_report), so the write is all there is to do.
+        self._settle(self._journal.record_outcome(Outcome(message, Status.SENT)))
+
+    def _left(self, message: OutboundMessage, left: asyncio.Future[None]) -> None:
+        if left.cancelled():
+            return  # still accepted: the next start sends it
+        error = left.exception()
+        if error is None:
+            self._sent(message)
+        elif self._stopping:
+            log.info("%s room message %s stays accepted until the next start", message.transport, message.journal_id)
+        else:
+            self._settle(self.outcome(Outcome(
+                message, Status.FAILED, error_condition="recipient-unavailable",
+                error_text=f"Not sent: the connection was lost before it went out ({error}).")))
 
     async def _failed_in_room(self, message: OutboundMessage, condition: str, text: str) -> None:
         if await self._journal.record_outcome(Outcome(message, Status.FAILED, error_condition=condition,

@@ -136,7 +136,7 @@ class JournalRepository:
             return [error] * len(rows)
         return [_stored(m, values, journal_id) for m, values, journal_id in zip(messages, rows, ids, strict=True)]
 
-    async def record_outcome(self, outcome: Outcome) -> bool:
+    def record_outcome(self, outcome: Outcome) -> asyncio.Future[bool]:
         """Store an outcome unless the row is settled otherwise; False when it was not stored.
 
         A final status is never left (a late 'sent' must not undo 'delivered', whichever instance hears it),
@@ -149,7 +149,7 @@ class JournalRepository:
         params = dict(row_id=outcome.message.journal_id, new_status=outcome.status.value, now=utcnow(),
                       now_reported=outcome.status.final and not outcome.needs_report,
                       new_provider_id=outcome.provider_id, new_error=error)
-        return await self.writer.run_bulk(self._outcomes, params)
+        return self.writer.run_bulk(self._outcomes, params)
 
     def mark_reported(self, journal_id: int) -> asyncio.Future[None]:
         if journal_id is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.core.events import Direction, InboundMessage, Status
+from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
 from gateway.core.policy import AccessControl, AccessPolicy
 from gateway.core.router import ROOM_ROUND, Router
 from gateway.store.store import Store
@@ -115,3 +115,49 @@ async def test_a_burst_is_journaled_and_shown_in_rounds_with_other_work_between_
     rounds = len(set(turns_seen))
     assert rounds >= 1000 // ROOM_ROUND, f"shown in {rounds} turn(s) of the loop"
     assert all(turns_seen.count(t) <= ROOM_ROUND for t in set(turns_seen))
+
+
+class Reports:
+    """The XMPP side's error reports (a FAILED outcome is reported to its sender)."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+
+    def report(self, outcome: Outcome) -> asyncio.Future[None]:
+        self.outcomes.append(outcome)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def said(body: str) -> OutboundMessage:
+    return OutboundMessage(transport="irc", user="here@example.org", resource="phone", peer="#chan%net", body=body,
+                           xmpp_id=None, room=True)
+
+
+async def test_a_queued_room_line_is_settled_when_it_leaves_or_when_its_connection_is_lost(store: Store) -> None:
+    """Flood control hands back a future for the line; its outcome is recorded once that future settles."""
+    reports = Reports()
+    router = router_for(store, Rooms(present=set()))
+    router.attach("irc", sender=None, sink=reports)  # type: ignore[arg-type]
+    lines: dict[str, asyncio.Future[None]] = {}
+
+    async def queue(message: OutboundMessage) -> asyncio.Future[None]:
+        lines[message.body] = asyncio.get_running_loop().create_future()
+        return lines[message.body]
+
+    for body in ("leaves", "lost", "at stop"):
+        await router.submit_room(said(body), queue)
+    lines["leaves"].set_result(None)
+    lines["lost"].set_exception(ConnectionError("reset by peer"))
+    await asyncio.sleep(0)  # their callbacks run
+    router.stopping()
+    lines["at stop"].set_exception(ConnectionError("closed"))
+    await router.drain()
+
+    rows = {r.body: r for r in await store.journal.history(direction=Direction.OUT)}
+    assert {body: row.status for body, row in rows.items()} == {
+        "leaves": Status.SENT, "lost": Status.FAILED, "at stop": Status.ACCEPTED}
+    assert rows["lost"].error is not None and "reset by peer" in rows["lost"].error
+    assert [(o.message.body, o.error_condition) for o in reports.outcomes] == [("lost", "recipient-unavailable")]
+    assert [m.body for m in await store.journal.accepted_outbound("irc")] == ["at stop"]  # sent after a restart
