@@ -16,12 +16,11 @@ import asyncio
 import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
 from bench.echo_component import until_stopped
 from bench.irc_load import RawIrcLoad
-from bench.streams import close_stream
+from bench.streams import StanzaSplitter, close_stream
 from gateway.devstack.ports import LOOPBACK
 
 NS = "{jabber:component:accept}"
@@ -47,14 +46,11 @@ class RawBridge:
         self.domain, self.secret, self.irc_port = domain, secret, irc_port
         self.ready = asyncio.Event()
         self.users: dict[str, _User] = {}  # full JID -> its connection
-        self._parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-        self._depth = 0
-        self._root = ET.Element("stream")
+        self._stream = StanzaSplitter(self._stanza, on_open=self._started)
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._joins: set[asyncio.Task[None]] = set()
         self._out: list[str] = []  # stanzas waiting for this turn's write
-        self._dirty: set[str] = set()  # users with PRIVMSG lines waiting
         self._flush_scheduled = False
 
     async def connect(self, port: int) -> None:
@@ -83,31 +79,18 @@ class RawBridge:
         if self._out and self._writer is not None:
             self._writer.write("".join(self._out).encode())
             self._out.clear()
-        for jid in self._dirty:
-            user = self.users.get(jid)
-            if user is not None and user.out:
+        for user in self.users.values():
+            if user.out:
                 user.irc.send("".join(user.out))
                 user.out.clear()
-        self._dirty.clear()
 
     # -- XMPP side -----------------------------------------------------------------------------------------------
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while chunk := await reader.read(262144):
-            self._parser.feed(chunk)
-            for event, elem in cast(list[tuple[str, ET.Element]], self._parser.read_events()):
-                if event == "start":
-                    self._depth += 1
-                    if self._depth == 1:
-                        self._started(elem)
-                    continue
-                self._depth -= 1
-                if self._depth == 1:
-                    self._root.remove(elem)
-                    self._stanza(elem)
+            self._stream.feed(chunk)
 
     def _started(self, stream: ET.Element) -> None:
-        self._root = stream
         digest = hashlib.sha1((stream.get("id", "") + self.secret).encode()).hexdigest()
         self._send(f"<handshake>{digest}</handshake>")
 
@@ -122,7 +105,6 @@ class RawBridge:
                 return
             body = elem.findtext(NS + "body") or ""
             user.out.append(f"PRIVMSG {_channel(room)} :{body}\r\n")
-            self._dirty.add(sender)
             self._send(f"<message from={quoteattr(f'{room}/{user.nick}')} to={quoteattr(sender)} type='groupchat'>"
                        f"<body>{escape(body)}</body></message>")
         elif tag == NS + "presence":

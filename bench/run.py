@@ -186,18 +186,14 @@ class Bench:
 
     async def ceilings(self) -> None:
         """The raw bridge (what the servers route), then the slixmpp echo (a Python component's own ceiling)."""
-        process, startup = await self.stack.start_raw_bridge()
-        self.figures.setdefault("startup", {})["raw_bridge"] = startup
-        try:
-            await self.rooms("raw_bridge", bridge_room("{channel}"), irc=True, target=process, label="raw bridge")
-        finally:
-            self.stack.stop(process)
-        process, startup = await self.stack.start_echo()
-        self.figures.setdefault("startup", {})["echo"] = startup
-        try:
-            await self.rooms("echo", None, irc=False, target=process)
-        finally:
-            self.stack.stop(process)
+        for column, start, room, irc in (("raw_bridge", self.stack.start_raw_bridge, bridge_room("{channel}"), True),
+                                         ("echo", self.stack.start_echo, None, False)):
+            process, startup = await start()
+            self.figures.setdefault("startup", {})[column] = startup
+            try:
+                await self.rooms(column, room, irc=irc, target=process)
+            finally:
+                self.stack.stop(process)
 
     # -- the gateway ------------------------------------------------------------------------------------------
 

@@ -12,10 +12,9 @@ import base64
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
-from bench.streams import close_stream
+from bench.streams import StanzaSplitter, close_stream
 from gateway.devstack.ports import LOOPBACK
 
 CLIENT_NS = "{jabber:client}"
@@ -41,19 +40,13 @@ class RawXmppClient:
         self.on_stanza: StanzaHandler | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._parser = self._new_parser()
-        self._depth = 0
-        self._root = ET.Element("stream")
+        self._stream = StanzaSplitter(self._dispatch)
         self._waiters: list[tuple[Callable[[ET.Element], bool], asyncio.Future[ET.Element]]] = []
         self._read_task: asyncio.Task[None] | None = None
 
     @property
     def bare(self) -> str:
         return f"{self.user}@{self.domain}"
-
-    @staticmethod
-    def _new_parser() -> ET.XMLPullParser[ET.Element]:
-        return ET.XMLPullParser(events=("start", "end"))
 
     # -- stream ---------------------------------------------------------------------------------------------
 
@@ -71,8 +64,7 @@ class RawXmppClient:
         self.send(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>")
         if (await outcome).tag != SASL_NS + "success":
             raise ConnectionError(f"{self.bare}: authentication failed")
-        # The stream restarts after SASL: a fresh parser for the new stream header.
-        self._parser, self._depth = self._new_parser(), 0
+        self._stream.restart()  # the stream restarts after SASL
         features = self.expect(lambda e: e.tag.endswith("}features"))
         self.send(STREAM_HEADER.format(to=quoteattr(self.domain)))
         await features
@@ -87,18 +79,7 @@ class RawXmppClient:
 
     def feed(self, data: bytes) -> None:
         """Parse received bytes; every complete top-level stanza is handed out."""
-        self._parser.feed(data)
-        for pair in self._parser.read_events():
-            event, elem = cast(tuple[str, ET.Element], pair)
-            if event == "start":
-                self._depth += 1
-                if self._depth == 1:
-                    self._root = elem
-                continue
-            self._depth -= 1
-            if self._depth == 1:  # a top-level stanza is complete: hand it out, keep the tree small
-                self._root.remove(elem)
-                self._dispatch(elem)
+        self._stream.feed(data)
 
     def _dispatch(self, elem: ET.Element) -> None:
         if self._waiters:
