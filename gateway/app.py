@@ -61,7 +61,7 @@ class Gateway:
             component = GatewayComponent(
                 transport, router, host=config.xmpp.host, port=config.xmpp.component_port,
                 server_domain=config.server_domain(settings.jid),
-                reconnect_max_delay=config.xmpp.reconnect_max_delay,
+                reconnect_max_delay=config.xmpp.reconnect_max_delay, max_stanza_size=config.xmpp.max_stanza_size,
                 on_state=self._component_state, on_reconnect=self._component_reconnect)
             router.attach(name, transport, component)
             self.transports[name] = transport

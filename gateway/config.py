@@ -49,6 +49,9 @@ class XmppSettings(StrictModel):
     domain: str | None = Field(None, description="the server's own domain; defaults to each component's parent")
     admins: tuple[str, ...] = ()
     reconnect_max_delay: float = Field(30.0, gt=0, le=3600)
+    # Below Prosody's default component limit (512 KiB): a larger stanza would make the server close the stream.
+    max_stanza_size: int = Field(256 * 1024, ge=16 * 1024, le=16 * 1024 * 1024,
+                                 description="bytes; the largest stanza the gateway writes to the XMPP server")
 
     @field_validator("admins")
     @classmethod

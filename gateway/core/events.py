@@ -118,6 +118,10 @@ class ContactPresence:
     status: str | None = None
 
 
+class Undeliverable(Exception):
+    """A stanza the XMPP server will never take (too large, or refused by the server): it is not written again."""
+
+
 class Refusal(Exception):
     """An outbound message the gateway will not take; rendered as an XMPP error with this text.
 

@@ -50,6 +50,10 @@ class Journal(Protocol):
 
     def mark_all(self, journal_ids: Sequence[int], status: Status) -> Awaitable[Any]: ...
 
+    async def fail_inbound(self, journal_id: int, reason: str) -> None:
+        """An inbound message that can never be delivered: failed with `reason`, not resumed again."""
+        ...
+
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]: ...
 
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]: ...
@@ -64,7 +68,8 @@ class Journal(Protocol):
 
 
 class XmppSink(Protocol):
-    """A component: writes to the XMPP server. Each future resolves once the server has the stanza."""
+    """A component: writes to the XMPP server. Each future resolves once the server has the stanza, or fails with
+    core.events.Undeliverable when it never will (the stanza is not written again)."""
 
     def deliver(self, message: InboundMessage) -> asyncio.Future[None]: ...
 

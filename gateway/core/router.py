@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Refusal, Status, Undeliverable
 from gateway.core.policy import AccessControl
 from gateway.core.ports import Journal, MessageSender, XmppSink
 from gateway.core.rooms import RoomDelivery
@@ -149,9 +149,15 @@ class Router:
                      outcome.message.journal_id, outcome.status)
             return
         if outcome.needs_report:
-            future = self._routes[outcome.message.transport].sink.report(outcome)
             journal_id = outcome.message.journal_id
             assert journal_id is not None
+            try:
+                future = self._routes[outcome.message.transport].sink.report(outcome)
+            except Exception:
+                log.exception("cannot report the outcome of %s message %s; it is not tried again",
+                              outcome.message.transport, journal_id)
+                self._settle(self._journal.mark_reported(journal_id))
+                return
             self._after(future, self._journal.mark_reported, journal_id)
 
     # -- foreign network -> XMPP user -------------------------------------------------------------------
@@ -197,7 +203,7 @@ class Router:
                 batch, self._room_inbox = self._room_inbox[:ROOM_ROUND], self._room_inbox[ROOM_ROUND:]
                 messages = [item for item in batch if isinstance(item, InboundMessage)]
                 results = iter(await self._journal.record_inbound_many(messages) if messages else ())
-                for item in batch:
+                for item in batch:  # one item's failure is that item's only
                     if not isinstance(item, InboundMessage):
                         try:
                             item()
@@ -209,7 +215,10 @@ class Router:
                         # Better shown unjournaled than not at all; there is no redelivery for it then.
                         log.error("cannot journal a %s room message for %s: %s", message.transport, message.user,
                                   result)
-                        self._render_room(message)
+                        try:
+                            self._render_room(message)
+                        except Exception:
+                            log.exception("cannot show a %s room message to %s", message.transport, message.user)
                         continue
                     stored, new = result
                     if new:
@@ -225,21 +234,38 @@ class Router:
         return rooms.deliver_room(message, resumed)
 
     def _deliver(self, message: InboundMessage, resumed: bool = False) -> None:
-        assert message.journal_id is not None
-        if message.room_nick is None:
-            future = self._routes[message.transport].sink.deliver(message)
-        else:
-            room_future = self._render_room(message, resumed)
-            if room_future is None:
-                self._settle(self._journal.mark_all([message.journal_id], Status.UNROUTABLE))
-                return
-            future = room_future
-        future.add_done_callback(functools.partial(self._delivered, message.journal_id))
+        """Hand a journaled message to its component; a message that cannot be rendered is failed, never raised."""
+        journal_id = message.journal_id
+        assert journal_id is not None
+        try:
+            if message.room_nick is None:
+                future = self._routes[message.transport].sink.deliver(message)
+            else:
+                room_future = self._render_room(message, resumed)
+                if room_future is None:
+                    log.info("%s room message %s for %s kept as unroutable: they left %s before it was shown",
+                             message.transport, journal_id, message.user, message.peer)
+                    self._settle(self._journal.mark_all([journal_id], Status.UNROUTABLE))
+                    return
+                future = room_future
+        except Exception as error:
+            log.exception("cannot render the %s message %s from %s to %s", message.transport, journal_id,
+                          message.peer, message.user)
+            self._settle(self._journal.fail_inbound(journal_id, f"cannot be rendered: {error!r}"[:500]))
+            return
+        future.add_done_callback(functools.partial(self._delivered, journal_id))
 
     def _delivered(self, journal_id: int, future: asyncio.Future[None]) -> None:
         """Collect what the server confirmed; one write marks all confirmed in the same turn of the loop."""
-        if future.cancelled() or future.exception() is not None:
+        if future.cancelled():
             return  # still pending in the journal: the next start delivers it
+        error = future.exception()
+        if isinstance(error, Undeliverable):
+            log.warning("inbound message %s failed: %s", journal_id, error)
+            self._settle(self._journal.fail_inbound(journal_id, str(error)))
+            return
+        if error is not None:
+            return
         if not self._confirmed:
             asyncio.get_running_loop().call_soon(self._mark_confirmed)
         self._confirmed.append(journal_id)
@@ -259,17 +285,20 @@ class Router:
         """Finish what a previous run accepted: deliver, report and send what is still open."""
         route = self._routes[transport]
         for inbound in await self._journal.pending_inbound(transport):
-            self._deliver(inbound, resumed=True)
+            self._deliver(inbound, resumed=True)  # fails what it cannot render
         for outcome in await self._journal.unreported_outcomes(transport):
-            await self.outcome(outcome)
+            await self.outcome(outcome)  # fails what it cannot render
         accepted = await self._journal.accepted_outbound(transport)
         if accepted:
             log.info("resuming %d accepted %s message(s)", len(accepted), transport)
         for outbound in accepted:
-            if outbound.room and route.rooms is not None:
-                route.rooms.resume_room(outbound)  # sent once the user is back in the room
-            else:
-                await self._send(route, outbound)
+            try:
+                if outbound.room and route.rooms is not None:
+                    route.rooms.resume_room(outbound)  # sent once the user is back in the room
+                else:
+                    await self._send(route, outbound)
+            except Exception:
+                log.exception("cannot resume %s message %s", transport, outbound.journal_id)
 
     async def drain(self) -> None:
         """Wait for the journal writes that follow deliveries and reports."""
@@ -281,7 +310,12 @@ class Router:
 
     def _after(self, future: asyncio.Future[None], then: Callable[[int], Awaitable[None]], journal_id: int) -> None:
         def done(f: asyncio.Future[None]) -> None:
-            if f.cancelled() or f.exception() is not None:
+            if f.cancelled():
+                return  # still open in the journal: the next start reports it
+            error = f.exception()
+            if isinstance(error, Undeliverable):
+                log.warning("the report on message %s cannot be shown (%s); it is not tried again", journal_id, error)
+            elif error is not None:
                 return  # still open in the journal: the next start reports it
             self._settle(then(journal_id))
 

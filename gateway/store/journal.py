@@ -162,6 +162,13 @@ class JournalRepository:
         marks: list[Mark] = [(i, status.value, now) for i in journal_ids]
         return self.writer.run_bulk_many(self._statuses, marks)
 
+    async def fail_inbound(self, journal_id: int, reason: str) -> None:
+        """An inbound message the XMPP server will not take (see core.events.Undeliverable): failed, with why, so
+        that no start delivers it again."""
+        statement = (J.update().where(J.c.id == journal_id, J.c.direction == Direction.IN.value)
+                     .values(status=Status.FAILED.value, error=reason, updated_at=utcnow()))
+        await self.writer.run(lambda connection: connection.execute(statement))
+
     # -- reads -----------------------------------------------------------------------------------------
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
         rows = await self._select(and_(J.c.transport == transport, _PENDING_INBOUND))

@@ -22,7 +22,9 @@ from gateway import __version__
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.router import Router
 from gateway.transports.base import Transport
+from gateway.xmpp import wire
 from gateway.xmpp.addressing import peer_jid, peer_of
+from gateway.xmpp.bounce import answer_error, bounce
 from gateway.xmpp.gateway_prompt import NAMESPACE as GATEWAY_NS
 from gateway.xmpp.gateway_prompt import GatewayQuery
 from gateway.xmpp.outbox import AckedOutbox
@@ -36,6 +38,7 @@ INITIAL_DELAY = 1.0
 STABLE_AFTER = 30.0  # a stream that lived this long resets the backoff
 OOB_NS = "jabber:x:oob"
 OOB_URLS = f"{{{OOB_NS}}}x/{{{OOB_NS}}}url"
+ENVELOPE = 8 * 1024  # room a message takes besides its body: addresses, ids, OOB, delay, stanza-id
 
 
 class State(StrEnum):
@@ -45,21 +48,26 @@ class State(StrEnum):
     STOPPED = "stopped"
 
 
+# Payloads slixmpp's handlers answer for one request type only: any other type would go unanswered.
+_IQ_TYPES = {"http://jabber.org/protocol/disco#info": "get", "http://jabber.org/protocol/disco#items": "get",
+             "urn:xmpp:ping": "get", "jabber:iq:version": "get", "http://jabber.org/protocol/commands": "set"}
+# Stream errors by which the server says it could not take what we wrote (RFC 6120 4.9.3).
+REFUSALS = frozenset({"bad-format", "bad-namespace-prefix", "improper-addressing", "invalid-from", "invalid-namespace",
+                      "invalid-xml", "not-well-formed", "policy-violation", "restricted-xml", "unsupported-encoding",
+                      "unsupported-stanza-type", "xml-not-well-formed"})
+
+
 class _ServiceUnavailableIq(Iq):
     """RFC 6120 8.4: a request nobody handles gets service-unavailable (slixmpp's default differs)."""
 
     def unhandled(self, *args: Any) -> None:
         if self["type"] in ("get", "set"):
-            reply = self.reply()
-            reply["error"]["type"] = "cancel"
-            reply["error"]["condition"] = "service-unavailable"
-            reply["error"]["text"] = "This service does not handle that request."
-            reply.send()
+            answer_error(self.stream, self, "service-unavailable", "This service does not handle that request.")
 
 
 class GatewayComponent(ComponentXMPP):
     def __init__(self, transport: Transport[Any], router: Router, *, host: str, port: int,
-                 server_domain: str, reconnect_max_delay: float,
+                 server_domain: str, reconnect_max_delay: float, max_stanza_size: int = 256 * 1024,
                  on_state: Callable[[str, State], None] | None = None,
                  on_reconnect: Callable[[str], None] | None = None) -> None:
         settings = transport.settings
@@ -74,7 +82,10 @@ class GatewayComponent(ComponentXMPP):
         self.enable_direct_tls = False  # the component port is plain TCP on the server's side
         self.auto_authorize = None  # subscriptions are answered below, not by slixmpp's in-memory roster
         self.auto_subscribe = False
-        self.outbox = AckedOutbox(functools.partial(ComponentXMPP.send, self), self._ping_server)
+        self.max_stanza_size = max_stanza_size
+        # Text goes through slixmpp's send queue as it is (no filters): in order with everything else written.
+        self.outbox = AckedOutbox(functools.partial(ComponentXMPP.send, self), self._ping_server,
+                                  lambda stanza: wire.render(stanza, self.default_ns, self), max_stanza_size)
         self._attempt: asyncio.Future[str] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._stream_error: str | None = None
@@ -113,6 +124,8 @@ class GatewayComponent(ComponentXMPP):
         self.register_handler(Callback("gateway messages", MatchXPath(f"{{{self.default_ns}}}message"),
                                        self._start_handling))
         self._message_tag = f"{{{self.default_ns}}}message"
+        self._iq_tag = f"{{{self.default_ns}}}iq"
+        self.add_filter("in", self._check_iq)
         self.add_filter("in", self._take_user_messages)
         self.add_event_handler("presence_subscribe", self._on_subscribe)
         self.add_event_handler("presence_probe", self._on_probe)
@@ -213,7 +226,10 @@ class GatewayComponent(ComponentXMPP):
         self.outbox.connected()
 
     def _on_disconnected(self, _reason: Any) -> None:
-        self.outbox.disconnected()
+        refused = self._stream_error if self._stream_error in REFUSALS else None
+        if refused is not None:
+            log.error("%s: the XMPP server closed the stream over what the gateway wrote (%s)", self.domain, refused)
+        self.outbox.disconnected(refused)
         if self.state is State.CONNECTED:
             self._set_state(State.DISCONNECTED)
         if self._stream_error in ("not-authorized", "host-unknown", "conflict"):
@@ -267,13 +283,52 @@ class GatewayComponent(ComponentXMPP):
             disco.add_feature(feature, jid=self.boundjid)
 
     def send(self, data: Any, use_filters: bool = True) -> None:
-        """Every stanza written past the outbox goes after what the outbox holds for this turn (it keeps order)."""
+        """Every stanza written past the outbox is sanitised (wire.py) and goes after what the outbox holds for this
+        turn (it keeps order)."""
         outbox: AckedOutbox | None = getattr(self, "outbox", None)
         if outbox is not None:
             outbox.flush()
+        if not isinstance(data, str):
+            wire.sanitize(data.xml)
         super().send(data, use_filters)
 
     # -- stanzas in ---------------------------------------------------------------------------------------
+    def incoming_filter(self, xml: ET.Element) -> ET.Element:
+        """A stanza too deep or too large to copy is answered with an error here and goes no further."""
+        why = wire.too_complex(xml)
+        if why is None:
+            return xml
+        kind = xml.tag.rpartition("}")[2]
+        log.warning("%s: refused a %s from %s: %s", self.domain, kind, xml.get("from"), why)
+        if kind in ("message", "presence", "iq") and xml.get("type") not in ("error", "result"):
+            reply = bounce(self, kind, id=xml.get("id"), to=xml.get("from", ""), sender=xml.get("to", ""),
+                           condition="policy-violation", text=f"This stanza was not processed: {why}.")
+            if reply is not None:
+                reply.send()
+        return ET.Element(f"{{{self.default_ns}}}refused")  # no handler takes it
+
+    def _check_iq(self, stanza: Any) -> Any:
+        """RFC 6120 8.2.3: a request carries exactly one payload and is answered once, whatever it holds."""
+        xml = stanza.xml
+        if xml.tag != self._iq_tag:
+            return stanza
+        kind = xml.get("type")
+        if kind in ("result", "error"):
+            return stanza
+        if kind not in ("get", "set"):
+            answer_error(self, stanza, "bad-request", f"An IQ has the type get, set, result or error, not {kind!r}.")
+            return None
+        payloads = [child for child in xml if child.tag != "{jabber:component:accept}error"]
+        if len(payloads) != 1:
+            answer_error(self, stanza, "bad-request", f"An IQ {kind} carries exactly one payload, not {len(payloads)}.")
+            return None
+        namespace = payloads[0].tag[1:].partition("}")[0]
+        wanted = _IQ_TYPES.get(namespace)
+        if wanted is not None and kind != wanted:
+            answer_error(self, stanza, "bad-request", f"{namespace} is asked with an IQ {wanted}, not {kind}.")
+            return None
+        return stanza
+
     def _take_user_messages(self, stanza: Any) -> Any:
         """A user's chat or group-chat message goes straight to our handler, the only one that wants it.
 
@@ -298,13 +353,17 @@ class GatewayComponent(ComponentXMPP):
         kind = stanza["type"]
         if kind in ("error", "headline"):
             return
+        body = stanza["body"]
+        if body and (size := wire.escaped_size(body)) > self.max_stanza_size - ENVELOPE:
+            self._error(stanza, "not-acceptable", f"This message is too long: {size // 1024} KiB as XML, and the "
+                                                  f"gateway writes at most {self.max_stanza_size // 1024} KiB.")
+            return
         room_stanza = kind == "groupchat" or bool(stanza["to"].resource)
         if self.room_messages is not None and room_stanza and await self.room_messages(stanza):
             return
         if kind == "groupchat":
             return
         sender, to = stanza["from"], stanza["to"]
-        body = stanza["body"]
         if not to.user:
             if body.strip():
                 reply = (await self.chat_commands(str(sender.bare), body) if self.chat_commands is not None
@@ -353,13 +412,8 @@ class GatewayComponent(ComponentXMPP):
         self.make_message(mto=stanza["from"], mfrom=stanza["to"], mbody=text, mtype="chat").send()
 
     def _error(self, stanza: Message, condition: str, text: str) -> None:
-        reply = stanza.reply(clear=False)
-        reply["id"] = stanza["id"]  # Message.reply() draws a new id; the sender matches errors by theirs
-        reply["type"] = "error"
-        reply["error"]["type"] = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
-        reply["error"]["condition"] = condition
-        reply["error"]["text"] = text
-        reply.send()
+        etype = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
+        answer_error(self, stanza, condition, text, etype)
 
     def _on_subscribe(self, presence: Presence) -> None:
         self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="subscribed")

@@ -29,7 +29,8 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status, new_id
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.xmpp import stanza_text
-from gateway.xmpp.addressing import peer_bare_jid, peer_jid, peer_of
+from gateway.xmpp.addressing import nick_of, peer_bare_jid, peer_jid, peer_of, resource_part
+from gateway.xmpp.bounce import answer_error, bounce
 from gateway.xmpp.component import GatewayComponent
 
 log = logging.getLogger(__name__)
@@ -253,13 +254,13 @@ class MucService:
         role = occupant.role if occupant is not None and ptype is None else "none"
         parts.append(f'<x xmlns="{MUC_USER_NS}"><item affiliation={attribute(affiliation)} role={attribute(role)}')
         if new_nick is not None:
-            parts.append(f" nick={attribute(new_nick)}")
+            parts.append(f" nick={attribute(resource_part(new_nick))}")
         if actor is None and not reason:
             parts.append(" />")
         else:
             parts.append(">")
             if actor is not None:
-                parts.append(f"<actor nick={attribute(actor)} />")
+                parts.append(f"<actor nick={attribute(resource_part(actor))} />")
             if reason:
                 parts.append(f"<reason>{text(reason)}</reason>")
             parts.append("</item>")
@@ -268,7 +269,7 @@ class MucService:
         self.xmpp.send("".join(parts))
 
     def _subject(self, to: str, member: _Membership) -> None:
-        sender = f"{member.jid}/{member.subject_by}" if member.subject_by else member.jid
+        sender = stanza_text.full_jid(member.jid, member.subject_by or "")
         message = self.xmpp.make_message(mto=to, mfrom=JID(sender), mtype="groupchat")
         message["subject"] = member.subject
         if not member.subject:
@@ -285,21 +286,15 @@ class MucService:
         self._subject(to, member)
 
     def _error_presence(self, presence: Presence, condition: str, text: str) -> None:
-        reply = self.xmpp.make_presence(pfrom=presence["to"], pto=presence["from"], ptype="error")
-        ET.SubElement(reply.xml, f"{{{MUC_NS}}}x")
-        reply["error"]["type"] = "auth" if condition in ("forbidden", "not-authorized", "registration-required") \
-            else "cancel"
-        reply["error"]["condition"] = condition
-        reply["error"]["text"] = text
-        reply.send()
+        etype = "auth" if condition in ("forbidden", "not-authorized", "registration-required") else "cancel"
+        reply = bounce(self.xmpp, "presence", id=presence["id"], to=presence["from"], sender=presence["to"],
+                       condition=condition, text=text, etype=etype)
+        if reply is not None:
+            ET.SubElement(reply.xml, f"{{{MUC_NS}}}x")
+            reply.send()
 
     def _error_message(self, stanza: Message, condition: str, text: str) -> None:
-        reply = self.xmpp.make_message(mto=stanza["from"], mfrom=stanza["to"], mtype="error")
-        reply["id"] = stanza["id"]
-        reply["error"]["type"] = "wait" if condition == "resource-constraint" else "cancel"
-        reply["error"]["condition"] = condition
-        reply["error"]["text"] = text
-        reply.send()
+        answer_error(self.xmpp, stanza, condition, text, "wait" if condition == "resource-constraint" else "cancel")
 
     # -- presences from users ---------------------------------------------------------------------------------
     def _presence_received(self, stanza: StanzaBase) -> None:
@@ -338,7 +333,7 @@ class MucService:
 
     async def _available(self, presence: Presence, key: tuple[str, str]) -> None:
         user, room_jid = key
-        full, nick = str(presence["from"]), presence["to"].resource
+        full, nick = str(presence["from"]), nick_of(presence["to"])
         room = peer_of(presence["to"])
         show = presence["show"] or None
         status = presence["status"] or None
@@ -398,7 +393,7 @@ class MucService:
         if not body:
             return True
         try:
-            await self.rooms.send_room_private(key[0], member.room, to.resource, body)
+            await self.rooms.send_room_private(key[0], member.room, nick_of(to), body)
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
         return True
@@ -539,12 +534,10 @@ class MucService:
 
     def _error_to(self, message: OutboundMessage, room_jid: str, condition: str, text: str) -> None:
         to = f"{message.user}/{message.resource}" if message.resource else message.user
-        reply = self.xmpp.make_message(mto=to, mfrom=JID(room_jid), mtype="error")
-        reply["id"] = message.xmpp_id or ""
-        reply["error"]["type"] = "wait" if condition == "resource-constraint" else "cancel"
-        reply["error"]["condition"] = condition
-        reply["error"]["text"] = text
-        self.xmpp.outbox.send(reply)
+        reply = bounce(self.xmpp, "message", id=message.xmpp_id, to=to, sender=room_jid, condition=condition,
+                       text=text, etype="wait" if condition == "resource-constraint" else "cancel")
+        if reply is not None:
+            self.xmpp.outbox.send(reply)
 
     # -- the room's side (core.rooms.RoomSink) ---------------------------------------------------------------
     def room_message(self, user: str, message: RoomMessage) -> None:

@@ -10,25 +10,23 @@ built with slixmpp. The component stream's default namespace is jabber:component
 from __future__ import annotations
 
 import functools
-import re
 from datetime import UTC, datetime
 
 from slixmpp import JID
 from slixmpp.plugins.xep_0082 import format_datetime
 
+from gateway.core.text import clean
+from gateway.xmpp.addressing import resource_part
+
 SID_NS = "urn:xmpp:sid:0"
 MUC_USER_X = '<x xmlns="http://jabber.org/protocol/muc#user"/>'
-
-# Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF): a server closes the
-# stream on them, so they are left out.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @functools.lru_cache(maxsize=1024)
 def text(value: str) -> str:
     # Cached: a line said in a room is written once per member who reads it.
     # str.replace in a chain: several times faster than xml.sax.saxutils.escape's loop over a mapping.
-    return _NOT_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def attribute(value: str) -> str:
@@ -36,9 +34,9 @@ def attribute(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def full_jid(bare: str, resource: str) -> str:
-    """`bare/resource` as slixmpp would write it; raises InvalidJID for a resource a JID cannot hold."""
-    return str(JID(f"{bare}/{resource}")) if resource else str(JID(bare))
+def full_jid(bare: str, nick: str) -> str:
+    """`bare/nick` as slixmpp would write it, the nick mapped to a resource (xmpp.addressing)."""
+    return str(JID(f"{bare}/{resource_part(nick)}")) if nick else str(JID(bare))
 
 
 def message(*, to: str, sender: str, kind: str, id: str | None, body: str, payload: str = "") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway.core.events import Undeliverable
 from gateway.xmpp.outbox import AckedOutbox
 
 
@@ -88,7 +89,7 @@ async def test_a_stanza_cut_off_with_the_stream_is_written_again_after_reconnect
     stream = FakeStream()
     outbox = AckedOutbox(stream.write, stream.ping)
     outbox.connected()
-    stanza = {"id": "same-id", "body": "hello"}
+    stanza = '<message id="same-id"><body>hello</body></message>'
     future = outbox.send(stanza)
     await asyncio.sleep(0)
     outbox.disconnected()  # the stream broke before the ping came back
@@ -99,7 +100,7 @@ async def test_a_stanza_cut_off_with_the_stream_is_written_again_after_reconnect
     stream.wire.clear()
     outbox.connected()
     await asyncio.sleep(0)
-    assert stream.wire == [stanza, "PING"]  # the very same stanza object, hence the same id
+    assert stream.wire == [stanza, "PING"]  # the very same text, hence the same id
     await stream.answer()
     assert future.done()
 
@@ -128,21 +129,90 @@ async def test_one_ping_confirms_a_burst() -> None:
     assert stream.wire.count("PING") == 1
 
 
-async def test_text_stanzas_of_one_turn_are_written_together_and_objects_keep_their_place() -> None:
+async def test_stanzas_of_one_turn_are_written_together_objects_as_their_text() -> None:
     stream = FakeStream()
-    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox = AckedOutbox(stream.write, stream.ping, render=lambda stanza: stanza if isinstance(stanza, str) else f"<{stanza['tag']}/>")
     outbox.connected()
-    stanza = {"id": "object"}
-    futures = [outbox.send("<a/>"), outbox.send("<b/>"), outbox.send(stanza), outbox.send("<c/>")]
-    assert stream.wire == ["<a/><b/>", stanza]  # the text before the object went first
+    futures = [outbox.send("<a/>"), outbox.send("<b/>"), outbox.send({"tag": "object"}), outbox.send("<c/>")]
+    assert stream.wire == []  # held for this turn of the loop
     outbox.flush()  # what the component does before writing anything else itself
-    assert stream.wire == ["<a/><b/>", stanza, "<c/>"]
+    assert stream.wire == ["<a/><b/><object/><c/>"]
     outbox.send("<d/>")
     outbox.send("<e/>")
     await asyncio.sleep(0)
-    assert stream.wire == ["<a/><b/>", stanza, "<c/>", "<d/><e/>", "PING"]  # the ping after what it confirms
+    assert stream.wire == ["<a/><b/><object/><c/>", "<d/><e/>", "PING"]  # the ping after what it confirms
     await stream.answer()
     assert all(f.done() for f in futures)
+
+
+async def test_a_stanza_larger_than_the_server_takes_is_failed_unwritten() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping, max_size=1000)
+    outbox.connected()
+    fits, too_large = outbox.send("é" * 500), outbox.send("é" * 501)  # 1000 and 1002 bytes in UTF-8
+    assert isinstance(too_large.exception(), Undeliverable)
+    assert "1002 bytes" in str(too_large.exception())
+    await stream.answer()
+    assert fits.done() and fits.exception() is None
+    assert stream.wire == ["é" * 500, "PING"]
+
+
+async def test_a_stanza_the_server_closes_the_stream_over_twice_is_failed_and_never_written_again() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    poison = outbox.send("<poison/>")
+    await asyncio.sleep(0)
+    outbox.disconnected("not-well-formed")
+    outbox.connected()
+    await asyncio.sleep(0)
+    assert stream.wire == ["<poison/>", "PING", "<poison/>", "PING"]  # written a second time, alone
+    outbox.disconnected("not-well-formed")
+    assert isinstance(poison.exception(), Undeliverable)
+    assert "not-well-formed" in str(poison.exception())
+    later = outbox.send("<later/>")
+    outbox.connected()
+    await stream.answer()
+    assert later.done() and later.exception() is None
+    assert stream.wire.count("<poison/>") == 2
+    assert len(outbox) == 0
+
+
+async def test_among_many_suspects_only_the_one_refused_again_fails() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    futures = {name: outbox.send(f"<{name}/>") for name in ("a", "poison", "b")}
+    await asyncio.sleep(0)
+    assert stream.wire == ["<a/><poison/><b/>", "PING"]
+    outbox.disconnected("not-well-formed")  # any of the three may be the cause
+    waiting = outbox.send("<c/>")  # sent while disconnected: not a suspect
+    stream.wire.clear()
+    outbox.connected()
+    await stream.answer()  # the suspects go one at a time, each with its own ping
+    assert stream.wire == ["<a/>", "PING", "<poison/>", "PING"]
+    assert futures["a"].done() and futures["a"].exception() is None
+    outbox.disconnected("not-well-formed")  # the server refuses the stream again, with only <poison/> on it
+    assert isinstance(futures["poison"].exception(), Undeliverable)
+    stream.wire.clear()
+    outbox.connected()
+    await stream.answer()
+    assert stream.wire == ["<b/>", "PING", "<c/>", "PING"]  # then back to writing everything at once
+    await stream.answer()
+    assert all(f.done() and f.exception() is None for f in (futures["b"], waiting))
+
+
+async def test_a_lost_connection_suspects_nothing() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.connected()
+    future = outbox.send("<m/>")
+    for _ in range(3):  # the server went away three times: no reason to blame the stanza
+        await asyncio.sleep(0)
+        outbox.disconnected()
+        outbox.connected()
+    await stream.answer()
+    assert future.done() and future.exception() is None
 
 
 async def test_text_held_when_the_stream_breaks_is_written_once_after_reconnect() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
 import pytest
-from slixmpp import Message
+from slixmpp import JID, Message
 from slixmpp.jid import InvalidJID
 from slixmpp.plugins.xep_0203 import Delay
 from slixmpp.xmlstream import register_stanza_plugin
@@ -57,5 +57,8 @@ def test_a_delay_is_written_in_utc_and_needs_a_zone() -> None:
 def test_full_jids_are_checked_and_normalised() -> None:
     assert stanza_text.full_jid("Room@IRC.Example.org", "Nick") == "room@irc.example.org/Nick"
     assert stanza_text.full_jid("room@irc.example.org", "") == "room@irc.example.org"
+    # Any nick makes a valid resource (xmpp.addressing): a bell, U+200E, one longer than a JID holds.
+    assert stanza_text.full_jid("room@irc.example.org", "a\x07\u200e") == "room@irc.example.org/a\\u{7}\\u{200e}"
+    assert str(JID(stanza_text.full_jid("room@irc.example.org", "x" * 2000))).endswith("/" + "x" * 1023)
     with pytest.raises(InvalidJID):
-        stanza_text.full_jid("room@irc.example.org", "x" * 2000)
+        stanza_text.full_jid("not a room", "nick")

@@ -137,6 +137,28 @@ def check_nick(nick: str, nicklen: int | None = None) -> str:
     return nick
 
 
+# What no nick can hold and still be written as a command's target: the line's framing (NUL, CR, LF, space), a
+# target list's separator, a trailing parameter's mark, and a prefix's separators.
+_TARGET_FORBIDDEN = {"\0", "\r", "\n", " ", ",", ":", "!", "@"}
+
+
+def check_target(nick: str, nicklen: int | None = None) -> str:
+    """A nick someone has on IRC, to be written to; AddressError with the reason otherwise.
+
+    Looser than `check_nick` (the nicks users choose for themselves): servers assign nicks RFC 2812 does not allow
+    (UTF-8 letters, a digit first after a collision), and a reply to such a nick must still reach it.
+    """
+    if not nick:
+        raise AddressError("a nick is empty.")
+    bad = sorted(_TARGET_FORBIDDEN.intersection(nick))
+    if bad:
+        raise AddressError(f"{nick!r} is no IRC nick: it contains {', '.join(_describe(ch) for ch in bad)}.")
+    limit = min(nicklen, MAX_NICK_BYTES) if nicklen else MAX_NICK_BYTES
+    if len(nick.encode()) > limit:
+        raise AddressError(f"{nick!r} is no IRC nick here: it is longer than {limit} bytes.")
+    return nick
+
+
 def parse_local_part(
     local: str, chantypes: str = DEFAULT_CHANTYPES, *, nicklen: int | None = None, channellen: int | None = None
 ) -> IrcAddress:
@@ -161,7 +183,7 @@ def parse_local_part(
         raise AddressError(f"{local!r} names no channel or nick before the '%', e.g. {EXAMPLE_CHANNEL}.")
     if is_channel_name(name, chantypes):
         return IrcAddress("channel", network, check_channel(name, chantypes, channellen))
-    return IrcAddress("nick", network, check_nick(name, nicklen))
+    return IrcAddress("nick", network, check_target(name, nicklen))
 
 
 def channel_address(channel: str, network: str, chantypes: str = DEFAULT_CHANTYPES) -> IrcAddress:
@@ -171,7 +193,7 @@ def channel_address(channel: str, network: str, chantypes: str = DEFAULT_CHANTYP
 
 def nick_address(nick: str, network: str) -> IrcAddress:
     """The address of a user received from IRC."""
-    return IrcAddress("nick", check_network_name(network), check_nick(nick))
+    return IrcAddress("nick", check_network_name(network), check_target(nick))
 
 
 def check_server_address(address: str, allow_private: bool = False) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -206,7 +228,8 @@ _SHARED = ipaddress.IPv4Network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT
 
 
 def _describe(ch: str) -> str:
-    names = {"\0": "NUL", "\x07": "BEL", "\r": "CR", "\n": "LF", " ": "a space", ",": "a comma", ":": "a colon"}
+    names = {"\0": "NUL", "\x07": "BEL", "\r": "CR", "\n": "LF", " ": "a space", ",": "a comma", ":": "a colon",
+             "!": "'!'", "@": "'@'"}
     if ch in names:
         return names[ch]
     return repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"

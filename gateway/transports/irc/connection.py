@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from gateway import __version__
 from gateway.core.events import Refusal
-from gateway.transports.irc.addressing import check_channel, check_nick
+from gateway.transports.irc.addressing import check_channel, check_nick, check_target
 from gateway.transports.irc.channel import Channel, ChannelDirectory, Member, ServerInfo
 from gateway.transports.irc.events import (
     AccountEvent,
@@ -636,7 +636,7 @@ class IrcConnection:
     def _check_target(self, target: str) -> str:
         if self.server.is_channel(target):
             return check_channel(target, self.server.chantypes, self.server.channellen)
-        return check_nick(target, self.server.nicklen)
+        return check_target(target, self.server.nicklen)
 
     async def privmsg(
         self, target: str, body: str, *, action: bool | None = None, notice: bool = False

@@ -18,7 +18,7 @@ from gateway.core.events import ContactPresence, InboundMessage, OutboundMessage
 from gateway.core.rooms import InRoomOrder, Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.irc.accounts import IrcAccounts, upsert_configured
-from gateway.transports.irc.addressing import Casemapping, check_nick, parse_local_part
+from gateway.transports.irc.addressing import Casemapping, check_nick, check_target, parse_local_part
 from gateway.transports.irc.channel import Channel, Member
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
 from gateway.transports.irc.events import (
@@ -223,7 +223,7 @@ class IrcTransport(Transport[IrcSettings]):
 
     async def send_room_private(self, user: str, room: str, nick: str, body: str) -> None:
         connection, _ = self._joined(user, room)
-        check_nick(nick)
+        check_target(nick)
         network = connection.network.name
         self._pm_rooms[(user, network, connection.server.fold(nick))] = room
         if not await connection.privmsg(nick, body):

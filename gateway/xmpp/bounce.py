@@ -1,0 +1,58 @@
+"""Error replies built afresh: the id, the addresses swapped and the error, never a copy of what was received.
+
+RFC 6120 8.3.1 lets an error carry the original payload; we never do: the payload is untrusted (slixmpp would write
+a namespace value like `urn:x:a"b` unescaped and cut the stream, and copying a deeply nested tree raises
+RecursionError), and the sender has it already.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slixmpp import JID
+from slixmpp.jid import InvalidJID
+
+log = logging.getLogger(__name__)
+
+# RFC 6120 8.3.3: the type each condition usually has.
+_TYPES = {"bad-request": "modify", "jid-malformed": "modify", "not-acceptable": "modify", "policy-violation": "modify",
+          "forbidden": "auth", "not-authorized": "auth", "registration-required": "auth",
+          "resource-constraint": "wait", "recipient-unavailable": "wait", "remote-server-timeout": "wait"}
+
+
+def error_type(condition: str) -> str:
+    return _TYPES.get(condition, "cancel")
+
+
+def bounce(xmpp: Any, kind: str, *, id: str | None, to: JID | str, sender: JID | str, condition: str, text: str,
+           etype: str | None = None) -> Any:
+    """An error `kind` stanza (message, presence or iq) with `id`, to `to` from `sender`; None when an address is
+    no JID (nothing can be answered then)."""
+    try:
+        to_jid, from_jid = JID(to), JID(sender)
+    except InvalidJID:
+        log.warning("cannot answer a %s with an invalid address (%r -> %r)", kind, sender, to)
+        return None
+    if kind == "iq":
+        reply = xmpp.make_iq(ito=to_jid, ifrom=from_jid, id=id or "", itype="error")
+    elif kind == "message":
+        reply = xmpp.make_message(mto=to_jid, mfrom=from_jid, mtype="error")
+        reply["id"] = id or ""
+    else:
+        reply = xmpp.make_presence(pto=to_jid, pfrom=from_jid, ptype="error")
+        reply["id"] = id or ""
+    reply["error"]["type"] = etype or error_type(condition)
+    reply["error"]["condition"] = condition
+    reply["error"]["text"] = text
+    return reply
+
+
+def answer_error(xmpp: Any, stanza: Any, condition: str, text: str, etype: str | None = None) -> None:
+    """Send the error reply to a received stanza (see `bounce`); error stanzas are never answered."""
+    if stanza.xml.get("type") == "error":
+        return
+    reply = bounce(xmpp, stanza.name, id=stanza.xml.get("id"), to=stanza.xml.get("from", ""),
+                   sender=stanza.xml.get("to", ""), condition=condition, text=text, etype=etype)
+    if reply is not None:
+        reply.send()
