@@ -2,18 +2,20 @@
 
 A request is stored before it is answered 200; anything that goes wrong before that gives Twilio an error
 status, so it tries again. Duplicates (Twilio retries) are recognised by MessageSid in the journal.
+A request that is not Twilio's, or not what Twilio sends, gets a 4xx with the reason and one warning in the log.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from gateway.transports.sms.settings import SmsSettings
+from gateway.transports.sms.webhook_form import Form, Refused, read_body, show, signed_fields
 
 if TYPE_CHECKING:
     from gateway.transports.sms.transport import SmsTransport
@@ -21,6 +23,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+MAX_MEDIA = 10  # Twilio's limit per message
+MAX_SHORT = 64  # MessageSid (34 characters), From and To (16, a few more as "whatsapp:+1..."), MessageStatus
+MAX_JOURNAL_ID = 2**63 - 1  # the journal's ids are 64-bit signed integers in SQLite and PostgreSQL
+# The transport splits a long text into parts of 1,600 characters with no fixed count; the daily segment limit
+# (500 by default) and the XMPP server's stanza size (Prosody's 256 KiB: about 160 parts) keep it far below this.
+MAX_PARTS = 1000
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class SmsWebhooks:
@@ -34,53 +44,60 @@ class SmsWebhooks:
         self._validator = RequestValidator(settings.auth_token.get_secret_value())
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(self.inbound_path, self._inbound), web.post(self.status_path, self._status)]
+        return [web.post(self.inbound_path, _refusing(self.inbound_path, self._inbound)),
+                web.post(self.status_path, _refusing(self.status_path, self._status))]
 
-    async def _verified(self, request: web.Request) -> Mapping[str, str]:
+    async def _verified(self, request: web.Request) -> Form:
         """The POST parameters, once the signature proves Twilio (or the sandbox) sent exactly these."""
-        params = {key: str(value) for key, value in (await request.post()).items()}
         signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:  # refused before reading a byte of the body
+            raise Refused(403, "no X-Twilio-Signature")
+        body = await read_body(request)
         # Twilio signs the URL it called: ours as the outside world sees it (configure [http] public_url).
         url = self._public_url + request.path_qs
-        if not signature or not self._validator.validate(url, params, signature):
-            log.warning("refused a webhook to %s: %s X-Twilio-Signature", request.path,
-                        "invalid" if signature else "no")
-            raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature")
-        if params.get("AccountSid") != self._settings.account_sid:
-            log.warning("refused a webhook for another Twilio account %s", params.get("AccountSid"))
-            raise web.HTTPForbidden(text="this gateway does not serve that account")
-        return params
+        if not self._validator.validate(url, signed_fields(body), signature):
+            raise Refused(403, "invalid X-Twilio-Signature")
+        form = Form.parse(request, body)
+        account = form.get("AccountSid")
+        if account != self._settings.account_sid:
+            raise Refused(403, f"this gateway does not serve that account: {show(account)}")
+        return form
 
     async def _inbound(self, request: web.Request) -> web.Response:
-        params = await self._verified(request)
-        _require(params, "From", "To", "MessageSid")
-        media = tuple(params[f"MediaUrl{i}"] for i in range(_count(params, "NumMedia"))
-                      if params.get(f"MediaUrl{i}"))
-        await self._transport.inbound(params["From"], params["To"], params.get("Body", ""), params["MessageSid"],
-                                      media)
+        form = await self._verified(request)
+        sender, recipient, sid = form.require("From", "To", "MessageSid", max_length=MAX_SHORT)
+        # MediaUrl0..N-1 only: NumMedia is bounded first, so a huge one costs nothing.
+        media = tuple(url for i in range(form.number("NumMedia", 0, MAX_MEDIA, default=0))
+                      if (url := form.get(f"MediaUrl{i}")))
+        await self._transport.inbound(sender, recipient, form.get("Body"), sid, media)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def _status(self, request: web.Request) -> web.Response:
-        params = await self._verified(request)
-        _require(params, "MessageStatus")
-        try:
-            journal_id, part, parts = (int(request.query[k]) for k in ("j", "part", "of"))
-        except (KeyError, ValueError):
-            raise web.HTTPBadRequest(text="the callback URL lacks j, part and of") from None
-        error_code = _count(params, "ErrorCode") or None
-        await self._transport.status(journal_id, part, parts, params["MessageStatus"], error_code,
-                                     params.get("From"))
+        form = await self._verified(request)
+        [status] = form.require("MessageStatus", max_length=MAX_SHORT)
+        journal_id, part, parts = _callback_ids(Form(request.query))
+        error_code = form.number("ErrorCode", 0, 999_999, default=0) or None
+        await self._transport.status(journal_id, part, parts, status, error_code,
+                                     form.get("From", MAX_SHORT) or None)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 
-def _require(params: Mapping[str, str], *names: str) -> None:
-    missing = [name for name in names if not params.get(name)]
-    if missing:
-        raise web.HTTPBadRequest(text=f"missing parameter(s): {', '.join(missing)}")
+def _callback_ids(query: Form) -> tuple[int, int, int]:
+    """j, part and of from the status callback URL we gave Twilio (signed with it, so only a bug makes them odd)."""
+    try:
+        parts = query.number("of", 1, MAX_PARTS)
+        return query.number("j", 1, MAX_JOURNAL_ID), query.number("part", 1, parts), parts
+    except Refused as refused:
+        raise Refused(400, f"the callback URL lacks valid j, part and of: {refused.reason}") from None
 
 
-def _count(params: Mapping[str, str], name: str) -> int:
-    value = params.get(name, "0") or "0"
-    if not value.isdigit():
-        raise web.HTTPBadRequest(text=f"{name} is not a number: {value!r}")
-    return int(value)
+def _refusing(path: str, handler: Handler) -> Handler:
+    """`handler`, with a refusal answered by its status and reason and logged as one warning (no traceback)."""
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except Refused as refused:
+            log.warning("refused a webhook to %s: %s", path, refused.reason)
+            return web.Response(status=refused.status, text=refused.reason)
+
+    return handle
