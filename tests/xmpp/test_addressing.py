@@ -25,7 +25,8 @@ ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 # stringprep refuses (U+200E, private use, U+FFFD's neighbours), changes (U+00AD, ligatures, NFKC) or refuses
 # only together (Latin mixed with Hebrew: the bidi rule; a combining mark NFKC would merge).
 HOSTILE = ["a\x00b", "\x07", "esc\x1b[0m", "del\x7f", "c1\x85x", "\u200eltr", "pu\ue000", "shy\u00adx",
-           "ﬁx", "Ｆｕｌｌ", "jörg", "aא", "אa", "e\u0301", "\u0301", "😀", "back\\slash", "\\u{41}", "\\5c",
+           "\ufb01x", "\uff26\uff55\uff4c\uff4c", "jörg", "aא", "אa", "e\u0301", "\u0301", "😀", "back\\slash",
+           "\\u{41}", "\\5c",
            "\\20", "a b", "p@q", "x/y:z", "<&>", '"q\'', "#chan%net", "nick%net", "Ärger", "İstanbul", "\ufffd"]
 
 

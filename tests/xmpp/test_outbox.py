@@ -131,7 +131,8 @@ async def test_one_ping_confirms_a_burst() -> None:
 
 async def test_stanzas_of_one_turn_are_written_together_objects_as_their_text() -> None:
     stream = FakeStream()
-    outbox = AckedOutbox(stream.write, stream.ping, render=lambda stanza: stanza if isinstance(stanza, str) else f"<{stanza['tag']}/>")
+    outbox = AckedOutbox(stream.write, stream.ping,
+                         render=lambda stanza: stanza if isinstance(stanza, str) else f"<{stanza['tag']}/>")
     outbox.connected()
     futures = [outbox.send("<a/>"), outbox.send("<b/>"), outbox.send({"tag": "object"}), outbox.send("<c/>")]
     assert stream.wire == []  # held for this turn of the loop

@@ -852,7 +852,7 @@ class IrcConnection:
         sub = line.param(1).upper()
         if sub == "LS":
             more = len(line.params) > 3 and line.params[2] == "*"
-            for item in line.param(-1).split():
+            for item in _words(line.param(-1)):
                 name, _, value = item.partition("=")
                 self._offered[name] = value
             if not more and not self._cap_done:
@@ -864,7 +864,7 @@ class IrcConnection:
                 else:
                     await self._cap_end()
         elif sub == "ACK":
-            acked = {cap.removeprefix("-") for cap in line.param(-1).split() if not cap.startswith("-")}
+            acked = {cap.removeprefix("-") for cap in _words(line.param(-1)) if not cap.startswith("-")}
             self.caps = self.caps | acked
             if "sasl" in acked and not self._sasl_done:
                 await self._queue.put("AUTHENTICATE PLAIN")
@@ -874,7 +874,7 @@ class IrcConnection:
             await self._cap_end()
         elif sub == "NEW":  # cap-notify (implied by CAP LS 302): ask for what we want among the new ones
             new = {}
-            for item in line.param(-1).split():
+            for item in _words(line.param(-1)):
                 name, _, value = item.partition("=")
                 new[name] = value
             self._offered.update(new)
@@ -882,7 +882,7 @@ class IrcConnection:
             if wanted:
                 await self._queue.put(build_line("CAP", "REQ", trailing=" ".join(wanted)))
         elif sub == "DEL":
-            gone = set(line.param(-1).split())
+            gone = set(_words(line.param(-1)))
             self.caps = self.caps - gone
             for name in gone:
                 self._offered.pop(name, None)
@@ -1095,7 +1095,7 @@ class IrcConnection:
         if not self.is_joined(name) or not self._writes(name):
             return
         entries = self._names.setdefault(self.server.fold(name), [])
-        for entry in line.param(3).split():
+        for entry in _words(line.param(3)):
             modes, nick = self.server.prefixes.split_name(entry)
             user = host = None
             if "!" in entry:
@@ -1316,3 +1316,9 @@ def _ack_at_once(sock: socket.socket | None) -> None:
     if sock is not None and _QUICKACK is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+def _words(text: str) -> list[str]:
+    """The space-separated items of a parameter. Not str.split(): that also splits at U+0085, U+2028 and other
+    characters Python calls whitespace, which a nick may hold."""
+    return [word for word in text.split(" ") if word]

@@ -16,7 +16,8 @@ from irc.message import Tag
 
 from gateway.transports.irc.lines import decode
 
-_LINE = re.compile(r"^(?:@(?P<tags>\S+) +)?(?::(?P<source>\S+) +)?(?P<command>\S+)(?P<params>.*)$")
+# Parts are separated by spaces only: \S would also end a part at U+0085 or U+2028, which a nick may hold.
+_LINE = re.compile(r"^(?:@(?P<tags>[^ ]+) +)?(?::(?P<source>[^ ]+) +)?(?P<command>[^ ]+)(?P<params>.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)

@@ -81,12 +81,21 @@ class Form:
         for name, value in pairs:
             if len(name) > MAX_VALUE or len(value) > MAX_VALUE:
                 raise Refused(400, f"parameter {show(name)} is longer than {MAX_VALUE} characters")
-            if "\0" in name or "\0" in value:  # Twilio never sends one, and PostgreSQL text cannot hold it
-                raise Refused(400, f"parameter {show(name)} holds a NUL character")
         return cls(MultiDict(pairs))
 
     def get(self, name: str, max_length: int = MAX_VALUE) -> str:
-        """The field's value, "" when absent."""
+        """The field's value, "" when absent; a NUL in it is refused (PostgreSQL text cannot hold one)."""
+        value = self._one(name, max_length)
+        if "\0" in value:
+            raise Refused(400, f"{name} holds a NUL character")
+        return value
+
+    def text(self, name: str) -> str:
+        """A field a person wrote (a text's Body), "" when absent: a NUL in it is dropped, not refused, so that
+        the text is kept (the form stays as it was signed; only what is stored lacks the NUL)."""
+        return self._one(name, MAX_VALUE).replace("\0", "")
+
+    def _one(self, name: str, max_length: int) -> str:
         values = self._fields.getall(name, [])
         if len(values) > 1:
             raise Refused(400, f"{name} is repeated")

@@ -69,7 +69,7 @@ class SmsWebhooks:
         # MediaUrl0..N-1 only: NumMedia is bounded first, so a huge one costs nothing.
         media = tuple(url for i in range(form.number("NumMedia", 0, MAX_MEDIA, default=0))
                       if (url := form.get(f"MediaUrl{i}")))
-        await self._transport.inbound(sender, recipient, form.get("Body"), sid, media)
+        await self._transport.inbound(sender, recipient, form.text("Body"), sid, media)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def _status(self, request: web.Request) -> web.Response:

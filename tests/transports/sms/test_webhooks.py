@@ -215,7 +215,7 @@ async def test_unsigned_hostile_bodies_get_403_before_they_are_parsed(
     ("long MessageSid", form(**inbound(MessageSid="SM" + "1" * 100)), FORM, 400, "MessageSid"),
     ("long From", form(**inbound(From="+1" * 50)), FORM, 400, "From"),
     ("long Body", form(**inbound(Body="x" * 9000)), FORM, 400, "longer than"),
-    ("NUL in Body", form(**inbound(Body="a\0b")), FORM, 400, "NUL"),
+    ("NUL in From", form(**inbound(From="+1202555\u0000")), FORM, 400, "NUL"),
     ("empty MessageSid", form(**inbound(MessageSid="")), FORM, 400, "MessageSid"),
 ])
 async def test_signed_hostile_inbound_texts_get_4xx_with_a_reason(
@@ -293,6 +293,12 @@ async def test_a_broken_content_encoding_gets_400(server: Server) -> None:
             session.post(server.local + "/sms/inbound", data=body, headers=headers) as response:
         assert response.status == 400 and "could not be read" in await response.text()
     assert server.transport.inbound_calls == []
+
+
+async def test_a_nul_in_a_body_is_dropped_and_the_text_kept(server: Server) -> None:
+    assert (await server.post("/sms/inbound", inbound(Body="a\0b")))[0] == 200
+    [call] = server.transport.inbound_calls
+    assert call[2] == "ab"
 
 
 async def test_valid_requests_still_pass_the_strict_rules(server: Server) -> None:
