@@ -89,6 +89,8 @@ def _fold(name: str) -> str:
 class HostileIrcServer:
     """An IRC server on 127.0.0.1 and a free port that registers anyone and sends whatever a test tells it to.
 
+    A nick another connected client holds is refused with 433, as a real server would.
+
     `names` (channel -> the raw text of the 353 NAMES reply) and `topics` (channel -> the text of a 332 topic
     reply) shape what a JOIN is answered with; without an entry a JOIN gets `@<nick> bob` and no topic. `caps` is
     what CAP LS offers (CAP REQ of those is acknowledged, anything else refused). Every line a client sends is
@@ -250,6 +252,10 @@ class HostileIrcServer:
         elif command == "PASS":
             client.password = params[0] if params else ""
         elif command == "NICK" and params:
+            holder = self.client_for(params[0])
+            if holder is not None and holder is not client:
+                await self._numeric(client, "433", params[0], ":Nickname is already in use")
+                return
             old, client.nick = client.nick, params[0]
             if client.registered:
                 await client.send(f":{old}!{client.user or 'u'}@{client.host} NICK :{client.nick}")
