@@ -12,8 +12,13 @@ from typing import Any
 
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
+from slixmpp.stanza.error import Error
 
 log = logging.getLogger(__name__)
+
+# slixmpp's stanza errors know RFC 3920's conditions, and silently write feature-not-implemented for any other:
+# RFC 6120 added policy-violation (8.3.3.12), which refusals here use (e.g. too many IRC channels).
+Error.conditions = Error.conditions | {"policy-violation"}
 
 # RFC 6120 8.3.3: the type each condition usually has.
 _TYPES = {"bad-request": "modify", "jid-malformed": "modify", "not-acceptable": "modify", "policy-violation": "modify",

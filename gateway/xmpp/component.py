@@ -295,6 +295,7 @@ class GatewayComponent(ComponentXMPP):
     # -- stanzas in ---------------------------------------------------------------------------------------
     def incoming_filter(self, xml: ET.Element) -> ET.Element:
         """A stanza too deep or too large to copy is answered with an error here and goes no further."""
+        xml = super().incoming_filter(xml)
         why = wire.too_complex(xml)
         if why is None:
             return xml
@@ -302,7 +303,7 @@ class GatewayComponent(ComponentXMPP):
         log.warning("%s: refused a %s from %s: %s", self.domain, kind, xml.get("from"), why)
         if kind in ("message", "presence", "iq") and xml.get("type") not in ("error", "result"):
             reply = bounce(self, kind, id=xml.get("id"), to=xml.get("from", ""), sender=xml.get("to", ""),
-                           condition="policy-violation", text=f"This stanza was not processed: {why}.")
+                           condition="not-acceptable", text=f"This stanza was not processed: {why}.")
             if reply is not None:
                 reply.send()
         return ET.Element(f"{{{self.default_ns}}}refused")  # no handler takes it
