@@ -1,0 +1,67 @@
+"""Fixtures of the fuzz suite: the seed and count (printed), a report per boundary, and the stack of real parts.
+
+FUZZ_SEED fixes the seed (default: a random one, printed in the header and in every summary and failure),
+FUZZ_COUNT the number of inputs per boundary (default 2,000; `make fuzz` runs 10,000), FUZZ_CASES replays only
+the listed cases ("17,203" or "40-45") of that seed. FUZZ_ISOLATE_BUDGET caps the seconds a boundary spends
+replaying failed batches case by case to name the culprit (default: 30 + 0.01 per input).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.devstack.prosody import prosody_available
+from tests.fuzz.harness import REPORTS, SEED, Report, fuzz_count
+from tests.fuzz.stack import FuzzStack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"fuzz: seed={SEED} count={fuzz_count()} per boundary (FUZZ_SEED, FUZZ_COUNT; FUZZ_CASES replays cases)"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not REPORTS:
+        return
+    terminalreporter.section("fuzz")
+    for report in REPORTS:
+        terminalreporter.write_line(report.summary())
+        for note in report.notes[:10]:
+            terminalreporter.write_line(f"  note: {note}")
+    for report in REPORTS:
+        if report.failures:
+            terminalreporter.write_line("")
+            terminalreporter.write_line(report.failure_text(limit=25, header=False))
+
+
+@pytest.fixture
+def fuzz_report(request: pytest.FixtureRequest) -> Iterator[Report]:
+    """The boundary's report (module attribute BOUNDARY), printed at the end and in the terminal summary."""
+    path = Path(str(request.module.__file__)).resolve()
+    report = Report(request.module.BOUNDARY, str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
+    REPORTS.append(report)
+    yield report
+    print()
+    print(report.summary())
+    for note in report.notes[:10]:
+        print(f"  note: {note}")
+
+
+@pytest.fixture
+async def fuzz_stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FuzzStack]:
+    """Prosody, the sandbox and the hostile IRC server as the module's TRANSPORTS need, and the gateway on them."""
+    if not prosody_available():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("prosody is not installed (make test installs it)")
+        pytest.skip("prosody is not installed")
+    stack = FuzzStack(tmp_path, request.module.TRANSPORTS)
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        await stack.stop()

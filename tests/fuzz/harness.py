@@ -1,0 +1,305 @@
+"""The fuzz suite's engine: seed and count, reproducible cases, failures with their input, batches and isolation.
+
+Every case is generated from its own random.Random seeded with "<seed>:<boundary>:<index>", so one case can be
+replayed alone: `FUZZ_SEED=S FUZZ_CASES=17,203 pytest tests/fuzz/test_x.py` sends exactly those inputs.
+
+A boundary sends a batch of cases, then checks (answers, streams, liveness, the gateway's log). When a batch fails
+in a way its own cases do not explain (a cut stream, a lost message, a traceback), the gateway is started afresh
+on a new database and the batch is replayed one case at a time with a check after each: the case after which
+the check fails is the culprit, reported with the seed and its index. The gateway is started afresh after each
+culprit, because today a poison stanza stays in the outbox and would make every later check fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# -- seed, count, selection -----------------------------------------------------------------------------------
+
+ENV_SEED, ENV_COUNT, ENV_CASES = "FUZZ_SEED", "FUZZ_COUNT", "FUZZ_CASES"
+DEFAULT_COUNT = 2000
+KINDS = ("crash", "unanswered_iq", "cut_stream", "lost_message")
+
+
+def _seed_from_env() -> int:
+    value = os.environ.get(ENV_SEED, "").strip()
+    return int(value) if value else random.SystemRandom().randrange(1, 2**31)
+
+
+SEED = _seed_from_env()  # once per process: every boundary of a run uses the same printed seed
+
+
+def fuzz_count() -> int:
+    value = os.environ.get(ENV_COUNT, "").strip()
+    return int(value) if value else DEFAULT_COUNT
+
+
+def isolate_budget(count: int) -> float:
+    """Seconds a boundary may spend replaying failed batches case by case (FUZZ_ISOLATE_BUDGET)."""
+    value = os.environ.get("FUZZ_ISOLATE_BUDGET", "").strip()
+    return float(value) if value else 30.0 + 0.01 * count
+
+
+def selected_cases(count: int) -> list[int]:
+    """The case indices to run: FUZZ_CASES ("3,17,40-45") if set, else 0..count-1."""
+    value = os.environ.get(ENV_CASES, "").strip()
+    if not value:
+        return list(range(count))
+    chosen: list[int] = []
+    for part in value.split(","):
+        start, _, end = part.strip().partition("-")
+        chosen.extend(range(int(start), int(end) + 1) if end else [int(start)])
+    return chosen
+
+
+def rng_for(boundary: str, index: int, seed: int = SEED) -> random.Random:
+    return random.Random(f"{seed}:{boundary}:{index}")
+
+
+def shorten(value: Any, limit: int = 240) -> str:
+    """repr() of an input, cut in the middle when long (with its full length)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 70]} ... {text[-50:]} ({len(text)} chars as repr)"
+
+
+# -- cases and failures ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One input: `label` says what kind of input it is, `data` is what goes on the wire."""
+
+    index: int
+    label: str
+    data: Any
+    meta: dict[str, Any] = field(default_factory=dict)  # what a check needs (e.g. the ids of IQs to count)
+
+    def short(self, limit: int = 240) -> str:
+        return shorten(self.data, limit)
+
+
+@dataclass
+class Failure:
+    kind: str  # one of KINDS, or "stall" / "double_answer"
+    detail: str
+    case: Case | None = None  # None: a batch failed and no single case reproduced it
+    batch: tuple[int, ...] = ()
+    signature: str = ""  # what failures of one cause share (an exception and where, a component, an IQ kind)
+
+    def key(self) -> tuple[str, object]:
+        return self.kind, (self.case.index if self.case is not None else self.batch)
+
+
+@dataclass
+class Report:
+    boundary: str
+    module: str  # the test file, for the reproduce command
+    seed: int = SEED
+    inputs: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    isolations: int = 0
+    started: float = field(default_factory=time.monotonic)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, failure: Failure) -> None:
+        if failure.key() not in {f.key() for f in self.failures}:
+            self.failures.append(failure)
+
+    def count(self, kind: str) -> int:
+        return len({f.key() for f in self.failures if f.kind == kind})
+
+    def summary(self) -> str:
+        other = len({f.key() for f in self.failures if f.kind not in KINDS})
+        return (f"fuzz {self.boundary}: seed={self.seed} inputs={self.inputs} crashes={self.count('crash')} "
+                f"unanswered_iqs={self.count('unanswered_iq')} cut_streams={self.count('cut_stream')} "
+                f"lost_messages={self.count('lost_message')} other={other} "
+                f"({time.monotonic() - self.started:.1f} s, {self.isolations} batch(es) isolated)")
+
+    def reproduce(self, indices: Sequence[int]) -> str:
+        cases = ",".join(str(i) for i in indices)
+        return f"FUZZ_SEED={self.seed} FUZZ_CASES={cases} .venv/bin/pytest -s {self.module}"
+
+    def describe(self, failure: Failure) -> str:
+        if failure.case is not None:
+            case = failure.case
+            return (f"{failure.kind}: case {case.index} [{case.label}] {case.short()}\n    -> {failure.detail}\n"
+                    f"    reproduce: {self.reproduce([case.index])}")
+        span = f"{failure.batch[0]}-{failure.batch[-1]}" if failure.batch else "?"
+        return (f"{failure.kind}: batch {span} (no single case reproduced it)\n    -> {failure.detail}\n"
+                f"    reproduce: {self.reproduce(failure.batch)}")
+
+    def distinct(self) -> list[tuple[str, str, list[Failure]]]:
+        """(kind, signature, failures) per distinct failure, in the order first seen."""
+        groups: dict[tuple[str, str], list[Failure]] = {}
+        for failure in self.failures:
+            groups.setdefault((failure.kind, failure.signature or failure.detail[:120]), []).append(failure)
+        return [(kind, signature, found) for (kind, signature), found in groups.items()]
+
+    def failure_text(self, limit: int = 40, header: bool = True) -> str:
+        lines = [self.summary()] if header else []
+        lines.append(f"distinct failures of fuzz {self.boundary} (kind, cause: inputs, first input):")
+        for kind, signature, found in self.distinct():
+            first = next((f for f in found if f.case is not None), found[0])
+            where = f"case {first.case.index}" if first.case is not None else "a batch"
+            lines.append(f"  {kind}: {signature} -- {len(found)} input(s), first {where}; "
+                         f"{self.reproduce([first.case.index] if first.case else first.batch)}")
+        lines.append("each failure:")
+        lines += [self.describe(f) for f in self.failures[:limit]]
+        if len(self.failures) > limit:
+            lines.append(f"... and {len(self.failures) - limit} more")
+        return "\n".join(lines)
+
+
+REPORTS: list[Report] = []  # every report of this run, for conftest's terminal summary
+
+
+# -- the gateway's log ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoggedError:
+    logger: str
+    message: str
+    traceback: str
+
+    def signature(self) -> str:
+        """The exception and the gateway (or library) line that raised it: what one cause's tracebacks share."""
+        last = self.traceback.strip().splitlines()[-1] if self.traceback.strip() else self.message[:80]
+        frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', self.traceback)
+        ours = [f for f in frames if "/gateway/" in f[0] and "site-packages" not in f[0]]
+        frame = (ours or frames or [("?", "?", "?")])[-1]
+        path = frame[0].split("/gateway/", 1)[-1] if "/gateway/" in frame[0] else frame[0].rsplit("/", 1)[-1]
+        return f"{last[:120]} at {path}:{frame[1]} ({frame[2]})"
+
+    def line(self) -> str:
+        last = self.traceback.strip().splitlines()[-1] if self.traceback.strip() else ""
+        where = [line.strip() for line in self.traceback.splitlines() if line.strip().startswith('File "')]
+        origin = where[-1][:160] if where else ""
+        message = " ".join(self.message.split())
+        return f"{self.logger}: {message[:160]} | {last[:200]} | at {origin}"
+
+
+class LogWatch(logging.Handler):
+    """Keeps every ERROR record that carries a traceback (an exception nobody expected) while not paused."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[LoggedError] = []
+        self.paused = False
+        self._formatter = logging.Formatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.paused or not record.exc_info or record.exc_info[0] is None:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is worth seeing too
+            message = str(record.msg)
+        self.records.append(LoggedError(record.name, message, self._formatter.formatException(record.exc_info)))
+
+    def mark(self) -> int:
+        return len(self.records)
+
+    def since(self, mark: int) -> list[LoggedError]:
+        return self.records[mark:]
+
+    def install(self) -> None:
+        root = logging.getLogger()
+        root.addHandler(self)
+        if root.level > logging.ERROR or root.level == logging.NOTSET:
+            root.setLevel(logging.WARNING)
+
+    def remove(self) -> None:
+        logging.getLogger().removeHandler(self)
+
+
+# -- the engine -----------------------------------------------------------------------------------------------
+
+# Failures a case's own check explains without replaying (e.g. its own IQ got no answer while every stream held).
+SELF_EVIDENT = frozenset({"unanswered_iq", "double_answer", "stall"})
+
+
+class Boundary(Protocol):
+    async def send(self, case: Case) -> None: ...
+
+    async def check(self, cases: Sequence[Case], isolating: bool) -> list[Failure]: ...
+
+    async def reset(self) -> None: ...
+
+
+@dataclass
+class Engine:
+    """Batches, checks, and isolation within a time budget (beyond it, failing batches are reported whole)."""
+
+    boundary: Boundary
+    report: Report
+    batch_size: int
+    isolate_budget: float  # seconds spent replaying batches one case at a time, at most
+    after_batch: Callable[[int, list[Case]], Awaitable[None]] | None = None
+    spent: float = 0.0
+
+    async def run(self, cases: Sequence[Case]) -> None:
+        for number, start in enumerate(range(0, len(cases), self.batch_size)):
+            batch = list(cases[start : start + self.batch_size])
+            await self.run_batch(batch)
+            if self.after_batch is not None:
+                await self.after_batch(number, batch)
+
+    async def run_batch(self, batch: list[Case]) -> None:
+        failures: list[Failure] = []
+        for case in batch:
+            try:
+                await self.boundary.send(case)
+            except Exception as exc:  # the boundary could not even send: the target is gone
+                failures.append(Failure("crash", f"sending failed: {type(exc).__name__}: {exc}", case))
+        self.report.inputs += len(batch)
+        failures += await self.boundary.check(batch, False)
+        if not failures:
+            return
+        if all(f.kind in SELF_EVIDENT and f.case is not None for f in failures):
+            for failure in failures:
+                self.report.add(failure)
+            return
+        await self.isolate(batch, failures)
+
+    async def isolate(self, batch: list[Case], failures: list[Failure]) -> None:
+        indices = tuple(case.index for case in batch)
+        if self.spent >= self.isolate_budget:
+            for failure in failures:
+                self.report.add(Failure(failure.kind, failure.detail + " (not isolated: budget spent)",
+                                        failure.case if failure.kind in SELF_EVIDENT else None, indices,
+                                        failure.signature))
+            await self.boundary.reset()
+            return
+        self.report.isolations += 1
+        started = time.monotonic()
+        found = False
+        try:
+            await self.boundary.reset()
+            for case in batch:
+                try:
+                    await self.boundary.send(case)
+                    found_here = await self.boundary.check([case], True)
+                except Exception as exc:
+                    found_here = [Failure("crash", f"sending failed: {type(exc).__name__}: {exc}", case)]
+                for failure in found_here:
+                    failure.case = failure.case or case
+                    self.report.add(failure)
+                if found_here:
+                    found = True
+                    await self.boundary.reset()
+        finally:
+            self.spent += time.monotonic() - started
+        if not found:
+            for failure in failures:
+                self.report.add(Failure(failure.kind, failure.detail + " (the batch failed; no case alone did)",
+                                        None, indices, failure.signature))
