@@ -94,6 +94,7 @@ class Failure:
     case: Case | None = None  # None: a batch failed and no single case reproduced it
     batch: tuple[int, ...] = ()
     signature: str = ""  # what failures of one cause share (an exception and where, a component, an IQ kind)
+    direct: bool = False  # the case's own answer showed it (its IQ, its HTTP response): no replay needed
 
     def key(self) -> tuple[str, object]:
         return self.kind, (self.case.index if self.case is not None else self.batch)
@@ -171,9 +172,22 @@ class LoggedError:
     message: str
     traceback: str
 
+    @property
+    def exception(self) -> str:
+        """The traceback's last exception line ("module.Class: message"), or the log message."""
+        lines = [line for line in self.traceback.splitlines() if line.strip() and not line[0].isspace()
+                 and not line.startswith(("Traceback", "During handling", "The above exception"))]
+        return lines[-1] if lines else self.message[:80]
+
+    @property
+    def from_http_parser(self) -> bool:
+        """aiohttp's own refusal of a malformed request line, header or body encoding (the request was answered
+        with a 4xx, and aiohttp logged the parser's exception with a traceback)."""
+        return self.exception.startswith(("aiohttp.http_exceptions.", "aiohttp.web_protocol.RequestPayloadError"))
+
     def signature(self) -> str:
         """The exception and the gateway (or library) line that raised it: what one cause's tracebacks share."""
-        last = self.traceback.strip().splitlines()[-1] if self.traceback.strip() else self.message[:80]
+        last = self.exception
         frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', self.traceback)
         ours = [f for f in frames if "/gateway/" in f[0] and "site-packages" not in f[0]]
         frame = (ours or frames or [("?", "?", "?")])[-1]
@@ -181,7 +195,7 @@ class LoggedError:
         return f"{last[:120]} at {path}:{frame[1]} ({frame[2]})"
 
     def line(self) -> str:
-        last = self.traceback.strip().splitlines()[-1] if self.traceback.strip() else ""
+        last = self.exception
         where = [line.strip() for line in self.traceback.splitlines() if line.strip().startswith('File "')]
         origin = where[-1][:160] if where else ""
         message = " ".join(self.message.split())
@@ -224,10 +238,6 @@ class LogWatch(logging.Handler):
 
 # -- the engine -----------------------------------------------------------------------------------------------
 
-# Failures a case's own check explains without replaying (e.g. its own IQ got no answer while every stream held).
-SELF_EVIDENT = frozenset({"unanswered_iq", "double_answer", "stall"})
-
-
 class Boundary(Protocol):
     async def send(self, case: Case) -> None: ...
 
@@ -265,7 +275,7 @@ class Engine:
         failures += await self.boundary.check(batch, False)
         if not failures:
             return
-        if all(f.kind in SELF_EVIDENT and f.case is not None for f in failures):
+        if all(f.direct and f.case is not None for f in failures):
             for failure in failures:
                 self.report.add(failure)
             return
@@ -276,8 +286,8 @@ class Engine:
         if self.spent >= self.isolate_budget:
             for failure in failures:
                 self.report.add(Failure(failure.kind, failure.detail + " (not isolated: budget spent)",
-                                        failure.case if failure.kind in SELF_EVIDENT else None, indices,
-                                        failure.signature))
+                                        failure.case if failure.direct else None, indices, failure.signature,
+                                        failure.direct))
             await self.boundary.reset()
             return
         self.report.isolations += 1

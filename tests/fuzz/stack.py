@@ -29,7 +29,7 @@ from gateway.app import Gateway
 from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer
 from gateway.transports.sms.sandbox import SmsSandbox
-from tests.fuzz.harness import Failure, LogWatch
+from tests.fuzz.harness import Case, Failure, LoggedError, LogWatch
 from tests.fuzz.raw_xmpp import CLIENT, RawXmppClient, body_of
 from tests.support.hostile_irc import HostileClient, HostileIrcServer
 from tests.support.stack import raw_config, start_gateway
@@ -303,12 +303,20 @@ class FuzzStack:
                     for probe, problem in await self.liveness()]
         failures += [Failure("cut_stream", problem, signature=problem.split(" (")[0])
                      for problem in await self.cut_streams()]
-        logged = self.logs.since(log_mark)
-        if logged:
-            shown = "; ".join(error.line() for error in logged[:3])
-            failures.append(Failure("crash", f"{len(logged)} traceback(s) in the gateway's log: {shown}",
-                                    signature=logged[0].signature()))
-        return failures
+        return failures + traceback_failures(self.logs.since(log_mark))
+
+
+def traceback_failures(logged: Sequence[LoggedError], case: Case | None = None) -> list[Failure]:
+    """Tracebacks in the gateway's log: a crash, except aiohttp's own tracebacks for a malformed request it
+    answered with 400 (kind "log_traceback": a stranger can write them into the log at will)."""
+    failures = []
+    for kind, errors in (("crash", [e for e in logged if not e.from_http_parser]),
+                         ("log_traceback", [e for e in logged if e.from_http_parser])):
+        if errors:
+            shown = "; ".join(error.line() for error in errors[:3])
+            failures.append(Failure(kind, f"{len(errors)} traceback(s) in the gateway's log: {shown}", case,
+                                    signature=errors[0].signature(), direct=case is not None))
+    return failures
 
 
 @contextlib.asynccontextmanager

@@ -107,11 +107,12 @@ class XmppBoundary:
             if not answers:
                 failures.append(Failure("unanswered_iq", f"no answer to IQ id {shorten(iq, 80)} within {IQ_GRACE:g} s"
                                         f" of the component's answer to a later ping (to {shorten(to, 80)})", case,
-                                        signature=iq_signature(case, to)))
+                                        signature=iq_signature(case, to), direct=True))
             elif len(answers) > 1:
                 kinds = [answer.get("type") for answer in answers]
                 failures.append(Failure("double_answer", f"IQ id {shorten(iq, 80)} answered {len(answers)} "
-                                        f"times: {kinds}", case, signature=case.label.split(" to ")[0]))
+                                        f"times: {kinds}", case, signature=case.label.split(" to ")[0],
+                                        direct=True))
         return failures
 
     async def reset(self) -> None:
