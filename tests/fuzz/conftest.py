@@ -9,9 +9,10 @@ replaying failed batches case by case to name the culprit (default: 30 + 0.01 pe
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
+import pluggy
 import pytest
 
 from gateway.devstack.prosody import prosody_available
@@ -19,6 +20,7 @@ from tests.fuzz.harness import REPORTS, SEED, Report, fuzz_count
 from tests.fuzz.stack import FuzzStack
 
 ROOT = Path(__file__).resolve().parents[2]
+CAPTURE_LINES = 60
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -37,6 +39,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if report.failures:
             terminalreporter.write_line("")
             terminalreporter.write_line(report.failure_text(limit=25, header=False))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    """A fuzz run logs thousands of warnings; a failure shows the last lines of each capture, not all of them
+    (the assertion and the fuzz summary name every failing input)."""
+    outcome = yield
+    report = outcome.get_result()
+    trimmed = []
+    for title, content in report.sections:
+        lines = content.splitlines()
+        if len(lines) > CAPTURE_LINES:
+            content = "\n".join([f"... {len(lines) - CAPTURE_LINES} earlier lines left out ...",
+                                 *lines[-CAPTURE_LINES:]])
+        trimmed.append((title, content))
+    report.sections = trimmed
 
 
 @pytest.fixture

@@ -257,22 +257,35 @@ class Engine:
     after_batch: Callable[[int, list[Case]], Awaitable[None]] | None = None
     spent: float = 0.0
 
+    timings: dict[str, float] = field(default_factory=lambda: {"send": 0.0, "check": 0.0, "isolate": 0.0,
+                                                                "after batch": 0.0})
+
     async def run(self, cases: Sequence[Case]) -> None:
-        for number, start in enumerate(range(0, len(cases), self.batch_size)):
-            batch = list(cases[start : start + self.batch_size])
-            await self.run_batch(batch)
-            if self.after_batch is not None:
-                await self.after_batch(number, batch)
+        try:
+            for number, start in enumerate(range(0, len(cases), self.batch_size)):
+                batch = list(cases[start : start + self.batch_size])
+                await self.run_batch(batch)
+                if self.after_batch is not None:
+                    began = time.monotonic()
+                    await self.after_batch(number, batch)
+                    self.timings["after batch"] += time.monotonic() - began
+        finally:
+            self.report.notes.append("seconds spent: " + ", ".join(f"{name} {spent:.1f}"
+                                                                   for name, spent in self.timings.items()))
 
     async def run_batch(self, batch: list[Case]) -> None:
         failures: list[Failure] = []
+        began = time.monotonic()
         for case in batch:
             try:
                 await self.boundary.send(case)
             except Exception as exc:  # the boundary could not even send: the target is gone
                 failures.append(Failure("crash", f"sending failed: {type(exc).__name__}: {exc}", case))
         self.report.inputs += len(batch)
+        sent = time.monotonic()
+        self.timings["send"] += sent - began
         failures += await self.boundary.check(batch, False)
+        self.timings["check"] += time.monotonic() - sent
         if not failures:
             return
         if all(f.direct and f.case is not None for f in failures):
@@ -309,6 +322,7 @@ class Engine:
                     await self.boundary.reset()
         finally:
             self.spent += time.monotonic() - started
+            self.timings["isolate"] += time.monotonic() - started
         if not found:
             for failure in failures:
                 self.report.add(Failure(failure.kind, failure.detail + " (the batch failed; no case alone did)",

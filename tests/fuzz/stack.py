@@ -129,12 +129,13 @@ class FuzzStack:
         return raw_config(component_port=self.prosody.component_port, http_port=self.http_port,
                           database_url=self.database_url, transports=transports)
 
-    async def start_gateway(self, fresh: bool) -> None:
-        """Start the gateway (on a new database if `fresh`), then put alice where the probes expect her."""
+    async def start_gateway(self, fresh: bool, watch_logs: bool = False) -> None:
+        """Start the gateway (on a new database if `fresh`), then put alice where the probes expect her. What the
+        start logs is ignored unless `watch_logs` (a restart on the same database is itself under test)."""
         if fresh:
             self.generation += 1
             self.database_url = f"sqlite+aiosqlite:///{self.workdir / f'gateway-{self.generation}.db'}"
-        self.logs.paused = True
+        self.logs.paused = not watch_logs
         try:
             self.gateway = await start_gateway(self.config(), self.workdir, connect_timeout=15)
             await self.prepare(first=fresh)

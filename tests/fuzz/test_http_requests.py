@@ -9,6 +9,7 @@ component's stream must be intact and the gateway's log free of tracebacks.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from multidict import MultiDict
@@ -35,6 +36,7 @@ class HttpBoundary:
         self.stack = stack
         self.log_mark = stack.logs.mark()
         self.answers: dict[int, list[Failure]] = {}  # case index -> what its answer showed, when it was wrong
+        self.statuses: Counter[str] = Counter()  # how the requests were answered (signed ones reach the parsing)
 
     async def send(self, case: Case) -> None:
         """One request; its answer and what the gateway logged while answering it are this case's own."""
@@ -45,6 +47,8 @@ class HttpBoundary:
         found = traceback_failures(self.stack.logs.since(mark), case)
         self.log_mark = self.stack.logs.mark()
         where, route = f"{data.method} {data.path[:60]}", data.path.split("?")[0][:30]
+        signed = "signed" if data.signed_params is not None else "unsigned"
+        self.statuses[f"{signed} {answer.status or 'none'}"] += 1
         if answer.status is None:
             found.append(Failure("crash", f"{where}: no answer ({answer.error})", case,
                                  signature=f"no answer to {data.method} {route}", direct=True))
@@ -75,5 +79,9 @@ async def test_hostile_requests_to_every_route(fuzz_stack: FuzzStack, fuzz_repor
              for index in selected_cases(fuzz_count())]
     boundary = HttpBoundary(fuzz_stack)
     engine = Engine(boundary, fuzz_report, batch_size=BATCH, isolate_budget=isolate_budget(len(cases)))
-    await engine.run(cases)
+    try:
+        await engine.run(cases)
+    finally:
+        fuzz_report.notes.append("answers: " + ", ".join(f"{key} x{count}"
+                                                         for key, count in sorted(boundary.statuses.items())))
     assert not fuzz_report.failures, fuzz_report.failure_text()
