@@ -75,6 +75,10 @@ class XmppSink(Protocol):
 
     def report(self, outcome: Outcome) -> asyncio.Future[None]: ...
 
+    def undeliverable(self, message: InboundMessage, reason: str) -> None:
+        """Tell the user that `message` could not be shown to them, and why (nothing fails silently)."""
+        ...
+
 
 class MessageSender(Protocol):
     """A transport, as core sees it: it takes a journaled message and reports the outcome to the router."""

@@ -251,18 +251,23 @@ class Router:
         except Exception as error:
             log.exception("cannot render the %s message %s from %s to %s", message.transport, journal_id,
                           message.peer, message.user)
-            self._settle(self._journal.fail_inbound(journal_id, f"cannot be rendered: {error!r}"[:500]))
+            reason = f"it cannot be rendered ({error!r:.300})"
+            self._settle(self._journal.fail_inbound(journal_id, reason))
+            self._routes[message.transport].sink.undeliverable(message, reason)
             return
-        future.add_done_callback(functools.partial(self._delivered, journal_id))
+        future.add_done_callback(functools.partial(self._delivered, message))
 
-    def _delivered(self, journal_id: int, future: asyncio.Future[None]) -> None:
+    def _delivered(self, message: InboundMessage, future: asyncio.Future[None]) -> None:
         """Collect what the server confirmed; one write marks all confirmed in the same turn of the loop."""
+        journal_id = message.journal_id
+        assert journal_id is not None
         if future.cancelled():
             return  # still pending in the journal: the next start delivers it
         error = future.exception()
         if isinstance(error, Undeliverable):
-            log.warning("inbound message %s failed: %s", journal_id, error)
+            log.warning("inbound %s message %s for %s failed: %s", message.transport, journal_id, message.user, error)
             self._settle(self._journal.fail_inbound(journal_id, str(error)))
+            self._routes[message.transport].sink.undeliverable(message, str(error))
             return
         if error is not None:
             return

@@ -452,6 +452,12 @@ class GatewayComponent(ComponentXMPP):
             stanza["delay"].set_stamp(message.timestamp)
         return self.outbox.send(stanza)
 
+    def undeliverable(self, message: InboundMessage, reason: str) -> None:
+        # A plain notice, not journaled: the message itself is kept as failed, with the reason.
+        text = (f"The gateway could not show you a message from {message.room_nick or message.peer} here: {reason}."
+                " It is kept in the gateway's journal.")
+        self.make_message(mto=message.user, mfrom=peer_jid(message.peer, self.domain), mbody=text, mtype="chat").send()
+
     def report(self, outcome: Outcome) -> asyncio.Future[None]:
         message = outcome.message
         to = f"{message.user}/{message.resource}" if message.resource else message.user

@@ -127,8 +127,11 @@ class RosterSync:
         users = (await roster.users(self.transport) | changes.users) if full else changes.users
         wanted = await roster.wanted(self.transport, users)
         shown = await roster.shown(self.transport, users)
-        for user in sorted(users):
-            await self._bring(user, wanted.get(user, {}), shown.get(user), verify)
+        for user in sorted(users):  # one user's failure is theirs only; the next verifying pass tries again
+            try:
+                await self._bring(user, wanted.get(user, {}), shown.get(user), verify)
+            except Exception:
+                log.exception("%s: cannot bring the roster of %s up to date", self.domain, user)
         await roster.handled(changes.ids)
         self._full = False
         if verify:

@@ -205,3 +205,25 @@ async def test_an_sms_contact_answers_the_servers_probe_as_available(server: Pro
         await wait_until(lambda: MOM in available, timeout=5)
     finally:
         await second.stop()
+
+
+async def test_one_users_roster_failing_leaves_the_others_in_sync(privileged_server: ProsodyServer,
+                                                                  gateways: Gateways, people: People) -> None:
+    gateway = await gateways(privileged_server, sms=sms_table())
+    store = gateway.store
+    assert store is not None
+    sync = gateway.administrations["sms"].roster
+    alice, bob = await people(privileged_server, "alice"), await people(privileged_server, "bob")
+    read = sync.privilege.get_roster
+
+    async def failing_for_alice(user: str, **kwargs: Any) -> Any:
+        if user == "alice@localhost":
+            raise RuntimeError("a roster that cannot be read")  # stands for any bug met on one user's items
+        return await read(user, **kwargs)
+
+    sync.privilege.get_roster = failing_for_alice
+    for user in ("alice@localhost", "bob@localhost"):
+        await store.users.add(user)
+        await store.contacts.add(user, "sms", "+12025550124", "Dad")
+    await wait_until(_has(bob, DAD), timeout=5)  # alice's failure came first (sorted) and stopped the pass before
+    assert DAD not in await roster(alice)
