@@ -3,7 +3,7 @@
 FUZZ_SEED fixes the seed (default: a random one, printed in the header and in every summary and failure),
 FUZZ_COUNT the number of inputs per boundary (default 2,000; `make fuzz` runs 10,000), FUZZ_CASES replays only
 the listed cases ("17,203" or "40-45") of that seed. FUZZ_ISOLATE_BUDGET caps the seconds a boundary spends
-replaying failed batches case by case to name the culprit (default: 30 + 0.01 per input).
+replaying failed batches case by case to name the culprit (default: 20 + 0.01 per input).
 """
 
 from __future__ import annotations

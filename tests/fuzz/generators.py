@@ -396,14 +396,14 @@ def xmpp_presence(rng: random.Random) -> tuple[str, str, Tracked]:
     return label, _stanza("presence", to, stype, odd_id(rng), children, _lang(rng)), []
 
 
-def xmpp_iq(rng: random.Random, index: int) -> tuple[str, str, Tracked]:
+def xmpp_iq(rng: random.Random, tag: str) -> tuple[str, str, Tracked]:
     roll = rng.random()
     to = rng.choice((LOOPBACK, SMS, IRC)) if roll < 0.55 else (room_occupant(rng) if roll < 0.7 else jid(rng))
     itype = rng.choice(IQ_TYPES)
     payload_label, payload = iq_payload(rng)
     base = odd_id(rng) or ""
     tracked = itype in ("get", "set")
-    ident = f"{base}#fz{index}" if tracked else odd_id(rng)
+    ident = f"{base}#fz{tag}" if tracked else odd_id(rng)
     stanza = _stanza("iq", to, itype, ident, [payload], _lang(rng))
     label = f"iq {itype} {payload_label} to {to.split('@')[-1][:40]}"
     return label, stanza, [(xml_legal(ident), xml_legal(to))] if tracked and ident is not None else []
@@ -428,9 +428,9 @@ def _xmpp_case(index: int, rng: random.Random) -> Case:
     elif roll < 0.62:
         label, data, iqs = xmpp_presence(rng)
     else:
-        label, data, iqs = xmpp_iq(rng, index)
+        label, data, iqs = xmpp_iq(rng, str(index))
     if rng.random() < 0.03:  # two stanzas in one write
-        second_label, second, more = xmpp_iq(rng, index) if rng.random() < 0.5 else xmpp_message(rng)
+        second_label, second, more = xmpp_iq(rng, f"{index}b") if rng.random() < 0.5 else xmpp_message(rng)
         label, data, iqs = f"{label} + {second_label}", data + second, iqs + more
     return Case(index, label, data, {"iqs": iqs})
 

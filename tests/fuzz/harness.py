@@ -44,7 +44,7 @@ def fuzz_count() -> int:
 def isolate_budget(count: int) -> float:
     """Seconds a boundary may spend replaying failed batches case by case (FUZZ_ISOLATE_BUDGET)."""
     value = os.environ.get("FUZZ_ISOLATE_BUDGET", "").strip()
-    return float(value) if value else 30.0 + 0.01 * count
+    return float(value) if value else 20.0 + 0.01 * count
 
 
 def selected_cases(count: int) -> list[int]:
