@@ -48,3 +48,6 @@ def setup_logging(level: str = "info", json_format: bool = False, secrets: Itera
     root.setLevel(level.upper())
     # slixmpp logs every stanza at debug and routine reconnect chatter at info; our own lines say what matters.
     logging.getLogger("slixmpp").setLevel(max(logging.WARNING, root.level))
+    # The twilio SDK logs every API call at info, about 12 lines with its headers: shown only at debug.
+    logging.getLogger("twilio").setLevel(logging.DEBUG if root.level <= logging.DEBUG else
+                                         max(logging.WARNING, root.level))
