@@ -17,6 +17,7 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
+from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from gateway import __version__
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
@@ -291,6 +292,14 @@ class GatewayComponent(ComponentXMPP):
         if not isinstance(data, str):
             wire.sanitize(data.xml)
         super().send(data, use_filters)
+
+    def send_raw(self, data: str | bytes) -> None:
+        """What slixmpp's send queue still holds when the stream is gone is dropped with a debug line, not a
+        traceback (e.g. the handshake after a host-unknown): the outbox writes its own again on the next stream."""
+        try:
+            super().send_raw(data)
+        except NotConnectedError:
+            log.debug("%s: not written, the stream is closed: %.100s", self.domain, data)
 
     # -- stanzas in ---------------------------------------------------------------------------------------
     def incoming_filter(self, xml: ET.Element) -> ET.Element:
