@@ -72,8 +72,9 @@ class IrcTransport(Transport[IrcSettings]):
         self.sink: RoomSink | None = None
         self.room_events: RoomSink | None = None  # the sink, behind the room messages received before (InRoomOrder)
         self._nicks: dict[tuple[str, str], str] = {}  # (user, network) -> the nick asked for at the first join
-        # In-room private conversations: a reply from that nick goes to room/nick, not to nick%network.
-        self._pm_rooms: dict[tuple[str, str, str], str] = {}
+        # In-room private conversations: a reply from that nick goes to room/nick, not to nick%network, while the
+        # user is in that room on the connection the conversation began on (see pm_room).
+        self._pm_rooms: dict[tuple[str, str, str], tuple[str, IrcConnection]] = {}
         # IRC users whose presence the XMPP user sees (after a private message either way): (user, network) -> nicks
         self._contacts: dict[tuple[str, str], set[str]] = {}
         self._watcher: asyncio.Task[None] | None = None
@@ -140,6 +141,8 @@ class IrcTransport(Transport[IrcSettings]):
         """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT."""
         connection = self.sessions.get(owner, network)
         log.info("%s: %s", owner, reason)
+        for key in [key for key in self._pm_rooms if key[:2] == (owner, network)]:
+            del self._pm_rooms[key]
         if connection is not None and self.sink is not None:
             for channel in connection.wanted_channels:
                 self.sink.removed(owner, f"{channel}%{network}", reason)
@@ -212,6 +215,8 @@ class IrcTransport(Transport[IrcSettings]):
 
     async def leave_room(self, user: str, room: str) -> None:
         network, channel = self._channel_of(room)
+        for key in [key for key, (pm_room, _) in self._pm_rooms.items() if key[0] == user and pm_room == room]:
+            del self._pm_rooms[key]
         await self.sessions.part(user, network, channel)
 
     async def send_room_message(self, user: str, room: str, body: str) -> Awaitable[None]:
@@ -225,7 +230,7 @@ class IrcTransport(Transport[IrcSettings]):
         connection, _ = self._joined(user, room)
         check_target(nick)
         network = connection.network.name
-        self._pm_rooms[(user, network, connection.server.fold(nick))] = room
+        self._pm_rooms[(user, network, connection.server.fold(nick))] = (room, connection)
         if not await connection.privmsg(nick, body):
             raise Refusal("not-acceptable", "The message has no text IRC can carry.")
 
@@ -302,7 +307,19 @@ class IrcTransport(Transport[IrcSettings]):
         self._contacts.get((user, network), set()).discard(connection.server.fold(nick))
 
     def pm_room(self, user: str, network: str, folded_nick: str) -> str | None:
-        return self._pm_rooms.get((user, network, folded_nick))
+        """The room of an in-room private conversation with that nick, while the user is still in it on the same
+        connection; once they left it, went offline or the connection was replaced, the entry is dropped and the
+        nick's messages are ordinary private messages again."""
+        key = (user, network, folded_nick)
+        found = self._pm_rooms.get(key)
+        if found is None:
+            return None
+        room, connection = found
+        current = self.sessions.get(user, network)
+        if current is connection and connection.is_joined(self._channel_of(room)[1]):
+            return room
+        del self._pm_rooms[key]
+        return None
 
 
 def occupant(connection: IrcConnection, member: Member) -> Occupant:

@@ -7,6 +7,7 @@ from pathlib import Path
 from slixmpp import Message
 
 from gateway.app import Gateway
+from gateway.core.events import Status
 from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import IRC, NETWORK, irc_config, room_jid
@@ -49,6 +50,24 @@ async def test_in_room_private_messages(gateway: object, alice: TestClient, bob:
     reply = await alice.next_message(10, chat("what?"))
     assert reply["from"] == f"{room_jid('#pm')}/bob"  # the answer stays in the room's private conversation
     assert reply.xml.find("{http://jabber.org/protocol/muc#user}x") is not None
+
+
+async def test_after_leaving_the_room_a_private_message_is_an_ordinary_chat_again(
+        gateway: Gateway, alice: TestClient, bob: RawIrcClient) -> None:
+    await bob.join("#pm")
+    await join(alice, "#pm", "alice")
+    await join(alice, "#stay", "alice")  # alice's IRC connection stays open after she leaves #pm
+    alice.send_message(mto=f"{room_jid('#pm')}/bob", mbody="psst", mtype="chat")
+    await bob.expect(privmsg_to_bob, timeout=10)
+    alice.plugin["xep_0045"].leave_muc(room_jid("#pm"), "alice")
+    await bob.expect(lambda line: line.command == "PART" and line.nick == "alice", timeout=10)
+    await bob.send("PRIVMSG alice :are you still there?")
+    reply = await alice.next_message(10, chat("are you still there?"))
+    assert reply["from"] == BOB  # was routed to the room she had left: kept as unroutable, nobody told
+    assert gateway.store is not None
+    [row] = [r for r in await gateway.store.journal.history(user="alice@localhost")
+             if r.body == "are you still there?"]
+    assert row.status is Status.DELIVERED
 
 
 async def test_full_flood_queue_is_an_error_never_a_silent_drop(
