@@ -172,6 +172,8 @@ class IrcTransport(Transport[IrcSettings]):
     def _joined(self, user: str, room: str) -> tuple[IrcConnection, str]:
         network, channel = self._channel_of(room)
         connection = self.sessions.get(user, network)
+        if connection is not None and not connection.connected and not connection.closed:
+            raise Refusal("recipient-unavailable", f"Reconnecting to {network}; try again shortly.")
         if connection is None or not connection.is_joined(channel):
             raise Refusal("not-acceptable", f"You are not in {channel} on {network}; join it first.")
         return connection, channel

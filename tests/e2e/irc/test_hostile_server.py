@@ -153,3 +153,14 @@ async def test_room_lines_and_names_from_nicks_no_resource_could_hold(
     line = await hostile.wait_line(lambda line: line.command == "PRIVMSG" and line.params[-1] == "psst")
     assert line.params[0] == odd[1]
     await still_flowing(gateway, hostile, alice, "after odd occupants")
+
+
+async def test_a_line_said_while_the_network_is_reconnecting_gets_an_error_saying_so(
+        gateway: Gateway, hostile: HostileIrcServer, alice: TestClient) -> None:
+    await join(alice, "#down", "alice")
+    await hostile.stop()  # the network goes away; the gateway keeps trying to reconnect
+    await alice.next_message(10, lambda m: "reconnecting" in m["body"])  # the room says so
+    alice.send_message(mto=room_jid("#down"), mbody="anyone?", mtype="groupchat")
+    error = await alice.next_message(10, lambda m: m["type"] == "error")
+    assert error["error"]["condition"] == "recipient-unavailable"
+    assert error["error"]["text"] == f"Reconnecting to {NETWORK}; try again shortly."  # not "join it first"
