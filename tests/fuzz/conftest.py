@@ -9,6 +9,7 @@ replaying failed batches case by case to name the culprit (default: 20 + 0.01 pe
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for report in REPORTS:
         if report.failures:
             terminalreporter.write_line("")
-            terminalreporter.write_line(report.failure_text(limit=25, header=False))
+            terminalreporter.write_line(report.failure_text(limit=10, header=False))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -65,6 +66,7 @@ def fuzz_report(request: pytest.FixtureRequest) -> Iterator[Report]:
     report = Report(request.module.BOUNDARY, str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
     REPORTS.append(report)
     yield report
+    report.finished = report.finished or time.monotonic()
     print()
     print(report.summary())
     for note in report.notes[:10]:

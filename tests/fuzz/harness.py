@@ -109,7 +109,12 @@ class Report:
     failures: list[Failure] = field(default_factory=list)
     isolations: int = 0
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
 
     def add(self, failure: Failure) -> None:
         if failure.key() not in {f.key() for f in self.failures}:
@@ -123,7 +128,7 @@ class Report:
         return (f"fuzz {self.boundary}: seed={self.seed} inputs={self.inputs} crashes={self.count('crash')} "
                 f"unanswered_iqs={self.count('unanswered_iq')} cut_streams={self.count('cut_stream')} "
                 f"lost_messages={self.count('lost_message')} other={other} "
-                f"({time.monotonic() - self.started:.1f} s, {self.isolations} batch(es) isolated)")
+                f"({self.seconds:.1f} s, {self.isolations} batch(es) isolated)")
 
     def reproduce(self, indices: Sequence[int]) -> str:
         cases = ",".join(str(i) for i in indices)

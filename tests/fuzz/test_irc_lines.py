@@ -60,7 +60,7 @@ class IrcBoundary:
         token = f"sync{time.monotonic_ns()}"
         await irc.send(f"PING :{token}", client)
         with contextlib.suppress(TimeoutError):  # the liveness probes that follow say what is wrong
-            await irc.wait_line(lambda line: line.command == "PONG" and line.params[-1:] == (token,), 2.0, client)
+            await irc.wait_line(lambda line: line.command == "PONG" and line.params[-1:] == (token,), 1.0, client)
 
     async def reset(self) -> None:
         await self.stack.reset()
