@@ -95,6 +95,14 @@ class SmsRepository:
         async with self._sessions() as session:
             return {str(sid) for sid in (await session.scalars(statement)).all()}
 
+    async def has_texted(self, transport: str, jid: str, number: str) -> bool:
+        """Whether the journal holds a text from `number` to user `jid` (within the journal's retention)."""
+        statement = select(JournalEntry.id).where(
+            JournalEntry.user_jid == jid, JournalEntry.transport == transport, JournalEntry.direction == "in",
+            JournalEntry.peer == number).limit(1)
+        async with self._sessions() as session:
+            return await session.scalar(statement) is not None
+
     @staticmethod
     async def _user_id(session: Any, jid: str) -> int:
         user_id = await session.scalar(select(User.id).where(User.jid == jid))

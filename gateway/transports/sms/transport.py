@@ -18,8 +18,8 @@ from typing import ClassVar
 from aiohttp import web
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
-from gateway.transports.base import Transport, TransportContext
-from gateway.transports.sms.addressing import local_part_to_e164, prompt_to_e164
+from gateway.transports.base import AddressError, Transport, TransportContext
+from gateway.transports.sms.addressing import is_e164, local_part_to_e164, prompt_to_e164
 from gateway.transports.sms.errors import TwilioErrorInfo, describe
 from gateway.transports.sms.outbox import Outbox
 from gateway.transports.sms.segments import MAX_BODY, count_segments, split_body, utf16_length
@@ -91,6 +91,16 @@ class SmsTransport(Transport[SmsSettings]):
 
     # -- addresses --------------------------------------------------------------------------------------------
     def normalize_peer(self, local_part: str) -> str:
+        """The number, written canonically; one that `number_check` refuses is checked again in `send`, where the
+        user is known: a number that texted them is real, whatever phonenumbers thinks of it."""
+        try:
+            return self._checked_number(local_part)
+        except AddressError:
+            if is_e164(local_part.strip()):
+                return local_part.strip()
+            raise
+
+    def _checked_number(self, local_part: str) -> str:
         return local_part_to_e164(local_part, self.settings.default_region, check=self.settings.number_check,
                                   domain=self.settings.jid)
 
@@ -107,6 +117,12 @@ class SmsTransport(Transport[SmsSettings]):
         try:
             if previous is not None:
                 await asyncio.wait({previous})  # not `await previous`: a cancelled waiter must not cancel it
+            try:
+                await self._check_peer(message)
+            except AddressError as error:  # "modify", as for a refusal of the address before it was journaled
+                await self.router.outcome(Outcome(message, Status.FAILED, error_condition=error.condition,
+                                                  error_text=error.text, error_type="modify"))
+                return
             job = await self._checked(message)
             if self._outbox.closed:  # stopping: it stays accepted in the journal, and the next start sends it
                 log.info("SMS %s stays queued in the journal until the next start", message.journal_id)
@@ -116,6 +132,14 @@ class SmsTransport(Transport[SmsSettings]):
             turn.set_result(None)
             if self._turns.get(message.user) is turn:
                 del self._turns[message.user]
+
+    async def _check_peer(self, message: OutboundMessage) -> None:
+        """Raise AddressError if `number_check` refuses the peer and it never texted this user (the journal says)."""
+        try:
+            self._checked_number(message.peer)
+        except AddressError:
+            if not await self._store.sms.has_texted(self.name, message.user, message.peer):
+                raise
 
     async def _checked(self, message: OutboundMessage) -> _Job:
         """The job for a text the user may send; raise Refusal with the reason otherwise."""
