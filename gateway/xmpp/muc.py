@@ -251,7 +251,8 @@ class MucService:
             if occupant.status:
                 parts.append(f"<status>{text(occupant.status)}</status>")
         affiliation = occupant.affiliation if occupant is not None else "none"
-        role = occupant.role if occupant is not None and ptype is None else "none"
+        # A nick change (303) is an unavailable presence for an occupant who stays: the role stays too (XEP-0045 7.6).
+        role = occupant.role if occupant is not None and (ptype is None or 303 in codes) else "none"
         parts.append(f'<x xmlns="{MUC_USER_NS}"><item affiliation={attribute(affiliation)} role={attribute(role)}')
         if new_nick is not None:
             parts.append(f" nick={attribute(resource_part(new_nick))}")

@@ -383,7 +383,8 @@ class IrcConnection:
         except TimeoutError as exc:
             raise ConnectError(f"{host}:{port} did not answer within {self.connect_timeout:g} s.") from exc
         except OSError as exc:
-            raise ConnectError(f"Cannot connect to {host}:{port}: {exc.strerror or exc}.") from exc
+            reason = exc.strerror or str(exc) or type(exc).__name__  # some carry no text at all
+            raise ConnectError(f"Cannot connect to {host}:{port}: {reason}.") from exc
 
         self._writer = writer
         self._link_up = True
@@ -839,7 +840,11 @@ class IrcConnection:
             await self._emit(self.events.on_error(ErrorEvent(line.params[-1], line.command, target)))
 
     async def _on_ping(self, line: Line) -> None:
-        await self._queue.send_now(build_line("PONG", trailing=line.param(-1)))
+        # The token as far as a PONG line can carry it: a server may send one our answer could not hold (longer
+        # than a line, a NUL); an answer that fits keeps the connection, a lost one would cut it.
+        room = self.max_line_bytes - len(b"PONG :\r\n")
+        token = line.param(-1).replace("\0", "").encode()[:room].decode(errors="ignore")
+        await self._queue.send_now(build_line("PONG", trailing=token))
 
     async def _on_error(self, line: Line) -> None:
         text = line.param(0, "closing link")

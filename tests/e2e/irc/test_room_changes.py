@@ -159,6 +159,7 @@ async def test_kicks_nick_changes_modes_and_topic(gateway: Gateway, alice: TestC
     await carol.send("NICK caroline")
     gone = await next_presence(presence_from("carol", "unavailable"))
     assert "303" in codes(gone) and item(gone)["nick"] == "caroline"
+    assert item(gone)["role"] == "participant"  # she stays: not role='none', which reads as leaving
     back = await next_presence(presence_from("caroline"))
     assert back["type"] == "available" and item(back)["role"] == "participant"
 

@@ -475,6 +475,38 @@ async def test_ping_timeout_reconnects(fake_server: FakeIrcServer, connections: 
     assert len(fake_server.clients) == 2 and conn.connected
 
 
+async def test_a_ping_token_no_pong_can_carry_is_answered_with_what_fits(
+    fake_server: FakeIrcServer, connections: list[IrcConnection], caplog: pytest.LogCaptureFixture
+) -> None:
+    conn, rec = await connect(fake_server.port, "ponger", connections)
+    client = fake_server.last
+    await client.send("PING :" + "é" * 300)  # 600 bytes: our PONG would be longer than a line
+    await client.send("PING :a\0b")
+    await client.send("PING :plain")
+    for _ in range(100):
+        if len(fake_server.received("PONG", client)) >= 3:
+            break
+        await asyncio.sleep(0.02)
+    long, nul, plain = (line.params[-1] for line in fake_server.received("PONG", client))
+    assert long == "é" * ((512 - len("PONG :\r\n")) // 2)  # cut at a whole character
+    assert (nul, plain) == ("ab", "plain")
+    assert conn.connected and rec.of("on_disconnected") == []
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError(), OSError()])
+async def test_a_failed_connection_always_names_a_reason(monkeypatch: pytest.MonkeyPatch, error: OSError) -> None:
+    # An error without any text (seen as "Cannot connect to HOST:PORT: ."); no server here fails that way on cue.
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(asyncio, "open_connection", failing)
+    conn, _ = make_connection(6667, "nobody")
+    with pytest.raises(ConnectError) as raised:
+        await conn.connect()
+    assert raised.value.text == f"Cannot connect to 127.0.0.1:6667: {type(error).__name__}."
+
+
 async def test_quit_sends_the_message_and_stays_down(
     ngircd: NgircdServer, connections: list[IrcConnection], raw_clients: list[RawIrcClient]
 ) -> None:
