@@ -44,6 +44,21 @@ async def test_join_refusals_are_muc_errors_with_text(gateway: Gateway, alice: T
     assert numeric_text in refused.value.text
 
 
+async def test_an_error_presence_keeps_the_id_of_the_presence_it_answers(
+        gateway: Gateway, alice: TestClient, bob: RawIrcClient) -> None:
+    await bob.join("#invite")
+    await bob.send("MODE #invite +i")
+    await bob.expect_command("MODE")
+    presences: asyncio.Queue = asyncio.Queue()  # type: ignore[type-arg]
+    watch_presences(alice, presences)
+    alice.send_raw(f"<presence to='{room_jid('#invite')}/alice' id='join-1'>"
+                   "<x xmlns='http://jabber.org/protocol/muc'/></presence>")
+    while (error := await asyncio.wait_for(presences.get(), 10))["type"] != "error":
+        pass
+    assert error["id"] == "join-1"  # RFC 6120 8.1.3: clients match the error to their request by it
+    assert error["error"]["condition"] == "registration-required"
+
+
 async def test_channel_key_is_the_muc_password(gateway: Gateway, alice: TestClient, bob: RawIrcClient) -> None:
     await bob.join("#keyed")
     await bob.send("MODE #keyed +k sesame")
