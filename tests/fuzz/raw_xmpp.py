@@ -13,6 +13,7 @@ import base64
 import contextlib
 import itertools
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable
 from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
@@ -97,6 +98,7 @@ class RawXmppClient:
         self.received: list[ET.Element] = []
         self.keep = keep
         self.iq_answers: dict[str, list[ET.Element]] = {}
+        self.counts: Counter[str] = Counter()  # received stanzas by element and type, e.g. "message/groupchat"
         self.stream_error: str | None = None
         self.closed = asyncio.Event()
         self._waiters: list[tuple[Predicate, asyncio.Future[ET.Element]]] = []
@@ -174,6 +176,7 @@ class RawXmppClient:
             self.stream_error = " ".join(child.tag.split("}")[-1] for child in elem) or "stream error"
         if elem.tag == CLIENT + "iq" and elem.get("type") in ("result", "error"):
             self.iq_answers.setdefault(elem.get("id") or "", []).append(elem)
+        self.counts[f"{elem.tag.rpartition('}')[2]}/{elem.get('type') or '-'}"] += 1
         self.received.append(elem)
         if len(self.received) > self.keep:
             del self.received[: len(self.received) - self.keep]

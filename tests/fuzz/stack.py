@@ -177,6 +177,12 @@ class FuzzStack:
                 await self.irc.wait_line(lambda line: line.command == "PRIVMSG" and line.params[:1] == ("bob",),
                                          timeout=10)
 
+    def traffic(self) -> str:
+        """What alice and mallory received, by stanza and type: evidence that the inputs reached the gateway."""
+        return "; ".join(f"{client.user} received " + ", ".join(f"{kind} x{count}" for kind, count in
+                                                             client.counts.most_common(8))
+                         for client in (self.alice, self.mallory) if client.counts)
+
     def alice_irc(self) -> HostileClient | None:
         return self.irc.client_for("alice") if self.irc is not None else None
 

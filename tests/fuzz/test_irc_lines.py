@@ -147,5 +147,8 @@ async def test_hostile_irc_server_lines(fuzz_stack: FuzzStack, fuzz_report: Repo
     engine = Engine(boundary, fuzz_report, batch_size=BATCH, isolate_budget=isolate_budget(len(cases)))
     restarts = Restarts(boundary, engine, fuzz_report, batches=-(-len(cases) // BATCH))
     engine.after_batch = restarts.after_batch
-    await engine.run(cases)
+    try:
+        await engine.run(cases)
+    finally:
+        fuzz_report.notes.append(fuzz_stack.traffic())
     assert not fuzz_report.failures, fuzz_report.failure_text()

@@ -137,4 +137,5 @@ async def test_hostile_stanzas_to_every_component(fuzz_stack: FuzzStack, fuzz_re
         await engine.run(cases)
     finally:
         fuzz_report.notes += boundary.notes
+        fuzz_report.notes.append(fuzz_stack.traffic())
     assert not fuzz_report.failures, fuzz_report.failure_text()
