@@ -8,7 +8,8 @@ contacts leaves a change row; every POLL_INTERVAL seconds (and at once when a co
 gateway, and brings only those users' rosters up to date. After each (re)connect, and every VERIFY_INTERVAL,
 every user of the transport is compared.
 
-- With the roster privilege (the server granted it for the user's domain), an added or renamed contact is
+- With the roster privilege (the server granted it for the user's domain, in XEP-0356 v0.3's namespace or v0.4's:
+  privilege.py), an added or renamed contact is
   pushed with its name and group; a removed mapping is pushed with subscription "remove". For a user with
   nothing recorded (and at each verification) their roster is read first, so that nothing is pushed twice and
   an item the server lost is pushed again.
@@ -25,16 +26,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
-from slixmpp.plugins.xep_0356.permissions import Permissions, RosterAccess
 
 from gateway.store.roster import ShownItem
 from gateway.store.store import Store
 from gateway.xmpp.addressing import peer_jid
+from gateway.xmpp.privilege import Grants
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,9 @@ class RosterSync:
         self.xmpp = xmpp
         self.store = store
         self.transport = transport
-        xmpp.register_plugin("xep_0356")
-        self.privilege = xmpp.plugin["xep_0356"]
-        # The plugin keeps grants in a dict shared by every instance in the process: a component the server did
-        # not privilege would believe it was. Each component gets its own.
-        self.privilege.granted_privileges = defaultdict(Permissions)  # type: ignore[misc]
+        self.grants = Grants(xmpp)
+        self.privilege = self.grants.plugin  # slixmpp's xep_0356: privileged roster get and set
+        self._mode: str | None = None  # the roster mode last logged
         self._full = True  # compare every user at the next pass (after connecting)
         self.passes = 0  # comparisons completed, for whoever waits for one
         self._wake = asyncio.Event()
@@ -77,8 +75,24 @@ class RosterSync:
         self._wake.set()
 
     def privileged(self, user: str) -> bool:
-        perms = self.privilege.granted_privileges.get(JID(user).domain)
-        return perms is not None and perms.roster == RosterAccess.BOTH
+        return self.grants.pushes(JID(user).domain)
+
+    def mode(self) -> str:
+        """How contacts reach rosters, in words for the operator."""
+        granted = self.grants.by_server.values()
+        pushes = [f"{g.namespace} from {g.server}" for g in granted if self.grants.pushes(g.server)]
+        if pushes:
+            return f"privileged pushes (XEP-0356 {', '.join(pushes)})"
+        why = "; ".join(self.grants.why_not(g.server) for g in granted) or "the server granted no XEP-0356 access"
+        return f"subscription requests ({why}: names travel as nicks, groups are lost; see deploy/)"
+
+    def _log_mode(self) -> None:
+        # Once at start, and again only when it changes (a server that restarted with another grant).
+        mode = self.mode()
+        if mode != self._mode:
+            self._mode = mode
+            failed = any(grant.sets_fail for grant in self.grants.by_server.values())
+            log.log(logging.WARNING if failed else logging.INFO, "%s: roster mode: %s", self.domain, mode)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -87,6 +101,8 @@ class RosterSync:
             self._task = None
 
     def _on_privileges(self, _event: Any) -> None:
+        if self._mode is not None:
+            self._log_mode()  # advertised later than PRIVILEGE_WAIT, or after a reconnect
         self._advertised.set()
         self.poke()
 
@@ -104,6 +120,7 @@ class RosterSync:
     async def _run(self) -> None:
         with contextlib.suppress(TimeoutError):  # no XEP-0356 grant: presence subscriptions
             await asyncio.wait_for(self._advertised.wait(), PRIVILEGE_WAIT)
+        self._log_mode()
         while True:
             self._wake.clear()
             try:
@@ -174,21 +191,59 @@ class RosterSync:
 
     async def _apply(self, user: str, changed: Items, removed: set[str]) -> None:
         if self.privileged(user):
-            items: dict[str, dict[str, Any]] = {
-                self._jid(a): {"name": item.name, "subscription": "both", "groups": [item.group] if item.group else []}
-                for a, item in changed.items()}
-            items.update({self._jid(a): {"subscription": "remove"} for a in removed})
-            try:
-                await self.privilege.set_roster(user, items, timeout=PUSH_TIMEOUT)
-                log.info("%s: roster of %s: %d item(s) set, %d removed", self.domain, user, len(changed),
-                         len(removed))
-                return
-            except (IqError, IqTimeout, PermissionError) as error:
-                log.warning("%s: privileged roster push to %s failed (%s); asking by presence instead",
-                            self.domain, user, error)
+            changed, removed = await self._push(user, changed, removed)
         for address, item in changed.items():
             # XEP-0172: the name travels as the nick (make_presence's pnick; presence["nick"] is not the plugin).
             self.xmpp.make_presence(pfrom=self._jid(address), pto=user, ptype="subscribe", pnick=item.name).send()
         for address in removed:
             for ptype in ("unavailable", "unsubscribe", "unsubscribed"):
                 self.xmpp.send_presence(pfrom=self._jid(address), pto=user, ptype=ptype)
+
+    async def _push(self, user: str, changed: Items, removed: set[str]) -> tuple[Items, set[str]]:
+        """Privileged roster sets, one item each (RFC 6121 2.3.3: ejabberd refuses more); returns what was not taken,
+        to be asked by presence instead."""
+        sets: list[tuple[str, dict[str, Any]]] = [
+            (a, {"name": item.name, "subscription": "both", "groups": [item.group] if item.group else []})
+            for a, item in changed.items()]
+        sets += [(a, {"subscription": "remove"}) for a in sorted(removed)]
+        left_changed: Items = {}
+        left_removed: set[str] = set()
+        for address, attributes in sets:
+            if self.privileged(user) and await self._set(user, address, attributes):
+                continue  # else the server failed this set or one before it: ask by presence
+            if address in changed:
+                left_changed[address] = changed[address]
+            else:
+                left_removed.add(address)
+        if len(left_changed) + len(left_removed) < len(sets):
+            log.info("%s: roster of %s: %d item(s) set, %d removed", self.domain, user,
+                     len(changed) - len(left_changed), len(removed) - len(left_removed))
+        return left_changed, left_removed
+
+    async def _set(self, user: str, address: str, attributes: dict[str, Any]) -> bool:
+        try:
+            await self.privilege.set_roster(user, {self._jid(address): attributes}, timeout=PUSH_TIMEOUT)
+            return True
+        except IqError as error:
+            if self._server_fault(user, error):
+                return False
+            failure: Exception = error
+        except (IqTimeout, PermissionError) as error:
+            failure = error
+        log.warning("%s: privileged roster set of %s for %s failed (%s); asking by presence instead",
+                    self.domain, address, user, failure)
+        return False
+
+    def _server_fault(self, user: str, error: IqError) -> bool:
+        """A set the server itself could not handle: stop pushing to its users (until the next connection).
+
+        ejabberd before 23.10 grants roster access and then fails every privileged set (processone/ejabberd#3942);
+        a warning for each contact of each user would hide that.
+        """
+        condition = error.iq["error"]["condition"]
+        if condition not in ("internal-server-error", "feature-not-implemented", "service-unavailable"):
+            return False
+        text = error.iq["error"]["text"]
+        self.grants.sets_fail(JID(user).domain, f"{condition}{': ' + text if text else ''}")
+        self._log_mode()
+        return True

@@ -4,6 +4,7 @@ subscriptions (XEP-0172 nick) without it. Changes made by the admin CLI in anoth
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from pathlib import Path
@@ -227,3 +228,23 @@ async def test_one_users_roster_failing_leaves_the_others_in_sync(privileged_ser
         await store.contacts.add(user, "sms", "+12025550124", "Dad")
     await wait_until(_has(bob, DAD), timeout=5)  # alice's failure came first (sorted) and stopped the pass before
     assert DAD not in await roster(alice)
+
+
+async def _logged_modes(prosody: ProsodyServer, gateways: Gateways, caplog: Any) -> list[str]:
+    caplog.set_level(logging.INFO, logger="gateway.xmpp.roster")
+    gateway = await gateways(prosody, sms=sms_table())
+    sync = gateway.administrations["sms"].roster
+    await wait_until(lambda: sync.passes >= 2, timeout=5)
+    return [r.getMessage() for r in caplog.records if "roster mode" in r.getMessage()]
+
+
+async def test_the_roster_mode_is_logged_at_start_with_the_privilege(privileged_server: ProsodyServer,
+                                                                     gateways: Gateways, caplog: Any) -> None:
+    modes = await _logged_modes(privileged_server, gateways, caplog)
+    assert modes == [f"{SMS}: roster mode: privileged pushes (XEP-0356 urn:xmpp:privilege:2 from localhost)"]
+
+
+async def test_the_roster_mode_is_logged_at_start_without_the_privilege(server: ProsodyServer, gateways: Gateways,
+                                                                        caplog: Any) -> None:
+    modes = await _logged_modes(server, gateways, caplog)
+    assert len(modes) == 1 and modes[0].startswith(f"{SMS}: roster mode: subscription requests ("), modes
