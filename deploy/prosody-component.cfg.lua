@@ -3,8 +3,8 @@
 -- Paste the parts below into /etc/prosody/prosody.cfg.lua (Prosody 0.12), then restart
 -- Prosody (`systemctl restart prosody`; a reload may not open new ports). Replace example.org
 -- with your domain and each CHANGE-ME with a long random secret, e.g. `openssl rand -hex 32`;
--- put the same secrets in the gateway's config ([transports.sms] / [transports.irc] secret,
--- or secret_file / environment).
+-- put the same secrets in the gateway's config (deploy/config.example.toml: [transports.sms],
+-- [transports.irc] and [transports.loopback] secret, or secret_file / environment).
 --
 -- The component domains need no DNS records for your own users; add them (or not) only if
 -- users of other servers should reach the gateway over federation.
@@ -32,9 +32,13 @@ Component "irc.example.org"
     component_secret = "CHANGE-ME-irc-secret"
     -- modules_enabled = { "privilege" }   -- only with the optional step 3
 
+-- The echo transport, to check the server side first (optional: drop it here and in the gateway's config).
+Component "loopback.example.org"
+    component_secret = "CHANGE-ME-loopback-secret"
+
 ---------------------------------------------------------------------------------------------
 -- 3. Optional: XEP-0356 (Privileged Entity), so the gateway can put contacts ("Mom" for
---    +15551234567@sms.example.org) straight into users' rosters and send messages on behalf of
+--    +14155552671@sms.example.org) straight into users' rosters and send messages on behalf of
 --    the server. Needs mod_privilege: on Debian `apt install prosody-modules`, which ships it
 --    in /usr/lib/prosody/modules/mod_privilege/ (found without further setup); from a
 --    prosody-modules checkout, add its directory to plugin_paths in the global section:
