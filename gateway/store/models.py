@@ -219,6 +219,22 @@ class SmsUsage(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SmsPart(Base):
+    """What Twilio last reported of one part of a text sent in several: the text's receipt waits for every part.
+
+    Kept in the database so that a restart between two parts' callbacks loses nothing; goes with its journal row.
+    """
+
+    __tablename__ = "sms_parts"
+
+    journal_id: Mapped[int] = mapped_column(BigId, ForeignKey("journal.id", ondelete="CASCADE"), primary_key=True,
+                                            autoincrement=False)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))  # Twilio's MessageStatus: delivered, failed, undelivered
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # -- IRC transport --------------------------------------------------------------------------------------------
 class IrcNetworkRow(Base):
     """A network users may connect to. Rows from the config file are upserted at start (origin "config")."""

@@ -1,4 +1,4 @@
-"""The SMS transport's own state: opt-outs, per-user block lists and daily usage."""
+"""The SMS transport's own state: opt-outs, per-user block lists, daily usage and the parts of long texts."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.store.models import JournalEntry, SmsBlock, SmsOptOut, SmsUsage, User
+from gateway.store.models import JournalEntry, SmsBlock, SmsOptOut, SmsPart, SmsUsage, User, utcnow
 from gateway.store.users import UserNotFound
 
 
@@ -83,6 +83,21 @@ class SmsRepository:
             statement = (select(SmsUsage.segments).join(User, User.id == SmsUsage.user_id)
                          .where(User.jid == jid, SmsUsage.day == day))
             return int(await session.scalar(statement) or 0)
+
+    # -- parts of a text sent in several ---------------------------------------------------------------------
+    async def record_part(self, journal_id: int, part: int, status: str, error_code: int | None) -> int:
+        """Store what Twilio reported of one part; return how many parts of the text are delivered now.
+
+        Counted after the commit: of two callbacks committing at once, the later one sees both parts."""
+        values = dict(journal_id=journal_id, part=part, status=status, error_code=error_code, updated_at=utcnow())
+        async with self._sessions.begin() as session:
+            await session.execute(self._insert(SmsPart).values(**values).on_conflict_do_update(
+                index_elements=["journal_id", "part"],
+                set_=dict(status=status, error_code=error_code, updated_at=values["updated_at"])))
+        async with self._sessions() as session:
+            delivered = await session.scalar(select(func.count()).select_from(SmsPart).where(
+                SmsPart.journal_id == journal_id, SmsPart.status == "delivered"))
+            return int(delivered or 0)
 
     # -- message SIDs ---------------------------------------------------------------------------------------
     async def known_sids(self, transport: str, sids: Sequence[str]) -> set[str]:

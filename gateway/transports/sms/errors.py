@@ -6,7 +6,7 @@ as ErrorCode. Each text says what happened and what the user can do. The texts a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 ErrorType = Literal["cancel", "wait", "modify", "auth"]
@@ -120,3 +120,12 @@ def describe(code: int | None, provider_message: str | None = None) -> TwilioErr
         f"The SMS provider refused your text with error{number}{detail}, so nothing was sent. If this keeps "
         "happening, tell the gateway's administrator.",
     )
+
+
+_NOT_DELIVERED = "Your text was not delivered"
+
+
+def part_not_delivered(info: TwilioErrorInfo, part: int, parts: int) -> TwilioErrorInfo:
+    """`info` for one part of a text sent in several: the text names the part ("Part 1 of 2 was not delivered: ...")."""
+    reason = info.text.removeprefix(_NOT_DELIVERED) if info.text.startswith(_NOT_DELIVERED) else f": {info.text}"
+    return replace(info, text=f"Part {part} of {parts} was not delivered{reason}")

@@ -20,7 +20,7 @@ from aiohttp import web
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.transports.base import AddressError, Transport, TransportContext
 from gateway.transports.sms.addressing import is_e164, local_part_to_e164, prompt_to_e164
-from gateway.transports.sms.errors import TwilioErrorInfo, describe
+from gateway.transports.sms.errors import TwilioErrorInfo, describe, part_not_delivered
 from gateway.transports.sms.outbox import Outbox
 from gateway.transports.sms.segments import MAX_BODY, count_segments, split_body, utf16_length
 from gateway.transports.sms.sender import Request, Result, TwilioSender
@@ -254,7 +254,7 @@ class SmsTransport(Transport[SmsSettings]):
 
     async def status(self, journal_id: int, part: int, parts: int, status: str, error_code: int | None,
                      sender: str | None) -> None:
-        """A status callback: a receipt once the last part is delivered, an error as soon as one part fails."""
+        """A status callback: a receipt once every part is delivered, an error as soon as one part fails."""
         in_flight = self._in_flight.get(journal_id)
         if in_flight is not None:  # Twilio can call back before its answer to the create is recorded
             with contextlib.suppress(TimeoutError):
@@ -262,9 +262,15 @@ class SmsTransport(Transport[SmsSettings]):
         message = await self.router.open_outbound(self.name, journal_id)
         if message is None:
             return  # already settled (Twilio repeats callbacks) or unknown
-        if status in ("failed", "undelivered"):
-            await self.failed(message, sender, describe(error_code))
-        elif status == "delivered" and part == parts:
+        failed = status in ("failed", "undelivered")
+        if not failed and status != "delivered":
+            return  # queued, sent...: nothing to tell yet
+        # A text in several parts is delivered once every part is; the parts' states outlive a restart.
+        delivered = await self._store.sms.record_part(journal_id, part, status, error_code) if parts > 1 else 1
+        if failed:
+            error = describe(error_code)
+            await self.failed(message, sender, error if parts == 1 else part_not_delivered(error, part, parts))
+        elif delivered == parts:
             await self.router.outcome(Outcome(message, Status.DELIVERED))
 
 

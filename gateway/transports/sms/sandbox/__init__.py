@@ -11,6 +11,7 @@ webhooks are POSTed form-encoded and signed with X-Twilio-Signature over the exa
 twilio's RequestValidator and the sandbox's auth token; a non-2xx answer (or none) is retried with growing pauses.
 A text "from any number" comes from `SmsSandbox.send_inbound`, `POST /sandbox/inbound`, or the phone page at `/`.
 `SmsSandbox.fail_next` / `POST /sandbox/fail-next` make the next API calls fail on demand (e.g. one 429).
+`SmsSandbox.report_status` moves a message to a status and posts its callback (callbacks in any order).
 State lives in memory.
 
 Magic destination numbers (`To`):

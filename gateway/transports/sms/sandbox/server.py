@@ -405,6 +405,19 @@ class SmsSandbox:
             if message.status_callback:
                 await self._deliver("status", message.status_callback, self._status_params(message))
 
+    async def report_status(self, sid: str, status: str, error_code: int | None = None, error_message: str = ""
+                            ) -> list[WebhookAttempt]:
+        """Move message `sid` to `status` now and post its status callback, as Twilio would: for callbacks in an
+        order of the caller's choosing (send to NEVER_DELIVERED, whose life cycle stops at 'sent')."""
+        message = self._messages[sid]
+        message.status, message.date_updated = status, _now()
+        if error_code is not None:
+            message.error_code, message.error_message = error_code, error_message
+        self._changed()
+        if not message.status_callback:
+            return []
+        return await self._deliver("status", message.status_callback, self._status_params(message))
+
     def _status_params(self, message: SandboxMessage) -> dict[str, str]:
         params = {
             "AccountSid": message.account_sid,
