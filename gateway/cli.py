@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def address_options(sub: argparse.ArgumentParser) -> None:
         which = sub.add_mutually_exclusive_group(required=True)
-        which.add_argument("--sms", metavar="NUMBER", help="a phone number, e.g. +15551234567")
+        which.add_argument("--sms", metavar="NUMBER", help="a phone number, e.g. +14155552671")
         which.add_argument("--irc", metavar="NICK%NETWORK", help="an IRC nick on a network, e.g. alice%%libera")
 
     contact_add = command("add", _contact_add, "map a contact into a user's roster under a name", parent=contacts)

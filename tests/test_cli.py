@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +181,73 @@ def test_a_database_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> N
     message = refused(gateway("admin", "user", "list", "-c", str(path), cwd=tmp_path), 1)
     assert message.startswith("xmpp-gateway: ")
     assert "db-password" not in message
+
+
+# -- example phone numbers ---------------------------------------------------------------------------------------
+# An example a reader copies must be a number `number_check = "valid"` (the default) accepts: +1 555 ... is not.
+INTERNATIONAL = re.compile(r"\+\d[\d ().-]{5,}\d")
+NATIONAL = re.compile(r"\(\d{3}\) ?\d{3}-\d{4}")  # read in the default region, US
+
+
+def example_numbers(text: str) -> list[str]:
+    return INTERNATIONAL.findall(text) + NATIONAL.findall(text)
+
+
+def refused_examples(texts: list[str]) -> list[str]:
+    """The example numbers in `texts` that the SMS transport's "valid" check refuses."""
+    from gateway.transports.base import AddressError
+    from gateway.transports.sms.addressing import prompt_to_e164
+
+    refused: list[str] = []
+    for number in {n for text in texts for n in example_numbers(text)}:
+        try:
+            prompt_to_e164(number, "US", check="valid")
+        except AddressError:
+            refused.append(number)
+    return sorted(refused)
+
+
+def cli_help_texts() -> list[str]:
+    """`--help` of every command and subcommand."""
+    from gateway.cli import build_parser
+
+    texts: list[str] = []
+    parsers = [build_parser()]
+    while parsers:
+        parser = parsers.pop()
+        texts.append(parser.format_help())
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return texts
+
+
+def command_texts() -> list[str]:
+    """What XMPP users read: chat command help, ad-hoc command forms, transport descriptions and prompts."""
+    from gateway.transports.registry import adapter_class
+    from gateway.xmpp.admin_commands import ADMIN_COMMANDS
+    from gateway.xmpp.irc_commands import IRC_COMMANDS
+    from gateway.xmpp.sms_commands import SMS_COMMANDS
+    from gateway.xmpp.user_commands import USER_COMMANDS
+
+    texts: list[str] = []
+    for command in USER_COMMANDS + ADMIN_COMMANDS + SMS_COMMANDS + IRC_COMMANDS:
+        texts += [command.name, command.description, command.usage]
+        texts += [f"{field.label} {field.default or ''} {' '.join(field.options)}" for field in command.fields]
+    for name in ("sms", "irc", "loopback"):
+        adapter = adapter_class(name)
+        texts += [adapter.description, getattr(adapter, "prompt", None) or ""]
+    return texts
+
+
+def test_example_numbers_are_found() -> None:
+    assert example_numbers("e.g. +15551234567 or (415) 555-2671, not 2024-01-01") == ["+15551234567",
+                                                                                   "(415) 555-2671"]
+    assert refused_examples(["text +15551234567", "(555) 123-4567", "+14155552671 and +12025550123"]) == [
+        "(555) 123-4567", "+15551234567"]
+
+
+def test_every_example_number_in_help_texts_passes_the_valid_check() -> None:
+    texts = cli_help_texts() + command_texts()
+    assert any(example_numbers(text) for text in texts), "the help texts show example numbers"
+    assert refused_examples(texts) == []

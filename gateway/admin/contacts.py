@@ -33,12 +33,12 @@ CSV_HELP = """\
 The CSV file has a header row naming its columns, in any order:
   name       the name shown in the roster, e.g. Mom (required)
   transport  sms or irc (required)
-  address    sms: a phone number, +15551234567 (or national, in the configured
+  address    sms: a phone number, +14155552671 (or national, in the configured
              default region); irc: nick%network, e.g. alice%libera (required)
   group      a roster group (optional column, may be empty)
 for example:
   name,transport,address,group
-  Mom,sms,+15551234567,Family
+  Mom,sms,+14155552671,Family
   Alice,irc,alice%libera,
 Rows already mapped for the user, listed twice in the file or with a bad
 address are rejected, with their line number and the reason. By default
