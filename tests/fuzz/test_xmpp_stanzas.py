@@ -28,6 +28,13 @@ SYNC_TIMEOUT = 5.0  # seconds for the components to answer the pings that follow
 IQ_GRACE = 0.5  # seconds without any new answer, once the components have read everything sent before the pings
 
 
+def as_relayed(ident: str) -> str:
+    """An id as it comes back through Prosody: it writes CR, LF and TAB in attribute values raw, and the reader's
+    attribute-value normalisation makes each a space (CRLF one space). Not the gateway's doing: a message from
+    one client to another shows the same."""
+    return ident.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+
+
 def iq_signature(case: Case, to: str) -> str:
     """What unanswered IQs of one cause share: the `to` slixmpp cannot read, else the IQ's type and payload."""
     try:
@@ -63,7 +70,8 @@ class XmppBoundary:
     async def send(self, case: Case) -> None:
         await self._mallory_open()
         mallory = self.stack.mallory
-        for iq, _ in case.meta["iqs"]:
+        for sent_id, _ in case.meta["iqs"]:
+            iq = as_relayed(sent_id)
             mallory.iq_answers.pop(iq, None)
             self.sent[iq] = (case, self.session)
         self.last_case = case
@@ -89,7 +97,7 @@ class XmppBoundary:
 
     async def check(self, cases: Sequence[Case], isolating: bool) -> list[Failure]:
         mallory = self.stack.mallory
-        wanted = [(iq, to, case) for case in cases for iq, to in case.meta["iqs"]]
+        wanted = [(as_relayed(iq), to, case) for case in cases for iq, to in case.meta["iqs"]]
         await self._mallory_open()
         await self._sync()
         # Wait until every IQ is answered, or none was for IQ_GRACE (answers still coming in mean a busy gateway,
