@@ -266,7 +266,8 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _user_list(args: argparse.Namespace) -> int:
-    users = _with_store(args, list_users)
+    config = _config(args)
+    users = _with_store(args, lambda store: list_users(store, config.xmpp.admins), config)
     rows = [{**dataclasses.asdict(u), "transports": sorted(u.transports)} for u in users]
     if not args.json:
         rows = [{**row, "transports": ",".join(row["transports"])} for row in rows]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from slixmpp.jid import JID, InvalidJID
 
@@ -68,8 +69,10 @@ async def remove_user(store: Store, jid: str, transport: str | None = None) -> b
         raise AdminError(f"{jid} is not a user{f' of {transport}' if transport else ''}") from None
 
 
-async def list_users(store: Store) -> list[UserRecord]:
-    return await store.users.all()
+async def list_users(store: Store, config_admins: Collection[str] = ()) -> list[UserRecord]:
+    """Every user; those named in `[xmpp] admins` are admins whatever their database flag says."""
+    return [replace(user, is_admin=True) if user.jid in config_admins and not user.is_admin else user
+            for user in await store.users.all()]
 
 
 async def _update(store: Store, jid: str, **flags: bool) -> tuple[UserRecord, UserRecord]:

@@ -246,3 +246,11 @@ def test_import_of_10000_rows(cli: Cli, tmp_path: Path, database_url: str) -> No
     assert len(contacts) == 10_000 and {"name": "Person 42", "transport": "sms", "address": "+12025550042",
                                         "group": "Group 2"} in contacts
     assert elapsed < 60  # a loose bound; inserting row by row with a commit each would take minutes
+
+
+def test_user_list_shows_config_admins_as_admins(cli: Cli) -> None:
+    cli.ok("user", "add", "root@example.org")  # named in [xmpp] admins, without the database flag
+    cli.ok("user", "add", ALICE)
+    rows = [line.split() for line in cli.ok("user", "list").splitlines()[1:]]
+    assert [row[:2] for row in rows] == [[ALICE, "no"], ["root@example.org", "yes"]]
+    assert {u["jid"]: u["is_admin"] for u in users(cli)} == {ALICE: False, "root@example.org": True}
