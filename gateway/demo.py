@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from pathlib import Path
 
 from gateway.app import Gateway
 from gateway.config import load_config
 from gateway.devstack.ngircd import NgircdServer, ngircd_available
-from gateway.devstack.ports import LOOPBACK, free_port
+from gateway.devstack.ports import LOOPBACK, can_listen, free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.sandbox import SmsSandbox
@@ -32,14 +31,10 @@ PHONE_NUMBER = "+12025550123"
 SANDBOX_ACCOUNT = "AC" + "de" * 16
 
 
-def _port(preferred: int) -> int:
-    """The well-known port when it is free, so clients need no port setting; any free one otherwise."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((LOOPBACK, preferred))
-            return preferred
-        except OSError:
-            return free_port()
+def pick_port(preferred: int) -> int:
+    """The well-known port when it is free to listen on (a demo restarted at once finds its own), so clients need no
+    port setting; any free one otherwise."""
+    return preferred if can_listen(preferred) else free_port()
 
 
 def _config_text(component_port: int, http_port: int, workdir: Path, secret: str, sandbox_url: str,
@@ -118,16 +113,16 @@ async def run_demo(directory: Path) -> None:
     workdir = directory.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(16)
-    irc = NgircdServer(workdir / "ngircd", port=_port(6667)) if ngircd_available() else None
+    irc = NgircdServer(workdir / "ngircd", port=pick_port(6667)) if ngircd_available() else None
     components = [ComponentSpec(LOOPBACK_DOMAIN, secret), ComponentSpec(SMS_DOMAIN, secret)]
     if irc is not None:
         components.append(ComponentSpec(IRC_DOMAIN, secret))
-    prosody = ProsodyServer(workdir / "prosody", domain=DEMO_DOMAIN, c2s_port=_port(5222),
-                            component_port=_port(5347), components=components)
-    http_port = _port(8080)
+    prosody = ProsodyServer(workdir / "prosody", domain=DEMO_DOMAIN, c2s_port=pick_port(5222),
+                            component_port=pick_port(5347), components=components)
+    http_port = pick_port(8080)
     sandbox = SmsSandbox(SANDBOX_ACCOUNT, secret, f"http://{LOOPBACK}:{http_port}/sms/inbound",
                          numbers=[DEMO_NUMBER], status_delay=1.0)
-    await sandbox.start(LOOPBACK, _port(8088))
+    await sandbox.start(LOOPBACK, pick_port(8088))
     config_path = workdir / "config.toml"
     config_path.write_text(_config_text(prosody.component_port, http_port, workdir, secret, sandbox.url,
                                         irc.port if irc is not None else None))

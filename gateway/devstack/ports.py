@@ -28,6 +28,23 @@ def free_port() -> int:
             return port
 
 
+def can_listen(port: int, host: str = LOOPBACK) -> bool:
+    """True if a server could listen on host:port now.
+
+    SO_REUSEADDR, as the servers themselves bind: without it a connection of a server stopped a moment ago, still in
+    TIME_WAIT, makes the port look taken for a minute, though the server can listen on it again at once. Linux still
+    refuses the bind while a socket listens there.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            probe.listen(1)
+        except OSError:
+            return False
+    return True
+
+
 def port_accepts(port: int, host: str = LOOPBACK) -> bool:
     """True if a TCP connection to host:port succeeds right now.
 

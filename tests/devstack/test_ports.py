@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from gateway.devstack.ports import free_port
+import socket
+
+import pytest
+
+from gateway.demo import pick_port as demo_port
+from gateway.devstack.ports import LOOPBACK, free_port
 
 
 def test_free_port_never_hands_out_a_port_twice() -> None:
@@ -10,3 +15,43 @@ def test_free_port_never_hands_out_a_port_twice() -> None:
     # port for its client and component listeners answered clients as a component.
     ports = [free_port() for _ in range(2000)]
     assert len(set(ports)) == len(ports)
+
+
+def _time_wait_port() -> int:
+    """A port whose only trace is a connection in TIME_WAIT on its side, as a demo stopped a moment ago leaves."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+    listener.bind((LOOPBACK, 0))
+    listener.listen()
+    port: int = listener.getsockname()[1]
+    client = socket.create_connection((LOOPBACK, port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+    client.recv(1)  # the FIN
+    client.close()
+    listener.close()
+    return port
+
+
+def test_a_port_in_time_wait_is_still_chosen() -> None:
+    port = _time_wait_port()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind((LOOPBACK, port))  # what the demo's probe did: TIME_WAIT made it move every port
+    assert demo_port(port) == port
+    with socket.socket() as server:  # and a server (which binds with SO_REUSEADDR) does listen on it
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((LOOPBACK, port))
+        server.listen()
+
+
+def test_a_port_in_use_is_avoided() -> None:
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((LOOPBACK, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        chosen = demo_port(port)
+        assert chosen != port
+        with socket.socket() as other:  # and the one chosen instead can be listened on
+            other.bind((LOOPBACK, chosen))
+            other.listen()
