@@ -63,7 +63,8 @@ class Journal(Protocol):
         ...
 
     async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
-        """The outbound message while its outcome is not final; None once it is (or if there is none)."""
+        """The outbound message while its outcome is not final, or unknown (a provider's later report may still
+        settle it); None once it is settled (or if there is none)."""
         ...
 
 

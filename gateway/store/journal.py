@@ -37,8 +37,11 @@ _OPEN_STATUSES = [s.value for s in Status if not s.final]
 # Outcomes that set the same values share one UPDATE ... WHERE id IN (...) RETURNING id: the ids returned are
 # the rows it changed, which is each caller's answer.
 _OUTCOME_ROWS = J.c.id.in_(bindparam("row_ids", expanding=True))
+# UNKNOWN is final but not settled: a provider's later report (delivered, failed) still tells the user the truth.
+_LEAVES_UNKNOWN = and_(J.c.status == Status.UNKNOWN.value, bindparam("new_status", type_=J.c.status.type).in_(
+    [Status.DELIVERED.value, Status.FAILED.value]))
 _OUTCOME_TAKEN = or_(J.c.status.in_(_OPEN_STATUSES),
-                     and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False)))
+                     and_(J.c.status == bindparam("new_status"), J.c.reported.is_(False)), _LEAVES_UNKNOWN)
 _SET_OUTCOME = (update(J).where(_OUTCOME_ROWS, _OUTCOME_TAKEN)
                 .values(status=bindparam("new_status"), updated_at=bindparam("now"),
                         reported=bindparam("now_reported"),
@@ -179,8 +182,8 @@ class JournalRepository:
         return [_outbound(row) for row in rows]
 
     async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
-        """The outbound message `journal_id` while its outcome is not final yet; None once it is."""
-        not_final = [s.value for s in Status if not s.final]
+        """The outbound message `journal_id` while its outcome is not final yet, or unknown; None once it is."""
+        not_final = [s.value for s in Status if not s.final] + [Status.UNKNOWN.value]
         rows = await self._select(and_(J.c.id == journal_id, J.c.transport == transport,
                                        J.c.direction == Direction.OUT.value, J.c.status.in_(not_final)))
         return _outbound(rows[0]) if rows else None
@@ -400,8 +403,10 @@ def _outbound_extra(message: OutboundMessage) -> dict[str, Any] | None:
 
 def _outbound(row: Row[Any]) -> OutboundMessage:
     extra = row.extra or {}
+    # A message whose fate the user was told is unknown gets a receipt if it turns out delivered, asked for or not.
+    receipt = row.receipt_requested or row.status == Status.UNKNOWN.value
     return OutboundMessage(transport=row.transport, user=row.user_jid, resource=row.resource, peer=row.peer,
-                           body=row.body, xmpp_id=row.xmpp_id, receipt_requested=row.receipt_requested,
+                           body=row.body, xmpp_id=row.xmpp_id, receipt_requested=receipt,
                            media=tuple(extra.get("media", ())), journal_id=row.id, accepted_at=row.created_at,
                            attempted=row.status == Status.SENDING.value, room=bool(extra.get("room")))
 

@@ -158,6 +158,7 @@ async def test_a_timeout_without_a_message_is_retried_then_refused(
 async def test_the_user_is_told_the_outcome_is_unknown_when_twilio_cannot_tell(
         sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
     sandbox.slow_delay = 2.0
+    sandbox.status_delay = 60.0  # a later 'delivered' would settle it (tests/e2e/sms/test_sms_unknown_settled.py)
     running = await sms_stack.start(request_timeout=0.3)
     inbox = Inbox(alice)
     sandbox.fail_next(500, 20500, count=100, on="list")
