@@ -80,6 +80,7 @@ class SmsTransport(Transport[SmsSettings]):
 
     async def stop(self) -> None:
         await self._outbox.close()
+        await self.webhooks.close()
         if self._client is not None:
             await close_client(self._client)
 

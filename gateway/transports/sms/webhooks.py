@@ -2,14 +2,18 @@
 
 A request is stored before it is answered 200; anything that goes wrong before that gives Twilio an error
 status, so it tries again. Duplicates (Twilio retries) are recognised by MessageSid in the journal.
+One that cannot be stored within STORE_TIMEOUT (database locked or down) is answered 503, before Twilio gives up
+(15 s), so that Twilio turns to the number's fallback URL; storing it goes on, and a retry of the same request
+while it does joins it instead of storing it a second time.
 A request that is not Twilio's, or not what Twilio sends, gets a 4xx with the reason and one warning in the log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
@@ -29,6 +33,7 @@ MAX_JOURNAL_ID = 2**63 - 1  # the journal's ids are 64-bit signed integers in SQ
 # The transport splits a long text into parts of 1,600 characters with no fixed count; the daily segment limit
 # (500 by default) and the XMPP server's stanza size (Prosody's 256 KiB: about 160 parts) keep it far below this.
 MAX_PARTS = 1000
+STORE_TIMEOUT = 10.0  # seconds; Twilio waits 15 s for an answer, then counts the request as failed
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -36,12 +41,20 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 class SmsWebhooks:
     inbound_path = "/sms/inbound"
     status_path = "/sms/status"
+    store_timeout: ClassVar[float] = STORE_TIMEOUT
 
     def __init__(self, settings: SmsSettings, public_url: str, transport: SmsTransport) -> None:
         self._settings = settings
         self._public_url = public_url.rstrip("/")
         self._transport = transport
         self._validator = RequestValidator(settings.auth_token.get_secret_value())
+        # Requests being stored, by URL and signature (the same for a retry of the same request).
+        self._storing: dict[str, asyncio.Task[None]] = {}
+        self._answered_503: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        """Wait for what is still being stored (requests answered 503 included)."""
+        await asyncio.gather(*self._storing.values(), return_exceptions=True)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(self.inbound_path, _refusing(self.inbound_path, self._inbound)),
@@ -69,17 +82,46 @@ class SmsWebhooks:
         # MediaUrl0..N-1 only: NumMedia is bounded first, so a huge one costs nothing.
         media = tuple(url for i in range(form.number("NumMedia", 0, MAX_MEDIA, default=0))
                       if (url := form.get(f"MediaUrl{i}")))
-        await self._transport.inbound(sender, recipient, form.text("Body"), sid, media)
-        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+        return await self._stored(request, self._transport.inbound(sender, recipient, form.text("Body"), sid, media))
 
     async def _status(self, request: web.Request) -> web.Response:
         form = await self._verified(request)
         [status] = form.require("MessageStatus", max_length=MAX_SHORT)
         journal_id, part, parts = _callback_ids(Form(request.query))
         error_code = form.number("ErrorCode", 0, 999_999, default=0) or None
-        await self._transport.status(journal_id, part, parts, status, error_code,
-                                     form.get("From", MAX_SHORT) or None)
+        return await self._stored(request, self._transport.status(journal_id, part, parts, status, error_code,
+                                                                  form.get("From", MAX_SHORT) or None))
+
+    async def _stored(self, request: web.Request, work: Coroutine[Any, Any, None]) -> web.Response:
+        """200 once `work` has stored the request; 503 if it takes longer than `store_timeout` (it goes on)."""
+        key = request.path_qs + " " + request.headers["X-Twilio-Signature"]
+        task = self._storing.get(key)
+        if task is None:
+            task = self._storing[key] = asyncio.ensure_future(work)
+            task.add_done_callback(lambda done: self._stored_late(key, done))
+        else:
+            work.close()  # a retry while the first is still being stored: wait for that one
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.store_timeout)
+        except TimeoutError:
+            log.warning("a webhook to %s could not be stored within %g s: answered 503 (Twilio turns to the "
+                        "fallback URL); still storing it", request.path, self.store_timeout)
+            self._answered_503.add(task)
+            return web.Response(status=503, text="the gateway cannot store this request now")
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    def _stored_late(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._storing.get(key) is task:
+            del self._storing[key]
+        if task not in self._answered_503:
+            return  # its request was answered with the result
+        self._answered_503.discard(task)
+        if task.cancelled():
+            log.warning("a webhook answered 503 was not stored: the gateway stopped")
+        elif (error := task.exception()) is not None:
+            log.error("a webhook answered 503 could not be stored: %s: %s", type(error).__name__, error)
+        else:
+            log.info("a webhook answered 503 was stored after all")
 
 
 def _callback_ids(query: Form) -> tuple[int, int, int]:
