@@ -84,3 +84,16 @@ async def test_a_part_that_fails_after_another_was_delivered_is_an_error_naming_
     assert not inbox.matching(lambda m: bool(m["receipt"]))
     [row] = await journal(running, Direction.OUT)
     assert row.status == Status.FAILED
+
+
+async def test_only_the_first_part_that_fails_is_told(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient) -> None:
+    await sms_stack.start()
+    inbox = Inbox(alice)
+    send_text(alice, NEVER_DELIVERED, LONG, "long-3", receipt=True)
+    first, second = await _sent_in_parts(sandbox, LONG)
+    await _status(sandbox, second, "undelivered", 30005)
+    await _status(sandbox, first, "undelivered", 30003)  # the text is failed already: not told again
+    await _settled(alice)
+    errors = inbox.matching(lambda m: m["type"] == "error" and m["id"] == "long-3")
+    assert [error_of(e)[1].split(":")[0] for e in errors] == ["Part 2 of 2 was not delivered"]
