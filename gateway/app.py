@@ -69,7 +69,7 @@ class Gateway:
             self.administrations[name] = Administration(component, store, access)
             rooms = transport.room_service()
             if rooms is not None:
-                self.mucs[name] = MucService(component, rooms)
+                self.mucs[name] = MucService(component, rooms, store.rooms)
             self.metrics.connected.labels(component=settings.jid).set(0)
 
         routes = [route for t in self.transports.values() for route in t.routes()]

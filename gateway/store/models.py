@@ -153,6 +153,24 @@ class RosterChange(Base):
     user_jid: Mapped[str] = mapped_column(String(3071))
 
 
+class RoomMember(Base):
+    """A user's resource in a room of a room transport (XEP-0045), so that a restart restores the membership.
+
+    Keyed by the user's JID (as the journal is): anyone the transport admits may join a room.
+    """
+
+    __tablename__ = "room_members"
+    __table_args__ = (UniqueConstraint("transport", "user_jid", "room", "resource"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transport: Mapped[str] = mapped_column(String(64))
+    user_jid: Mapped[str] = mapped_column(String(3071))
+    room: Mapped[str] = mapped_column(String(1023))  # the room's foreign address (its JID's local part)
+    resource: Mapped[str] = mapped_column(String(1023))  # the joined resource of the user
+    nick: Mapped[str] = mapped_column(String(1023))  # the user's nick in the room, as the network has it
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class JournalEntry(Base):
     """Every message in either direction, written before the gateway acts on it."""
 

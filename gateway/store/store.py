@@ -9,6 +9,7 @@ from gateway.store.contacts import ContactRepository
 from gateway.store.database import create_engine, sessionmaker, upgrade
 from gateway.store.irc import IrcRepository
 from gateway.store.journal import JournalRepository
+from gateway.store.rooms import RoomMemberRepository
 from gateway.store.roster import RosterRepository
 from gateway.store.secrets import SecretBox
 from gateway.store.sms import SmsRepository
@@ -24,6 +25,7 @@ class Store:
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)
         self.roster = RosterRepository(sessions)
+        self.rooms = RoomMemberRepository(sessions)
         self.sms = SmsRepository(sessions, engine.dialect.name)
         # Stored secrets (IRC passwords) are sealed with the key from config ([database] secret_key).
         self.irc = IrcRepository(sessions, SecretBox(secret_key))

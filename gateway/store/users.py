@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.core.ports import UserRecord
-from gateway.store.models import Binding, Contact, IrcAccount, JournalEntry, SmsBlock, User, UserTransport
+from gateway.store.models import Binding, Contact, IrcAccount, JournalEntry, RoomMember, SmsBlock, User, UserTransport
 from gateway.store.roster import mark_all_transports, mark_changed
 
 
@@ -140,8 +140,8 @@ class UserRepository:
                 await session.execute(delete(model).where(model.user_id == user_id, model.transport == transport))
             for table in _OWN_TABLES.get(transport, ()):
                 await session.execute(delete(table).where(table.user_id == user_id))
-            await session.execute(delete(JournalEntry).where(JournalEntry.user_jid == jid,
-                                                             JournalEntry.transport == transport))
+            for keyed in (JournalEntry, RoomMember):
+                await session.execute(delete(keyed).where(keyed.user_jid == jid, keyed.transport == transport))
             left = await session.scalar(select(UserTransport.id).where(UserTransport.user_id == user_id).limit(1))
             if left is None:
                 await session.execute(delete(User).where(User.id == user_id))
@@ -155,7 +155,8 @@ class UserRepository:
             result = await session.execute(delete(User).where(User.jid == jid))
             if result.rowcount == 0:
                 raise UserNotFound(jid)
-            await session.execute(delete(JournalEntry).where(JournalEntry.user_jid == jid))
+            for keyed in (JournalEntry, RoomMember):
+                await session.execute(delete(keyed).where(keyed.user_jid == jid))
 
     async def update(self, jid: str, *, is_admin: bool | None = None, enabled: bool | None = None
                      ) -> UserRecord:

@@ -16,6 +16,8 @@ from slixmpp.stanza.error import Error
 
 log = logging.getLogger(__name__)
 
+STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
 # slixmpp's stanza errors know RFC 3920's conditions, and silently write feature-not-implemented for any other:
 # RFC 6120 added policy-violation (8.3.3.12), which refusals here use (e.g. too many IRC channels).
 Error.conditions = Error.conditions | {"policy-violation"}
@@ -61,3 +63,15 @@ def answer_error(xmpp: Any, stanza: Any, condition: str, text: str, etype: str |
                    sender=stanza.xml.get("to", ""), condition=condition, text=text, etype=etype)
     if reply is not None:
         reply.send()
+
+
+def error_condition(stanza: Any) -> str | None:
+    """The condition of a received error stanza. Read from the XML: slixmpp's error plugin looks for the error
+    element in jabber:client and, on a component stream (jabber:component:accept), makes an empty one instead."""
+    for element in stanza.xml:
+        if element.tag.endswith("}error"):
+            for child in element:
+                namespace, _, name = str(child.tag)[1:].partition("}")
+                if namespace == STANZA_ERRORS and name != "text":
+                    return name
+    return None

@@ -98,6 +98,8 @@ class GatewayComponent(ComponentXMPP):
         self.chat_commands: Callable[[str, str], Awaitable[str]] | None = None
         # Group chat messages and in-room private messages (True: taken); set by xmpp/muc.py for room transports.
         self.room_messages: Callable[[Message], Awaitable[bool]] | None = None
+        # Error messages from users' servers (a room stanza bounced); set by xmpp/muc.py.
+        self.room_errors: Callable[[Message], Awaitable[None]] | None = None
 
         self.remove_stanza(Iq)
         self.register_stanza(_ServiceUnavailableIq)
@@ -361,6 +363,9 @@ class GatewayComponent(ComponentXMPP):
 
     async def _on_message(self, stanza: Message) -> None:
         kind = stanza["type"]
+        if kind == "error" and self.room_errors is not None:
+            await self.room_errors(stanza)
+            return
         if kind in ("error", "headline"):
             return
         body = stanza["body"]

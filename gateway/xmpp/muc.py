@@ -12,8 +12,10 @@ client's id and origin-id kept and a stanza-id (XEP-0359) of ours added, as XEP-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -28,15 +30,20 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status, new_id
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
+from gateway.store.rooms import RoomMemberRepository, StoredMembership
 from gateway.xmpp import stanza_text
 from gateway.xmpp.addressing import nick_of, peer_bare_jid, peer_jid, peer_of, resource_part
-from gateway.xmpp.bounce import answer_error, bounce
+from gateway.xmpp.bounce import answer_error, bounce, error_condition
 from gateway.xmpp.component import GatewayComponent
 
 log = logging.getLogger(__name__)
 
 MUC_NS = "http://jabber.org/protocol/muc"
 MUC_USER_NS = "http://jabber.org/protocol/muc#user"
+PING_NS = "urn:xmpp:ping"
+# Errors by which a user's server says the resource a room stanza went to is gone (XEP-0045 ends the membership).
+GONE = frozenset({"service-unavailable", "recipient-unavailable", "item-not-found", "gone",
+                  "remote-server-not-found"})
 
 AWAY_SHOWS = ("away", "xa", "dnd")
 DEFAULT_PAGE, MAX_PAGE = 50, 200  # rooms per disco#items page, without and with the client's RSM max
@@ -135,9 +142,12 @@ class SendOrder:
 class MucService:
     """Installs XEP-0045 handling on `xmpp` for `rooms`; implements core.rooms.RoomSink."""
 
-    def __init__(self, xmpp: GatewayComponent, rooms: RoomTransport) -> None:
+    def __init__(self, xmpp: GatewayComponent, rooms: RoomTransport,
+                 memberships: RoomMemberRepository | None = None) -> None:
         self.xmpp = xmpp
         self.rooms = rooms
+        self._stored = memberships  # None: memberships live as long as the process (tests of the XMPP side)
+        self._restored = False
         self._members: dict[tuple[str, str], _Membership] = {}  # (user bare JID, room bare JID)
         self._occupants = _SharedOccupants()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -153,6 +163,12 @@ class MucService:
         xmpp.register_handler(Callback("MUC presence", MatchXPath(f"{{{xmpp.default_ns}}}presence"),
                                        self._presence_received))
         xmpp.room_messages = self.handle_message
+        xmpp.room_errors = self.handle_error
+        # XEP-0410: a ping to an occupant JID says whether its sender is joined (slixmpp's answers every ping).
+        xmpp.remove_handler("Ping")
+        xmpp.register_handler(Callback("Ping", MatchXPath(f"{{{xmpp.default_ns}}}iq/{{{PING_NS}}}ping"),
+                                       self._ping))
+        xmpp.add_event_handler("session_start", self._on_session_start)
         rooms.attach_rooms(self)
         xmpp.router.attach_rooms(xmpp.adapter.name, self)
         self._setup_disco()
@@ -273,7 +289,7 @@ class MucService:
         sender = stanza_text.full_jid(member.jid, member.subject_by or "")
         message = self.xmpp.make_message(mto=to, mfrom=JID(sender), mtype="groupchat")
         message["subject"] = member.subject
-        if not member.subject:
+        if message.xml.find("{jabber:component:accept}subject") is None:
             ET.SubElement(message.xml, "{jabber:component:accept}subject")  # an empty subject still ends the join
         self.xmpp.outbox.send(message)
 
@@ -307,30 +323,36 @@ class MucService:
             return  # not for a room occupant: the component's own handlers answer
         self._spawn(self._on_presence(presence))
 
-    async def _on_presence(self, presence: Presence) -> None:
-        sender, to = presence["from"], presence["to"]
-        key = (str(sender.bare), str(to.bare))
+    @contextlib.asynccontextmanager
+    async def _turn(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        """One presence (or restore) at a time per (user, room): a join must finish before the leave after it."""
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         self._lock_users[key] = self._lock_users.get(key, 0) + 1
         try:
             async with lock:
-                try:
-                    if presence["type"] == "unavailable":
-                        await self._leave(key, str(sender))
-                    else:
-                        await self._available(presence, key)
-                except Refusal as refusal:
-                    self._error_presence(presence, refusal.condition, refusal.text)
-                    await self._fail_parked(key, f"Not sent: joining the room again failed ({refusal.text}).")
-                except Exception:
-                    log.exception("%s: room presence from %s to %s failed", self.xmpp.domain, sender, to)
-                    self._error_presence(presence, "internal-server-error", "The gateway failed on this presence.")
+                yield
         finally:
             self._lock_users[key] -= 1
             if not self._lock_users[key]:
                 del self._lock_users[key], self._locks[key]
+
+    async def _on_presence(self, presence: Presence) -> None:
+        sender, to = presence["from"], presence["to"]
+        key = (str(sender.bare), str(to.bare))
+        async with self._turn(key):
+            try:
+                if presence["type"] == "unavailable":
+                    await self._leave(key, str(sender), peer_of(to))
+                else:
+                    await self._available(presence, key)
+            except Refusal as refusal:
+                self._error_presence(presence, refusal.condition, refusal.text)
+                await self._fail_parked(key, f"Not sent: joining the room again failed ({refusal.text}).")
+            except Exception:
+                log.exception("%s: room presence from %s to %s failed", self.xmpp.domain, sender, to)
+                self._error_presence(presence, "internal-server-error", "The gateway failed on this presence.")
 
     async def _available(self, presence: Presence, key: tuple[str, str]) -> None:
         user, room_jid = key
@@ -342,6 +364,10 @@ class MucService:
         if member is not None and full in member.resources:
             if nick != member.nick:
                 await self.rooms.change_room_nick(user, member.room, nick)  # 303 follows from the network
+            if presence.xml.find(f"{{{MUC_NS}}}x") is not None:
+                # A join from a resource we have as joined (its client restarted, or ours did and restored it):
+                # it waits for the room's state as after any join.
+                self._show_room(full, member)
             await self.rooms.set_user_show(user, member.room, show if show in AWAY_SHOWS else None, status)
             return
         password = presence.xml.findtext(f"{{{MUC_NS}}}x/{{{MUC_NS}}}password")
@@ -354,27 +380,152 @@ class MucService:
         self._load(member, state)
         member.resources.add(full)
         self._show_room(full, member, (210,) if state.nick != nick else ())
+        await self._remember(user, room, full, state.nick)
         if first:
             await self._unpark(key, member)
         await self.rooms.set_user_show(user, room, show if show in AWAY_SHOWS else None, status)
+
+    # -- stored memberships: a restart restores them ---------------------------------------------------------
+    async def _remember(self, user: str, room: str, full: str, nick: str) -> None:
+        if self._stored is not None:
+            await self._write(self._stored.joined(self.xmpp.adapter.name, user, room, JID(full).resource, nick),
+                              user, room)
+
+    async def _forget(self, user: str, room: str, full: str | None = None) -> None:
+        if self._stored is not None:
+            resource = JID(full).resource if full is not None else None
+            await self._write(self._stored.left(self.xmpp.adapter.name, user, room, resource), user, room)
+
+    async def _write(self, write: Awaitable[None], user: str, room: str) -> None:
+        """A membership change written; a failure is logged (the membership holds until the process ends)."""
+        try:
+            await write
+        except Exception:
+            log.exception("%s: cannot store the room membership of %s in %s", self.xmpp.domain, user, room)
+
+    def _on_session_start(self, _event: Any) -> None:
+        if not self._restored and self._stored is not None:
+            self._restored = True  # once per process: a new stream after a lost one keeps what is in memory
+            self._spawn(self._restore_all(self._stored))
+
+    async def _restore_all(self, stored: RoomMemberRepository) -> None:
+        """Back into every stored room after a restart (kill -9 included), without any action of the users: each
+        user's rooms one after the other (their IRC connection opens once), users side by side."""
+        try:
+            memberships = await stored.memberships(self.xmpp.adapter.name)
+        except Exception:
+            log.exception("%s: cannot read the stored room memberships; nobody is brought back", self.xmpp.domain)
+            return
+        by_user: dict[str, list[StoredMembership]] = {}
+        for membership in memberships:
+            by_user.setdefault(membership.user, []).append(membership)
+        if by_user:
+            log.info("%s: restoring %d room membership(s) of %d user(s)", self.xmpp.domain, len(memberships),
+                     len(by_user))
+        await asyncio.gather(*(self._restore_user(rooms, stored) for rooms in by_user.values()))
+
+    async def _restore_user(self, memberships: list[StoredMembership], stored: RoomMemberRepository) -> None:
+        for membership in memberships:  # one room's failure is that room's only
+            try:
+                await self._restore(membership, stored)
+            except Exception:
+                log.exception("%s: restoring %s in %s failed", self.xmpp.domain, membership.user, membership.room)
+
+    async def _restore(self, stored: StoredMembership, repository: RoomMemberRepository) -> None:
+        user, room = stored.user, stored.room
+        key = (user, self._room_jid(room))
+        async with self._turn(key):
+            if key in self._members:
+                return  # the user joined again before we got here
+            # Read again: a resource that left meanwhile (its unavailable presence came first) stays out.
+            resources = [f"{user}/{resource}"
+                         for resource in await repository.resources(self.xmpp.adapter.name, user, room)]
+            if not resources:
+                return
+            try:
+                state = await self.rooms.join_room(user, room, stored.nick, None)
+            except Refusal as refusal:
+                reason = f"Could not rejoin the room after the gateway restarted: {refusal.text}"
+                for full in resources:
+                    self._presence(full, key[1], stored.nick, None, ptype="unavailable", codes=(110, 333),
+                                   reason=reason)
+                await self._forget(user, room)
+                await self._fail_parked(key, f"Not sent: {reason}")
+                return
+            member = self._members[key] = _Membership(room, key[1], state.nick)
+            self._occupants.enter(key[1])
+            self._load(member, state)
+            member.resources.update(resources)
+            for full in resources:
+                self._show_room(full, member, (210,) if state.nick != stored.nick else ())
+            if state.nick != stored.nick:
+                await self._remember(user, room, resources[0], state.nick)
+            await self._unpark(key, member)
+
+    def _shut_down(self) -> None:
+        """The gateway stops: every occupant is told (XEP-0045 status 332); the memberships stay stored."""
+        for member in self._members.values():
+            own = member.occupants.get(member.nick)
+            for full in sorted(member.resources):
+                self._presence(full, member.jid, member.nick, own, ptype="unavailable", codes=(110, 332),
+                               reason="The gateway is restarting; you will be back in the room when it is.")
+
+    # -- bounces and self-pings ---------------------------------------------------------------------------------
+    async def handle_error(self, stanza: Message) -> None:
+        """An error from a user's server for a room stanza: when it says the resource is gone, it is out."""
+        sender, to = stanza["from"], stanza["to"]
+        key = (str(sender.bare), str(to.bare))
+        condition = error_condition(stanza)
+        if condition not in GONE:
+            return
+        async with self._turn(key):
+            member = self._members.get(key)
+            if member is None or str(sender) not in member.resources:
+                return
+            log.info("%s: %s is gone (%s); out of %s", self.xmpp.domain, sender, condition, member.room)
+            await self._drop_resource(key, member, str(sender))
+
+    def _ping(self, iq: StanzaBase) -> None:
+        """XEP-0199 for the service; XEP-0410 for an occupant JID: result only for its own joined resource."""
+        if iq["type"] != "get":
+            return  # the component's IQ check answered it already
+        to = iq["to"]
+        if not (to.user and to.resource):
+            iq.reply().send()
+            return
+        member = self._members.get((str(iq["from"].bare), str(to.bare)))
+        if member is None or str(iq["from"]) not in member.resources:
+            answer_error(self.xmpp, iq, "not-acceptable", "You are not in this room.")
+        elif nick_of(to) != member.nick:
+            answer_error(self.xmpp, iq, "service-unavailable", "Occupants from the network do not answer pings.")
+        else:
+            iq.reply().send()
 
     def _load(self, member: _Membership, state: RoomState) -> None:
         member.nick = state.nick
         member.occupants = self._occupants.load(member.jid, {occupant.nick: occupant for occupant in state.occupants})
         member.subject, member.subject_by = state.subject, state.subject_by
 
-    async def _leave(self, key: tuple[str, str], full: str) -> None:
+    async def _leave(self, key: tuple[str, str], full: str, room: str) -> None:
         member = self._members.get(key)
         if member is None or full not in member.resources:
+            await self._forget(key[0], room, full)  # left before a restart brought it back: it is not brought back
             await self._fail_parked(key, "Not sent: you left the room before the gateway, restarted, could send it.")
             return
-        member.resources.discard(full)
         self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
                        codes=(110,))
-        if not member.resources:
-            del self._members[key]
-            self._occupants.leave(member.jid)
-            await self.rooms.leave_room(key[0], member.room)
+        await self._drop_resource(key, member, full)
+
+    async def _drop_resource(self, key: tuple[str, str], member: _Membership, full: str) -> None:
+        """`full` is out of the room; the user leaves it (PART) with their last resource."""
+        member.resources.discard(full)
+        if member.resources:
+            await self._forget(key[0], member.room, full)
+            return
+        del self._members[key]
+        self._occupants.leave(member.jid)
+        await self._forget(key[0], member.room)
+        await self.rooms.leave_room(key[0], member.room)
 
     # -- messages from users ----------------------------------------------------------------------------------
     async def handle_message(self, stanza: Message) -> bool:
@@ -589,6 +740,7 @@ class MucService:
                                                   added=((new, renamed),))
         if own:
             member.nick = new
+            self._spawn(self._renamed(user, member.room, new))
         codes = (110,) if own else ()
         for full in sorted(member.resources):
             self._presence(full, member.jid, old, occupant, ptype="unavailable", codes=(303, *codes), new_nick=new)
@@ -600,6 +752,7 @@ class MucService:
         if member is None:
             return
         self._occupants.leave(member.jid)
+        self._spawn(self._forget(user, member.room))
         codes = (110, 307) if kicked_by else (110, 333)
         for full in sorted(member.resources):
             self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
@@ -632,7 +785,12 @@ class MucService:
                                          mtype="chat")
         self.xmpp.outbox.send(message)
 
+    async def _renamed(self, user: str, room: str, nick: str) -> None:
+        if self._stored is not None:
+            await self._write(self._stored.renamed(self.xmpp.adapter.name, user, room, nick), user, room)
+
     async def stop(self) -> None:
+        self._shut_down()
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -167,3 +167,17 @@ async def test_leaving_irc_deletes_the_irc_settings(store: Store) -> None:
     await store.users.leave("alice@example.org", "irc")
     assert await store.irc.account("alice@example.org", "libera") is None
     assert await store.users.get_user("alice@example.org") is not None
+
+
+async def test_leaving_a_transport_or_the_gateway_forgets_the_room_memberships(store: Store) -> None:
+    await store.users.add("alice@example.org", transports=["irc", "sms"])
+    await store.rooms.joined("irc", "alice@example.org", "#a%net", "phone", "alice")
+    await store.rooms.joined("irc", "alice@example.org", "#a%net", "laptop", "alice")
+    await store.rooms.joined("irc", "bob@example.org", "#a%net", "res", "bob")  # not a user: rooms may be open
+    assert {m.user for m in await store.rooms.memberships("irc")} == {"alice@example.org", "bob@example.org"}
+    assert await store.rooms.resources("irc", "alice@example.org", "#a%net") == ("phone", "laptop")
+    await store.users.leave("alice@example.org", "irc")
+    assert [m.user for m in await store.rooms.memberships("irc")] == ["bob@example.org"]
+    await store.rooms.joined("irc", "alice@example.org", "#b%net", "phone", "alice")
+    await store.users.remove("alice@example.org")
+    assert [m.user for m in await store.rooms.memberships("irc")] == ["bob@example.org"]

@@ -62,6 +62,14 @@ async def test_join_shows_self_presence_occupants_with_roles_and_subject(
     assert line.nick == "alice"
 
 
+async def test_a_room_without_a_topic_ends_the_join_with_one_empty_subject(
+        gateway: Gateway, alice: TestClient, bob: RawIrcClient) -> None:
+    await bob.join("#notopic")
+    _, subject, _, _ = await join(alice, "#notopic", "alice")
+    [element] = subject.xml.findall("{jabber:client}subject")  # two were written
+    assert not element.text
+
+
 async def test_talk_both_ways_with_reflection_and_action(gateway: Gateway, alice: TestClient,
                                                          bob: RawIrcClient) -> None:
     await bob.join("#talk")
