@@ -167,16 +167,18 @@ class HostileIrcServer:
             raise TimeoutError(f"no registered client {nick or ''} within {timeout:g} s; clients: {known}") from None
 
     async def wait_line(self, predicate: LinePredicate, timeout: float = 5.0,
-                        client: HostileClient | None = None) -> IrcLine:
+                        client: HostileClient | None = None, since: int = 0) -> IrcLine:
         """The first received line (of `client`, or of any) that matches and no earlier wait_line returned.
 
         Lines received before the call count too, so a test may send first and wait after; each line is handed
-        out once, and lines that do not match stay available to later calls.
+        out once, and lines that do not match stay available to later calls. `since` skips each client's first
+        lines (e.g. `len(client.lines)` taken before sending: a long test then does not scan them all again).
         """
 
         def find() -> IrcLine | None:
             for candidate in [client] if client is not None else list(self.clients):
-                for index, line in enumerate(candidate.lines):
+                for index in range(since, len(candidate.lines)):
+                    line = candidate.lines[index]
                     key = (id(candidate), index)
                     if key not in self._handed_out and predicate(line):
                         self._handed_out.add(key)
