@@ -173,9 +173,11 @@ class FuzzStack:
             await self.alice.join_room(CHECK_ROOM, "alice", timeout=10)
             if first:
                 assert self.irc is not None
+                client = await self.irc.wait_client("alice", timeout=10)
+                since = len(client.lines)
                 self.alice.message(BOB, "hello bob")
                 await self.irc.wait_line(lambda line: line.command == "PRIVMSG" and line.params[:1] == ("bob",),
-                                         timeout=10)
+                                         10, client, since)
 
     def traffic(self) -> str:
         """What alice and mallory received, by stanza and type: evidence that the inputs reached the gateway."""
@@ -203,6 +205,19 @@ class FuzzStack:
     async def reconnect_counts(self) -> dict[str, float]:
         values = await self.metrics()
         return {d: values.get(("xmpp_gateway_component_reconnects_total", d), 0.0) for d in self.domains}
+
+    async def wait_cut(self, domains: Sequence[str], timeout: float) -> None:
+        """Until /metrics shows each of `domains` down or reconnected (or `timeout`): the gateway notices a lost
+        stream a moment after the server does."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            values = await self.metrics()
+            if all(values.get(("xmpp_gateway_component_connected", d), 0.0) != 1.0
+                   or values.get(("xmpp_gateway_component_reconnects_total", d), 0.0) > self.reconnects.get(d, 0.0)
+                   for d in domains):
+                return
+            await asyncio.sleep(0.05)
 
     async def cut_streams(self) -> list[str]:
         """Components whose stream is down or came back since the last call (then the baseline moves on)."""
@@ -304,10 +319,11 @@ class FuzzStack:
         results = await asyncio.gather(*probes.values())
         return [(name, problem) for name, problem in zip(probes, results, strict=True) if problem is not None]
 
-    async def standard_checks(self, log_mark: int) -> list[Failure]:
-        """Lost messages, cut streams and tracebacks logged since `log_mark` (the case is filled in by the caller)."""
-        failures = [Failure("lost_message", problem, signature=f"{probe} probe lost")
-                    for probe, problem in await self.liveness()]
+    async def standard_checks(self, log_mark: int, liveness: bool = True) -> list[Failure]:
+        """Lost messages (if `liveness`), cut streams and tracebacks logged since `log_mark` (the case is filled
+        in by the caller)."""
+        probed = await self.liveness() if liveness else []
+        failures = [Failure("lost_message", problem, signature=f"{probe} probe lost") for probe, problem in probed]
         failures += [Failure("cut_stream", problem, signature=problem.split(" (")[0])
                      for problem in await self.cut_streams()]
         return failures + traceback_failures(self.logs.since(log_mark))

@@ -61,9 +61,9 @@ class HttpBoundary:
         if found:
             self.answers[case.index] = found
 
-    async def check(self, cases: Sequence[Case], isolating: bool) -> list[Failure]:
+    async def check(self, cases: Sequence[Case], liveness: bool) -> list[Failure]:
         failures = [f for case in cases for f in self.answers.pop(case.index, [])]
-        failures += await self.stack.standard_checks(self.log_mark)
+        failures += await self.stack.standard_checks(self.log_mark)  # probes are cheap here: always
         self.log_mark = self.stack.logs.mark()
         return failures
 

@@ -45,9 +45,9 @@ class IrcBoundary:
         for line in case.data:
             await self.stack.irc.send(line, client)
 
-    async def check(self, cases: Sequence[Case], isolating: bool) -> list[Failure]:
+    async def check(self, cases: Sequence[Case], liveness: bool) -> list[Failure]:
         await self.sync()
-        failures = await self.stack.standard_checks(self.log_mark)
+        failures = await self.stack.standard_checks(self.log_mark)  # probes are cheap here: always
         self.log_mark = self.stack.logs.mark()
         return failures
 
@@ -58,9 +58,11 @@ class IrcBoundary:
         if irc is None or client is None:
             return
         token = f"sync{time.monotonic_ns()}"
+        since = len(client.lines)
         await irc.send(f"PING :{token}", client)
         with contextlib.suppress(TimeoutError):  # the liveness probes that follow say what is wrong
-            await irc.wait_line(lambda line: line.command == "PONG" and line.params[-1:] == (token,), 1.0, client)
+            await irc.wait_line(lambda line: line.command == "PONG" and line.params[-1:] == (token,), 1.0, client,
+                                since)
 
     async def reset(self) -> None:
         await self.stack.reset()

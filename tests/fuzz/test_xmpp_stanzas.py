@@ -78,28 +78,33 @@ class XmppBoundary:
         mallory.send_raw(case.data)
         await mallory.drain()
 
-    async def _sync(self) -> None:
+    async def _sync(self) -> list[str]:
         """Ping every component from mallory's stream and wait for the answers: what she sent before has then been
-        read and dispatched by each component (a stream is processed in order)."""
+        read and dispatched by each component (a stream is processed in order). The domains whose ping got no
+        result (Prosody answers for a component that is gone) are returned."""
         mallory = self.stack.mallory
-        pings = []
+        pings: dict[str, str] = {}
         for domain in self.stack.domains:
             ident = new_id("sync")
-            pings.append(ident)
+            pings[ident] = domain
             mallory.send_raw(f"<iq type='get' id='{ident}' to='{domain}'><ping xmlns='urn:xmpp:ping'/></iq>")
         await mallory.drain()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SYNC_TIMEOUT
         while loop.time() < deadline and mallory.is_open and not all(mallory.iq_answers.get(i) for i in pings):
             await asyncio.sleep(0.005)
-        for ident in pings:
-            mallory.iq_answers.pop(ident, None)
+        silent = []
+        for ident, domain in pings.items():
+            answers = mallory.iq_answers.pop(ident, [])
+            if not answers or answers[0].get("type") != "result":
+                silent.append(domain)
+        return silent
 
-    async def check(self, cases: Sequence[Case], isolating: bool) -> list[Failure]:
+    async def check(self, cases: Sequence[Case], liveness: bool) -> list[Failure]:
         mallory = self.stack.mallory
         wanted = [(as_relayed(iq), to, case) for case in cases for iq, to in case.meta["iqs"]]
         await self._mallory_open()
-        await self._sync()
+        silent = await self._sync()
         # Wait until every IQ is answered, or none was for IQ_GRACE (answers still coming in mean a busy gateway,
         # not a missing answer).
         loop = asyncio.get_running_loop()
@@ -113,8 +118,13 @@ class XmppBoundary:
                 answered, deadline = pending, loop.time() + IQ_GRACE
             await asyncio.sleep(0.01)
         await self._mallory_open()
-        failures = await self.stack.standard_checks(self.log_mark)
+        if silent:  # a component that did not answer its ping has lost its stream: let the gateway notice
+            await self.stack.wait_cut(silent, timeout=3.0)
+        failures = await self.stack.standard_checks(self.log_mark, liveness)
         self.log_mark = self.stack.logs.mark()
+        shown = " ".join(failure.detail for failure in failures if failure.kind == "cut_stream")
+        failures += [Failure("cut_stream", f"the {domain} component did not answer a ping", signature=f"the {domain} "
+                             "stream was cut") for domain in silent if mallory.is_open and domain not in shown]
         for iq, to, case in wanted:
             if iq in self.void:
                 continue
