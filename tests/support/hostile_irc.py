@@ -92,9 +92,9 @@ class HostileIrcServer:
     A nick another connected client holds is refused with 433, as a real server would.
 
     `names` (channel -> the raw text of the 353 NAMES reply) and `topics` (channel -> the text of a 332 topic
-    reply) shape what a JOIN is answered with; without an entry a JOIN gets `@<nick> bob` and no topic. `caps` is
-    what CAP LS offers (CAP REQ of those is acknowledged, anything else refused). Every line a client sends is
-    recorded on its HostileClient (`lines`, `raw`); `wait_line` finds one.
+    reply), str or bytes, shape what a JOIN is answered with; without an entry a JOIN gets `@<nick> bob` and no
+    topic. `caps` is what CAP LS offers (CAP REQ of those is acknowledged, anything else refused). Every line a
+    client sends is recorded on its HostileClient (`lines`, `raw`); `wait_line` finds one.
     """
 
     def __init__(self, isupport: str = DEFAULT_ISUPPORT, server_name: str = "hostile.test", *,
@@ -102,8 +102,8 @@ class HostileIrcServer:
         self.isupport = isupport
         self.server_name = server_name
         self.caps = caps
-        self.names: dict[str, str] = {}
-        self.topics: dict[str, str] = {}
+        self.names: dict[str, str | bytes] = {}  # bytes go on the wire as they are (invalid UTF-8 too)
+        self.topics: dict[str, str | bytes] = {}
         self.answer_pings = True
         self.clients: list[HostileClient] = []
         self.port = 0
@@ -243,9 +243,14 @@ class HostileIrcServer:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _numeric(self, client: HostileClient, code: str, *params: str) -> None:
+    async def _numeric(self, client: HostileClient, code: str, *params: str, trailing: str | bytes | None = None
+                       ) -> None:
+        """`:server CODE nick params...`, then ` :trailing` if given (bytes go on the wire as they are)."""
         target = client.nick or "*"
-        await client.send(f":{self.server_name} {code} {target} {' '.join(params)}")
+        line = f":{self.server_name} {code} {target} {' '.join(params)}".encode()
+        if trailing is not None:
+            line += b" :" + (trailing if isinstance(trailing, bytes) else trailing.encode())
+        await client.send(line)
 
     async def _answer(self, client: HostileClient, line: IrcLine) -> None:
         command, params = line.command, line.params
@@ -280,7 +285,7 @@ class HostileIrcServer:
                     client.channels.append(channel)
                 await client.send(f":{client.mask} JOIN :{channel}")
                 if channel in self.topics:
-                    await self._numeric(client, "332", channel, f":{self.topics[channel]}")
+                    await self._numeric(client, "332", channel, trailing=self.topics[channel])
                 await self._names(client, channel)
         elif command == "PART" and params:
             reason = params[1] if len(params) > 1 else ""
@@ -296,7 +301,7 @@ class HostileIrcServer:
                 self.topics[channel] = params[1]
                 await client.send(f":{client.mask} TOPIC {channel} :{params[1]}")
             elif channel in self.topics:
-                await self._numeric(client, "332", channel, f":{self.topics[channel]}")
+                await self._numeric(client, "332", channel, trailing=self.topics[channel])
             else:
                 await self._numeric(client, "331", channel, ":No topic is set")
         elif command == "MODE" and params:
@@ -314,7 +319,7 @@ class HostileIrcServer:
 
     async def _names(self, client: HostileClient, channel: str) -> None:
         names = self.names.get(channel, f"@{client.nick} bob")
-        await self._numeric(client, "353", "=", channel, f":{names}")
+        await self._numeric(client, "353", "=", channel, trailing=names)
         await self._numeric(client, "366", channel, ":End of /NAMES list.")
 
     async def _cap(self, client: HostileClient, params: tuple[str, ...]) -> None:
