@@ -17,7 +17,7 @@ from gateway.store.store import Store
 from gateway.transports.base import Transport, TransportContext
 from gateway.transports.registry import adapter_class
 from gateway.web.metrics import Metrics
-from gateway.web.server import WebServer, build_app
+from gateway.web.server import Health, WebServer, build_app
 from gateway.xmpp.administration import Administration
 from gateway.xmpp.component import GatewayComponent, State
 from gateway.xmpp.muc import MucService
@@ -43,8 +43,12 @@ class Gateway:
         self._loop_watch: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
 
-    def health(self) -> dict[str, str]:
+    def component_states(self) -> dict[str, str]:
         return {c.domain: c.state.value for c in self.components.values()}
+
+    async def health(self) -> Health:
+        database = await self.store.journal.writes_failing() if self.store is not None else "not open"
+        return Health(self.component_states(), database)
 
     async def start(self) -> None:
         config = self.config

@@ -141,7 +141,7 @@ async def run_demo(directory: Path) -> None:
         user = prosody.register(DEMO_USER, password)
         gateway = Gateway(config)
         running = asyncio.create_task(gateway.run())
-        while not running.done() and not (gateway.health() and set(gateway.health().values()) == {"connected"}):
+        while not running.done() and set(gateway.component_states().values()) != {"connected"}:
             await asyncio.wait([running], timeout=0.05)
         if not running.done():
             assert gateway.store is not None

@@ -118,6 +118,10 @@ class ContactPresence:
     status: str | None = None
 
 
+class JournalError(Exception):
+    """A journal write failed (the database is down, full, locked...); whether it committed is not known."""
+
+
 class Undeliverable(Exception):
     """A stanza the XMPP server will never take (too large, or refused by the server): it is not written again."""
 

@@ -27,7 +27,8 @@ class UserDirectory(Protocol):
 
 
 class Journal(Protocol):
-    """The durable record of every message; each call returns once its write is committed."""
+    """The durable record of every message; each call returns once its write is committed. A write that fails
+    raises core.events.JournalError: it may or may not have committed."""
 
     async def record_outbound(self, message: OutboundMessage) -> OutboundMessage: ...
 
@@ -55,6 +56,10 @@ class Journal(Protocol):
         ...
 
     async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]: ...
+
+    async def pending_by_provider(self, transport: str, user: str, provider_id: str) -> InboundMessage | None: ...
+
+    async def accepted_by_id(self, message: OutboundMessage) -> OutboundMessage | None: ...
 
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]: ...
 

@@ -9,7 +9,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Refusal, Status, Undeliverable
+from gateway.core.events import (
+    Direction,
+    InboundMessage,
+    JournalError,
+    OutboundMessage,
+    Outcome,
+    Refusal,
+    Status,
+    Undeliverable,
+)
 from gateway.core.policy import AccessControl
 from gateway.core.ports import Journal, MessageSender, XmppSink
 from gateway.core.rooms import RoomDelivery
@@ -18,6 +27,13 @@ log = logging.getLogger(__name__)
 
 MessageCounter = Callable[[str, Direction], None]
 RoomSend = Callable[[OutboundMessage], Awaitable[Awaitable[None] | None]]
+# A journal write that fails may have committed: before anyone is told anything it is checked, then written again,
+# with these pauses (seconds, about 15 in all: long enough for a database restart or a failover).
+RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+NOT_CONFIRMED = ("The gateway could not confirm that it stored this message: its database is failing. If it was "
+                 "stored, it is sent when the gateway starts again; check before you send it again.")
+NOT_RECORDED = ("The gateway could not record what became of this message (its database is failing): it may "
+                "still arrive.")
 # Room messages (and events) journaled and shown per round: a burst in a busy channel (a line times every user in
 # it) is shown in slices, so that one turn of the loop never renders thousands of stanzas while the rest waits.
 ROOM_ROUND = 256
@@ -56,9 +72,29 @@ class Router:
         """Take a message from an XMPP user; raise Refusal when it is not allowed (nothing is stored)."""
         route = self._routes[message.transport]
         await self.access.check(message.user, message.transport)
-        message = await self._journal.record_outbound(message)
+        message = await self._record_outbound(message)
         self._count(message.transport, Direction.OUT)
         await self._send(route, message)
+
+    async def _record_outbound(self, message: OutboundMessage) -> OutboundMessage:
+        """Journal a message from a user. A failed write is checked by the client's id before it is written again,
+        so the message is stored once; Refusal when that cannot be known (nothing is said that may be untrue)."""
+        try:
+            return await self._journal.record_outbound(message)
+        except JournalError as error:
+            failure = error
+        if message.xmpp_id is None:  # nothing to find it by: writing it again could store it twice
+            raise Refusal("internal-server-error", NOT_CONFIRMED) from failure
+        for pause in RETRY_PAUSES:
+            await asyncio.sleep(pause)
+            try:
+                stored = await self._journal.accepted_by_id(message)
+                return stored if stored is not None else await self._journal.record_outbound(message)
+            except JournalError as error:
+                failure = error
+        log.error("%s message %s from %s: not known whether it was stored (%s)", message.transport,
+                  message.xmpp_id, message.user, failure)
+        raise Refusal("internal-server-error", NOT_CONFIRMED) from failure
 
     async def submit_room(self, message: OutboundMessage, send: RoomSend,
                           after: asyncio.Future[None] | None = None) -> OutboundMessage:
@@ -133,10 +169,24 @@ class Router:
         except Refusal as refusal:
             await self.outcome(Outcome(message, Status.FAILED, error_condition=refusal.condition,
                                        error_text=refusal.text))
+        except JournalError as error:
+            # What the transport did is not known (e.g. the echo or the provider's answer was not stored): the
+            # sender is told so, not that it failed.
+            log.error("transport %s on message %s: a journal write failed (%s)", message.transport,
+                      message.journal_id, error)
+            await self.unknown(message)
         except Exception:
             log.exception("transport %s failed on message %s", message.transport, message.journal_id)
             await self.outcome(Outcome(message, Status.FAILED, error_condition="internal-server-error",
                                        error_text="The gateway could not send this message."))
+
+    async def unknown(self, message: OutboundMessage) -> None:
+        """Tell the sender that what became of their message is not known, because the journal failed."""
+        outcome = Outcome(message, Status.UNKNOWN, error_condition="undefined-condition", error_text=NOT_RECORDED)
+        try:
+            await self.outcome(outcome)
+        except JournalError:
+            self._routes[message.transport].sink.report(outcome)  # told without a record: better than silence
 
     async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
         """An outbound message whose outcome is still open, for providers that report later (callbacks)."""
@@ -163,13 +213,33 @@ class Router:
     # -- foreign network -> XMPP user -------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> bool:
         """Store, then deliver; returns False for a duplicate (acknowledged, not delivered again)."""
-        stored, new = await self._journal.record_inbound(message)
+        stored, new = await self._record_inbound(message)
         if not new:
             log.info("duplicate %s message %s ignored", message.transport, message.provider_id)
             return False
         self._count(message.transport, Direction.IN)
         self._deliver(stored)
         return True
+
+    async def _record_inbound(self, message: InboundMessage) -> tuple[InboundMessage, bool]:
+        """Journal an inbound message. A failed write of a message with a provider id is written again (the id
+        makes that safe), after looking for what the failed one may have stored; JournalError when it never
+        succeeds, or at once for a message without one."""
+        try:
+            return await self._journal.record_inbound(message)
+        except JournalError as error:
+            if message.provider_id is None:
+                raise
+            failure = error
+        for pause in RETRY_PAUSES:
+            await asyncio.sleep(pause)
+            try:
+                stored = await self._journal.pending_by_provider(message.transport, message.user,
+                                                                 message.provider_id)
+                return (stored, True) if stored is not None else await self._journal.record_inbound(message)
+            except JournalError as error:
+                failure = error
+        raise failure
 
     async def hold(self, message: InboundMessage, status: Status) -> bool:
         """Journal an inbound message that is not to be delivered (no user for it, or blocked)."""

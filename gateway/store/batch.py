@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -12,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.core.events import JournalError
 from gateway.store.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class BatchWriter:
     """
 
     LAZY_DELAY = 0.02
+    LOG_EVERY = 5.0  # seconds between two log lines of the same failure
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 500) -> None:
         self._engine = engine
@@ -61,6 +64,9 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self._lazy_start: asyncio.TimerHandle | None = None
         self._closed = False
+        self.failure: str | None = None  # why the last transaction failed; None once one commits again
+        self._logged: tuple[str, float] | None = None  # the failure last logged, and when
+        self._unlogged = 0  # failures of that kind since
 
     @property
     def engine(self) -> Engine:
@@ -133,13 +139,29 @@ class BatchWriter:
                     await self._commit([item])
                 return
             _, _, future = batch[0]
-            log.error("journal write failed: %s", exc)
+            self._failed(exc)
             if not future.done():
-                future.set_exception(exc)
+                error = JournalError(self.failure)
+                error.__cause__ = exc
+                future.set_exception(error)
             return
+        if self.failure is not None:
+            log.warning("journal writes succeed again (after: %s)", self.failure)
+            self.failure, self._logged, self._unlogged = None, None, 0
         for (_, _, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+    def _failed(self, error: Exception) -> None:
+        """Record why writes fail; log it once per kind every LOG_EVERY seconds, with how often it happened since."""
+        self.failure = _reason(error)
+        now = time.monotonic()
+        if self._logged is not None and self._logged[0] == self.failure and now - self._logged[1] < self.LOG_EVERY:
+            self._unlogged += 1
+            return
+        again = f" ({self._unlogged} more time(s) since the last report)" if self._unlogged else ""
+        log.error("journal write failed: %s%s", self.failure, again)
+        self._logged, self._unlogged = (self.failure, now), 0
 
     async def _transaction(self, batch: list[_Item]) -> list[Any]:
         if self._thread is not None:
@@ -181,3 +203,10 @@ def _execute(connection: Connection, batch: list[_Item]) -> list[Any]:
             assert not isinstance(operation, Bulk)
             results[step] = operation(connection)
     return results
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own words, without SQLAlchemy's statement and parameters (long, and they hold messages)."""
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return f"{type(original).__name__}: {text}"[:300]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status, new_id
+from gateway.core.events import Direction, InboundMessage, JournalError, OutboundMessage, Outcome, Status, new_id
 from gateway.store.batch import BatchWriter, Bulk
 from gateway.store.models import JournalEntry, utcnow
 
@@ -88,7 +89,15 @@ class JournalRow:
     created_at: datetime
 
 
+def _touch(connection: Connection) -> None:
+    """A write that changes nothing (the newest row's time, set to itself): it needs what every write needs."""
+    newest = select(func.max(J.c.id)).scalar_subquery()
+    connection.execute(J.update().where(J.c.id == newest).values(updated_at=J.c.updated_at))
+
+
 class JournalRepository:
+    PROBE_EVERY = 2.0  # seconds
+
     def __init__(self, engine: AsyncEngine, writer: BatchWriter | None = None) -> None:
         self._engine = engine
         self.writer = writer or BatchWriter(engine)
@@ -106,11 +115,27 @@ class JournalRepository:
                 engine.dialect, J.insert(), _OUTBOUND_COLUMNS, _OUTBOUND_KEY))
         changed = _changed_returning if engine.dialect.name == "postgresql" else _changed_on_sqlite
         self._outcomes = Bulk("record outcomes", functools.partial(_record_outcomes, changed=changed))
+        self._probed = 0.0
+        self._unanswered: str | None = None
         self._statuses = Bulk("mark status", _marker(_MARK_STATUS), lazy=True)
         self._reported = Bulk("mark reported", _marker(_MARK_REPORTED), lazy=True)
 
     async def close(self) -> None:
         await self.writer.close()
+
+    async def writes_failing(self) -> str | None:
+        """Why the journal cannot be written, None when it can. Asked (for /healthz), it tries a write that changes
+        nothing, at most every PROBE_EVERY seconds: a failure shows without traffic, and so does the recovery."""
+        if time.monotonic() - self._probed >= self.PROBE_EVERY:
+            self._probed = time.monotonic()
+            try:
+                await asyncio.wait_for(self.writer.run(_touch), self.PROBE_EVERY)
+                self._unanswered = None
+            except JournalError:
+                pass  # the writer has the reason
+            except TimeoutError:
+                self._unanswered = f"the database did not answer a write within {self.PROBE_EVERY:g} s"
+        return self.writer.failure or self._unanswered
 
     # -- writes (batched) ------------------------------------------------------------------------------
     async def record_outbound(self, message: OutboundMessage) -> OutboundMessage:
@@ -187,6 +212,20 @@ class JournalRepository:
         rows = await self._select(and_(J.c.id == journal_id, J.c.transport == transport,
                                        J.c.direction == Direction.OUT.value, J.c.status.in_(not_final)))
         return _outbound(rows[0]) if rows else None
+
+    async def pending_by_provider(self, transport: str, user: str, provider_id: str) -> InboundMessage | None:
+        """The inbound message with that provider id while it waits for delivery (a write whose outcome was
+        unknown may have stored it)."""
+        rows = await self._select(and_(J.c.transport == transport, J.c.direction == Direction.IN.value,
+                                       J.c.user_jid == user, J.c.provider_id == provider_id, _PENDING_INBOUND))
+        return _inbound(rows[0]) if rows else None
+
+    async def accepted_by_id(self, message: OutboundMessage) -> OutboundMessage | None:
+        """`message` (same user, client id, address and text) while it is not yet sent (see pending_by_provider)."""
+        rows = await self._select(and_(J.c.transport == message.transport, J.c.user_jid == message.user,
+                                       J.c.xmpp_id == message.xmpp_id, J.c.peer == message.peer,
+                                       J.c.body == message.body, _ACCEPTED_OUTBOUND))
+        return _outbound(rows[-1]) if rows else None
 
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]:
         rows = await self._select(and_(J.c.transport == transport, _UNREPORTED_OUTCOME))

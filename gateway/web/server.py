@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.web.metrics import Metrics
 
-HealthProbe = Callable[[], dict[str, str]]  # component JID -> state
+
+@dataclass(frozen=True)
+class Health:
+    components: dict[str, str]  # component JID -> state
+    database: str | None = None  # why journal writes fail; None while they succeed
+
+
+HealthProbe = Callable[[], Awaitable[Health]]
 
 
 def build_app(health: HealthProbe, metrics: Metrics, routes: Iterable[web.RouteDef] = ()) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
-        components = health()
-        ok = bool(components) and all(state == "connected" for state in components.values())
-        return web.json_response({"status": "ok" if ok else "degraded", "components": components},
-                                 status=200 if ok else 503)
+        found = await health()
+        components = found.components
+        ok = bool(components) and all(state == "connected" for state in components.values()) and (
+            found.database is None)
+        return web.json_response({"status": "ok" if ok else "degraded", "components": components,
+                                  "database": found.database or "ok"}, status=200 if ok else 503)
 
     async def metrics_view(_request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -35,7 +35,7 @@ async def test_reconnects_by_itself_after_the_server_restarts(prosody: ProsodySe
     base = f"http://{gateway.config.http.listen}"
     component = gateway.components["loopback"]
     await echo_round_trip(alice, "before")
-    assert await healthz(base) == (200, {"status": "ok", "components": {LOOPBACK: "connected"}})
+    assert await healthz(base) == (200, {"status": "ok", "components": {LOOPBACK: "connected"}, "database": "ok"})
     reconnects_before = await metric(base, "xmpp_gateway_component_reconnects_total", component=LOOPBACK)
 
     prosody.stop()

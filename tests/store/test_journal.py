@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, Engine, event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.core.events import Direction, InboundMessage, OutboundMessage, Outcome, Status
+from gateway.core.events import Direction, InboundMessage, JournalError, OutboundMessage, Outcome, Status
 from gateway.store import journal as journal_module
 from gateway.store.batch import BatchWriter
 from gateway.store.database import create_engine, upgrade
@@ -526,3 +526,27 @@ async def test_a_delivery_mark_alone_commits_after_the_delay(
     await asyncio.wait_for(journal.mark_all([first.journal_id], Status.DELIVERED), 5)
 
     assert not await journal.pending_inbound("sms")
+
+
+async def test_failing_writes_raise_journal_error_and_are_logged_once_per_kind_with_a_count(
+        engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    writer = BatchWriter(engine)
+    journal = JournalRepository(engine, writer)
+
+    def bad(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    for _ in range(200):  # one failing write after the other, as while a database is down
+        with pytest.raises(JournalError) as raised:
+            await writer.run(bad)
+    assert "no_such_table" in str(raised.value) and "INSERT" not in str(raised.value)  # no statement, no data
+    assert writer.failure is not None
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("journal write failed")]
+    assert len(logged) == 1, logged  # 200 before
+    writer.LOG_EVERY = 0.0
+    with pytest.raises(JournalError):
+        await writer.run(bad)
+    assert "199 more time(s)" in [r.getMessage() for r in caplog.records][-1]
+    assert await journal.writes_failing() is None  # its probe, a write that changes nothing, commits: over
+    assert writer.failure is None
+    await journal.close()

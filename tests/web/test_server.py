@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.core.events import Direction
 from gateway.web.metrics import Metrics
-from gateway.web.server import build_app
+from gateway.web.server import Health, build_app
 
 States = dict[str, str]
 
@@ -18,8 +18,11 @@ States = dict[str, str]
 async def serve() -> AsyncIterator[Callable[[States, Metrics], TestClient]]:
     clients: list[TestClient] = []
 
-    def make(states: States, metrics: Metrics) -> TestClient:
-        client = TestClient(TestServer(build_app(lambda: states, metrics)))
+    def make(states: States, metrics: Metrics, database: str | None = None) -> TestClient:
+        async def health() -> Health:
+            return Health(states, database)
+
+        client = TestClient(TestServer(build_app(health, metrics)))
         clients.append(client)
         return client
 
@@ -39,7 +42,17 @@ async def test_healthz(serve: Callable[[States, Metrics], TestClient], states: S
     await client.start_server()
     response = await client.get("/healthz")
     assert response.status == status
-    assert await response.json() == {"status": "ok" if status == 200 else "degraded", "components": states}
+    assert await response.json() == {"status": "ok" if status == 200 else "degraded", "components": states,
+                                     "database": "ok"}
+
+
+async def test_healthz_is_503_with_the_reason_while_journal_writes_fail(
+        serve: Callable[..., TestClient]) -> None:
+    client = serve({"sms.example.org": "connected"}, Metrics(), "OperationalError: database or disk is full")
+    await client.start_server()
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["database"] == "OperationalError: database or disk is full"
 
 
 async def test_metrics_are_prometheus_text(serve: Callable[[States, Metrics], TestClient]) -> None:

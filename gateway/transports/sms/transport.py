@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.events import InboundMessage, JournalError, OutboundMessage, Outcome, Refusal, Status
 from gateway.transports.base import AddressError, Transport, TransportContext
 from gateway.transports.sms.addressing import is_e164, local_part_to_e164, prompt_to_e164
 from gateway.transports.sms.errors import TwilioErrorInfo, describe, part_not_delivered
@@ -213,6 +213,9 @@ class SmsTransport(Transport[SmsSettings]):
                     await self.failed(message, job.sender, result.error)
                 return
             await self.router.outcome(Outcome(message, Status.SENT, provider_id=sids[0]))
+        except JournalError as error:  # Twilio may have it: not "could not send"
+            log.error("SMS %s: a journal write failed (%s)", message.journal_id, error)
+            await self.router.unknown(message)
         except Exception:
             log.exception("SMS %s could not be sent", message.journal_id)
             await self.router.outcome(Outcome(message, Status.FAILED, error_condition="internal-server-error",
