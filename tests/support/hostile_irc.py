@@ -198,6 +198,14 @@ class HostileIrcServer:
         for target in targets:
             await target.send(line)
 
+    async def drop(self, client: HostileClient | None = None) -> None:
+        """Close one client's connection, or every one, from the server's side (as a KILL or a netsplit would)."""
+        for target in [client] if client is not None else list(self.clients):
+            if not target.closed:
+                target.closed = True
+                target.writer.transport.abort()
+        self._notify()
+
     def mask(self, nick: str, user: str = "u", host: str = "hostile.host") -> str:
         """A `nick!user@host` source for lines a test makes up (no check: any nick will do)."""
         return f"{nick}!{user}@{host}"
