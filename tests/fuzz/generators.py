@@ -7,7 +7,8 @@
   registration, jabber:iq:gateway) or does not.
 - `http_case`: one request to the gateway's web server (any route, method, headers, content type and body;
   signed with the sandbox's auth token or not).
-- `irc_case`: one to three raw lines a hostile IRC server sends to alice's connection.
+- `irc_case`: one to three raw lines a hostile IRC server sends to alice's connection, or a channel for alice to
+  join whose NAMES reply (and topic) hold odd nicks (and text).
 
 What Prosody itself refuses from a client (not-well-formed XML, restricted XML, oversized stanzas) is never
 generated: such an input would only close mallory's stream, never reach the gateway.
@@ -421,8 +422,43 @@ def xmpp_case(index: int, seed: int | None = None) -> Case:
     raise AssertionError(f"no stanza under {MAX_STANZA} bytes for case {index}")
 
 
+def known_hostile(rng: random.Random, index: int) -> tuple[str, str, Tracked]:
+    """The inputs issue 14 names, with a random target: a huge escaped-growing body, a namespace that needs
+    escaping, deep nesting, an IQ type the handler does not expect, an occupant nick no resource may hold."""
+    contact = rng.choice((f"echo@{LOOPBACK}", f"+12025550123@{SMS}", f"bob%{NETWORK}@{IRC}"))
+    ident = f"known#fz{index}"
+    kind = rng.randrange(6)
+    if kind == 0:
+        return ("known: 120,000 quotes", f"<message to={attr(contact)} type='chat' id={attr(ident)}><body>"
+                + '"' * 120_000 + "</body></message>", [])
+    if kind == 1:
+        namespace = rng.choice(('urn:x:a"b', "urn:x:<&>", "urn:x:a'b", "urn:x:a}b"))
+        return (f"known: namespace {namespace!r}", f"<message to={attr(contact)} type='chat' id={attr(ident)}>"
+                f"<body>x</body><x xmlns={attr(namespace)}/></message>", [])
+    if kind == 2:
+        depth = rng.choice((500, 1000, 2000))
+        return (f"known: {depth} levels", f"<message to={attr(contact)} type='chat' id={attr(ident)}><body>x</body>"
+                f"{deep(rng, depth)}</message>", [])
+    if kind == 3:
+        to = rng.choice((LOOPBACK, SMS, IRC))
+        depth = rng.choice((500, 1000, 2000))
+        return (f"known: iq get {depth} levels", f"<iq type='get' id={attr(ident)} to={attr(to)}>"
+                f"{deep(rng, depth, 'http://jabber.org/protocol/disco#info')}</iq>", [(ident, to)])
+    if kind == 4:
+        to = rng.choice((LOOPBACK, SMS, IRC, f"#chan%{NETWORK}@{IRC}"))
+        namespace = rng.choice(("http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items"))
+        return (f"known: iq set {namespace.rsplit('#', 1)[-1]}", f"<iq type='set' id={attr(ident)} to={attr(to)}>"
+                f"<query xmlns={attr(namespace)}/></iq>", [(ident, to)])
+    nick = rng.choice(("\u200e", "\x85", "a\u0301", "nick\u202e", "\u200ebob"))
+    return (f"known: occupant nick {nick!r}", f"<presence to={attr(f'#chan%{NETWORK}@{IRC}/{nick}')} "
+            f"id={attr(ident)}><x xmlns='http://jabber.org/protocol/muc'/></presence>", [])
+
+
 def _xmpp_case(index: int, rng: random.Random) -> Case:
     roll = rng.random()
+    if roll < 0.03:
+        label, data, iqs = known_hostile(rng, index)
+        return Case(index, label, data, {"iqs": iqs})
     if roll < 0.42:
         label, data, iqs = xmpp_message(rng)
     elif roll < 0.62:
@@ -647,6 +683,12 @@ def irc_case(index: int, own_nick: bytes = b"alice", seed: int | None = None) ->
     """1-3 raw lines for alice's connection. Nothing that legitimately takes alice out of #check (a KICK or PART
     of her there, a change of her own nick, ERROR, KILL): those would lose the probe for a good reason."""
     rng = rng_for("irc", index) if seed is None else rng_for("irc", index, seed)
+    if rng.random() < 0.05:  # alice joins a channel whose NAMES (and topic) hold odd nicks (and text)
+        odd = [rng.choice((b"@", b"+", b"", b"~", b"@+")) + rng.choice(IRC_NICKS) for _ in range(rng.randint(1, 6))]
+        members = [b"@" + own_nick, *odd]
+        rng.shuffle(members)
+        topic = rng.choice(IRC_TEXTS) if rng.random() < 0.5 else None
+        return Case(index, "irc join: odd NAMES", [], {"join": (f"#fz{index}", b" ".join(members), topic)})
     nick = rng.choice(IRC_NICKS)
     while nick.lower() in (b"alice",):
         nick = rng.choice(IRC_NICKS)

@@ -12,6 +12,7 @@ culprit, because today a poison stanza stays in the outbox and would make every 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -59,6 +60,22 @@ def selected_cases(count: int) -> list[int]:
     return chosen
 
 
+def compress(indices: Sequence[int]) -> str:
+    """Case indices in the order given, runs of consecutive ones as "a-b" (FUZZ_CASES reads both)."""
+    parts: list[str] = []
+    run: list[int] = []
+    for index in indices:
+        if run and index == run[-1] + 1:
+            run.append(index)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [index]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ",".join(parts) or "none"
+
+
 def rng_for(boundary: str, index: int, seed: int = SEED) -> random.Random:
     return random.Random(f"{seed}:{boundary}:{index}")
 
@@ -95,6 +112,7 @@ class Failure:
     batch: tuple[int, ...] = ()
     signature: str = ""  # what failures of one cause share (an exception and where, a component, an IQ kind)
     direct: bool = False  # the case's own answer showed it (its IQ, its HTTP response): no replay needed
+    trigger: bool = False  # the case showed it, but what an earlier input left behind may be the cause
 
     def key(self) -> tuple[str, object]:
         return self.kind, (self.case.index if self.case is not None else self.batch)
@@ -131,14 +149,13 @@ class Report:
                 f"({self.seconds:.1f} s, {self.isolations} batch(es) isolated)")
 
     def reproduce(self, indices: Sequence[int]) -> str:
-        cases = ",".join(str(i) for i in indices)
-        return f"FUZZ_SEED={self.seed} FUZZ_CASES={cases} .venv/bin/pytest -s {self.module}"
+        return f"FUZZ_SEED={self.seed} FUZZ_CASES={compress(indices)} .venv/bin/pytest -s {self.module}"
 
     def describe(self, failure: Failure) -> str:
         if failure.case is not None:
             case = failure.case
             return (f"{failure.kind}: case {case.index} [{case.label}] {case.short()}\n    -> {failure.detail}\n"
-                    f"    reproduce: {self.reproduce([case.index])}")
+                    f"    reproduce: {self.reproduce(failure.batch or [case.index])}")
         span = f"{failure.batch[0]}-{failure.batch[-1]}" if failure.batch else "?"
         return (f"{failure.kind}: batch {span} (no single case reproduced it)\n    -> {failure.detail}\n"
                 f"    reproduce: {self.reproduce(failure.batch)}")
@@ -157,7 +174,7 @@ class Report:
             first = next((f for f in found if f.case is not None), found[0])
             where = f"case {first.case.index}" if first.case is not None else "a batch"
             lines.append(f"  {kind}: {signature} -- {len(found)} input(s), first {where}; "
-                         f"{self.reproduce([first.case.index] if first.case else first.batch)}")
+                         f"{self.reproduce(first.batch or [first.case.index] if first.case else first.batch)}")
         lines.append("each failure:")
         lines += [self.describe(f) for f in self.failures[:limit]]
         if len(self.failures) > limit:
@@ -243,13 +260,21 @@ class LogWatch(logging.Handler):
 
 # -- the engine -----------------------------------------------------------------------------------------------
 
+EXPLAIN_WINDOW = 500  # inputs before a trigger that are searched for its cause
+
 class Boundary(Protocol):
     async def send(self, case: Case) -> None: ...
+
+    async def replay(self, case: Case) -> None:
+        """Send a case again while looking for what an earlier input left behind (quick: no waiting for answers)."""
 
     async def check(self, cases: Sequence[Case], liveness: bool) -> list[Failure]:
         """What went wrong with these cases; the liveness probes run only if `liveness`."""
 
     async def reset(self) -> None: ...
+
+    def stop_failures(self) -> list[Failure]:
+        """Failures of the last stops of the gateway (one that hangs), taken once."""
 
 
 @dataclass
@@ -262,6 +287,8 @@ class Engine:
     isolate_budget: float  # seconds spent replaying batches one case at a time, at most
     after_batch: Callable[[int, list[Case]], Awaitable[None]] | None = None
     spent: float = 0.0
+    history: list[Case] = field(default_factory=list)  # what the running gateway has been sent since its start
+    explained: dict[str, int] = field(default_factory=dict)  # signature -> triggers traced back to their cause
 
     timings: dict[str, float] = field(default_factory=lambda: {"send": 0.0, "check": 0.0, "isolate": 0.0,
                                                                 "after batch": 0.0})
@@ -287,6 +314,7 @@ class Engine:
                 await self.boundary.send(case)
             except Exception as exc:  # the boundary could not even send: the target is gone
                 failures.append(Failure("crash", f"sending failed: {type(exc).__name__}: {exc}", case))
+        self.history += batch
         self.report.inputs += len(batch)
         sent = time.monotonic()
         self.timings["send"] += sent - began
@@ -295,10 +323,84 @@ class Engine:
         if not failures:
             return
         if all(f.direct and f.case is not None for f in failures):
+            explained = False
             for failure in failures:
-                self.report.add(failure)
+                explained = await self.record(failure) or explained
+            if explained:
+                await self.reset()
             return
         await self.isolate(batch, failures)
+
+    async def reset(self) -> None:
+        sent, self.history = self.history, []
+        await self.boundary.reset()
+        for failure in self.boundary.stop_failures():  # what the gateway was sent since its start led to it
+            failure.batch = tuple(case.index for case in sent)
+            failure.detail += f", after {len(sent)} input(s) since it started"
+            self.report.add(failure)
+
+    async def record(self, failure: Failure) -> bool:
+        """Add a failure to the report, a trigger traced back to its cause first (twice per signature, within
+        the budget); True if the gateway was replayed for it (it then needs a reset)."""
+        key = failure.signature or failure.kind
+        if not failure.trigger or failure.case is None or self.explained.get(key, 0) >= 2 \
+                or self.spent >= self.isolate_budget:
+            self.report.add(failure)
+            return False
+        self.explained[key] = self.explained.get(key, 0) + 1
+        started = time.monotonic()
+        try:
+            await self.explain(failure)
+        finally:
+            self.spent += time.monotonic() - started
+            self.timings["isolate"] += time.monotonic() - started
+        self.report.add(failure)
+        return True
+
+    async def _fails_after(self, failure: Failure, before: list[Case]) -> bool:
+        """Whether `failure`'s case fails the same way on a fresh gateway that was sent `before` first."""
+        assert failure.case is not None
+        await self.reset()
+        for case in before:
+            self.history.append(case)
+            with contextlib.suppress(Exception):
+                await self.boundary.replay(case)
+        self.history.append(failure.case)
+        try:
+            await self.boundary.send(failure.case)
+            found = await self.boundary.check([failure.case], False)
+        except Exception:
+            return False
+        return any(f.kind == failure.kind for f in found)
+
+    async def explain(self, failure: Failure) -> None:
+        """Bisect what the gateway was sent before the failing case (at most EXPLAIN_WINDOW inputs) down to the
+        input without which it does not fail; the failure then names it (and the reproduce command both)."""
+        trigger = failure.case
+        assert trigger is not None
+        position = next((i for i, case in enumerate(self.history) if case.index == trigger.index),
+                        len(self.history))
+        window = self.history[max(0, position - EXPLAIN_WINDOW):position]
+        if await self._fails_after(failure, []):
+            failure.detail += " (the case alone does it)"
+            return
+        if not window or not await self._fails_after(failure, window):
+            failure.detail += f" (not again when replayed after the {len(window)} inputs before it)"
+            return
+        deadline = time.monotonic() + self.isolate_budget - self.spent  # `spent` is brought up to date after
+        while len(window) > 1 and time.monotonic() < deadline:
+            half = len(window) // 2
+            if await self._fails_after(failure, window[:half]):
+                window = window[:half]
+            elif await self._fails_after(failure, window[half:]):
+                window = window[half:]
+            else:
+                break  # it takes inputs from both halves
+        failure.batch = (*(case.index for case in window), trigger.index)
+        if len(window) == 1:
+            failure.detail += f" -- only after case {window[0].index} [{window[0].label}] {window[0].short(160)}"
+        else:
+            failure.detail += f" -- only after {len(window)} earlier inputs ({window[0].index}..{window[-1].index})"
 
     async def isolate(self, batch: list[Case], failures: list[Failure]) -> None:
         indices = tuple(case.index for case in batch)
@@ -308,28 +410,29 @@ class Engine:
             for failure in failures:
                 self.report.add(Failure(failure.kind, failure.detail + " (not isolated: budget spent)", None,
                                         indices, failure.signature))
-            await self.boundary.reset()
+            await self.reset()
             return
         self.report.isolations += 1
         started = time.monotonic()
         found = False
         try:
-            await self.boundary.reset()
+            await self.reset()
             # After each case: its own answers, streams and tracebacks; the liveness probes only when the batch
             # lost a message (they are most of a check's time, and a cut stream or a traceback shows without them).
             probe = any(failure.kind == "lost_message" for failure in failures)
             for case in batch:
                 try:
+                    self.history.append(case)
                     await self.boundary.send(case)
                     found_here = await self.boundary.check([case], probe)
                 except Exception as exc:
                     found_here = [Failure("crash", f"sending failed: {type(exc).__name__}: {exc}", case)]
                 for failure in found_here:
                     failure.case = failure.case or case
-                    self.report.add(failure)
+                    await self.record(failure)
                 if found_here:
                     found = True
-                    await self.boundary.reset()
+                    await self.reset()
         finally:
             self.spent += time.monotonic() - started
             self.timings["isolate"] += time.monotonic() - started

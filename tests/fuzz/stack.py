@@ -1,6 +1,6 @@
 """The real parts every fuzz boundary runs against, and the checks that follow each batch.
 
-Prosody (one Component per transport domain), the gateway in-process (start_gateway on a raw config, as the e2e
+Prosody (one Component per transport domain), the gateway in-process (started on a raw config, as the e2e
 tests do), the SMS sandbox (the real twilio SDK talks to it; its webhooks come back signed) and HostileIrcServer in
 place of an IRC network. Two accounts: alice, who is bound to an SMS number, sits in the group chat #check and has
 a private conversation with bob on IRC, and whose messages are the liveness probes; and mallory, who sends the
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
+import linecache
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Coroutine, Sequence
@@ -26,13 +28,14 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
+from gateway.config import parse_config
 from gateway.devstack.ports import free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer
 from gateway.transports.sms.sandbox import SmsSandbox
 from tests.fuzz.harness import Case, Failure, LoggedError, LogWatch
 from tests.fuzz.raw_xmpp import CLIENT, RawXmppClient, body_of
 from tests.support.hostile_irc import HostileClient, HostileIrcServer
-from tests.support.stack import raw_config, start_gateway
+from tests.support.stack import raw_config
 
 DOMAIN = "localhost"
 LOOPBACK, SMS, IRC = "loopback.localhost", "sms.localhost", "irc.localhost"
@@ -48,6 +51,7 @@ CHECK_CHANNEL = "#check"
 CHECK_ROOM = f"{CHECK_CHANNEL}%{NETWORK}@{IRC}"
 BOB = f"bob%{NETWORK}@{IRC}"
 LIVENESS_TIMEOUT = 2.0  # the issue's promise: the next normal message arrives within 2 s
+STOP_TIMEOUT = 15.0  # seconds for the gateway to drain and stop (its own waits add up to less)
 _probes = itertools.count()
 
 
@@ -71,6 +75,7 @@ class FuzzStack:
         self.logs = LogWatch()
         self.reconnects: dict[str, float] = {}
         self.sender_reconnects = 0  # times Prosody closed mallory's own stream (her fault, not the gateway's)
+        self.stop_failures: list[Failure] = []
         self._http: aiohttp.ClientSession | None = None
 
     @property
@@ -137,23 +142,76 @@ class FuzzStack:
             self.database_url = f"sqlite+aiosqlite:///{self.workdir / f'gateway-{self.generation}.db'}"
         self.logs.paused = not watch_logs
         try:
-            self.gateway = await start_gateway(self.config(), self.workdir, connect_timeout=15)
+            self.gateway = await self._start_gateway()
             await self.prepare(first=fresh)
         finally:
             self.logs.paused = False
         self.reconnects = await self.reconnect_counts()
 
+    async def _start_gateway(self, connect_timeout: float = 15.0) -> Gateway:
+        """tests.support.stack.start_gateway, but a gateway that fails to start is stopped again, and a port that
+        another process took meanwhile (other tests run on this machine) is replaced by a free one."""
+        for attempt in range(3):
+            gateway = Gateway(parse_config(self.config(), self.workdir / "config.toml", {}))
+            try:
+                await gateway.start()
+                for component in gateway.components.values():
+                    if not await component.wait_connected(connect_timeout):
+                        raise TimeoutError(f"{component.domain} did not connect within {connect_timeout:g} s")
+                return gateway
+            except OSError as exc:
+                await gateway.stop()
+                if exc.errno != errno.EADDRINUSE or attempt == 2:
+                    raise
+                self.http_port = free_port()
+                if self.sandbox is not None:
+                    self.sandbox.webhook_url = f"{self.http_url}/sms/inbound"
+            except BaseException:
+                await gateway.stop()
+                raise
+        raise AssertionError("unreachable")
+
     async def stop_gateway(self) -> None:
+        """Stop the gateway as SIGTERM would. One that does not stop within STOP_TIMEOUT is a failure (kept in
+        `stop_failures` for the caller to report) and is then taken off Prosody by force, so that the next one can
+        connect its components (Prosody refuses a second connection for a domain)."""
         gateway, self.gateway = self.gateway, None
         if gateway is None:
             return
         self.logs.paused = True
+        stopping = asyncio.create_task(gateway.stop(), name="fuzz-gateway-stop")
         try:
-            await asyncio.wait_for(gateway.stop(), 30)
-        except Exception as exc:  # a gateway that cannot stop is reported by the next start, if at all
-            print(f"fuzz: the gateway did not stop cleanly: {type(exc).__name__}: {exc}")
+            done, _ = await asyncio.wait({stopping}, timeout=STOP_TIMEOUT)
+            if not done:
+                where = _suspended_at(stopping)
+                self.stop_failures.append(Failure(
+                    "crash", f"the gateway did not stop within {STOP_TIMEOUT:g} s (it waits at {where})",
+                    signature=f"the gateway does not stop: it waits at {where}"))
+                stopping.cancel()
+                await asyncio.wait({stopping}, timeout=5)
+                await self._force_off(gateway)
+            elif stopping.exception() is not None:
+                error = stopping.exception()
+                self.stop_failures.append(Failure("crash", f"the gateway's stop raised {type(error).__name__}: "
+                                                  f"{error}", signature=f"stop raises {type(error).__name__}"))
         finally:
             self.logs.paused = False
+
+    async def _force_off(self, gateway: Gateway) -> None:
+        """What a killed process would leave: its component streams and IRC connections closed."""
+        for component in gateway.components.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(component.stop(drain_timeout=0.5), 10)
+            component.abort()
+        if self.irc is not None:
+            await self.irc.drop()
+        if gateway.web is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(gateway.web.stop(), 5)
+
+    def take_stop_failures(self) -> list[Failure]:
+        failures, self.stop_failures = self.stop_failures, []
+        return failures
 
     async def reset(self) -> None:
         """A fresh gateway on a new database (what the last one journaled cannot poison the next check)."""
@@ -340,6 +398,18 @@ def traceback_failures(logged: Sequence[LoggedError], case: Case | None = None) 
             failures.append(Failure(kind, f"{len(errors)} traceback(s) in the gateway's log: {shown}", case,
                                     signature=errors[0].signature(), direct=case is not None))
     return failures
+
+
+def _suspended_at(task: asyncio.Task[None]) -> str:
+    """Where a task's coroutine waits: file:line and the line's code."""
+    frames = task.get_stack()
+    if not frames:
+        return "?"
+    frame = frames[-1]
+    path = frame.f_code.co_filename
+    short = path.split("/gateway/", 1)[-1] if "/gateway/" in path else path.rsplit("/", 1)[-1]
+    code = linecache.getline(path, frame.f_lineno).strip()
+    return f"{short}:{frame.f_lineno} ({code})"
 
 
 @contextlib.asynccontextmanager

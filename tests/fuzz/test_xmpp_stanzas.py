@@ -78,6 +78,9 @@ class XmppBoundary:
         mallory.send_raw(case.data)
         await mallory.drain()
 
+    async def replay(self, case: Case) -> None:
+        await self.send(case)
+
     async def _sync(self) -> list[str]:
         """Ping every component from mallory's stream and wait for the answers: what she sent before has then been
         read and dispatched by each component (a stream is processed in order). The domains whose ping got no
@@ -139,6 +142,9 @@ class XmppBoundary:
                                         f"times: {kinds}", case, signature=case.label.split(" to ")[0],
                                         direct=True))
         return failures
+
+    def stop_failures(self) -> list[Failure]:
+        return self.stack.take_stop_failures()
 
     async def reset(self) -> None:
         await self.stack.reset()
