@@ -21,7 +21,9 @@ from gateway.core.router import ROOM_ROUND
 COLUMNS = [("gateway", "gateway", "gw"), ("raw_bridge", "server ceiling", "server"),
            ("echo", "echo ceiling", "echo"), ("biboumi_history", "biboumi hist. on", "bib.on"),
            ("biboumi_no_history", "biboumi hist. off", "bib.off")]
-TITLES = {column: title for column, title, _ in COLUMNS}
+# The same gateway from another checkout (`--baseline REF`), measured in the same run: shown only when measured.
+BASELINE = ("baseline", "baseline", "base")
+TITLES = {column: title for column, title, _ in [*COLUMNS, BASELINE]}
 # The processes whose CPU is sampled during each throughput run ("target": the column's own process).
 PROCESS_NAMES = ("Prosody", "target", "ngircd", "load generator")
 CPU_NAMES = (*PROCESS_NAMES, MACHINE)
@@ -41,6 +43,11 @@ ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", Fa
          ("startup", "start-up until connected", "s", False),
          ("loop_lag.p99", "event-loop lag, p99 (at most)", "ms", False),
          ("loop_lag.max", "event-loop lag, longest (at most)", "ms", False)]
+# kill -9 in the middle of a flood, the process started again on the same database (bench/crash.py).
+for _path, _label in (("irc_xmpp", "IRC->XMPP, kill -9 mid-flood"), ("sms_xmpp", "SMS webhooks->XMPP, kill -9"),
+                      ("xmpp_irc", "XMPP->IRC, kill -9 mid-flood")):
+    ROWS += [(f"crash.{_path}.repeated", f"{_label}: received twice", "msgs", False),
+             (f"crash.{_path}.missing", "  accepted, never received", "msgs", False)]
 
 
 @dataclass
@@ -61,6 +68,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return "-"
     if unit == "s":
         return f"{value:.2f}"
+    if unit == "msgs":
+        return f"{value:,.0f}"
     if unit == "ms":
         return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
@@ -72,17 +81,24 @@ def _ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.2f}x"
 
 
+def columns(run: Run) -> list[tuple[str, str, str]]:
+    """The table's columns: the gateway and what it is compared with (the baseline only when it was measured)."""
+    measured = any(BASELINE[0] in values for values in run.figures.values())
+    return [COLUMNS[0], BASELINE, *COLUMNS[1:]] if measured else COLUMNS
+
+
 def rows(run: Run) -> list[list[str]]:
-    """Header plus one row per figure: label, unit, the four columns, gateway as a ratio of the three others."""
-    header = ["", "unit"] + [title for _, title, _ in COLUMNS] + [f"gw/{short}" for _, _, short in COLUMNS[1:]]
+    """Header plus one row per figure: label, unit, the columns, gateway as a ratio of the others."""
+    shown = columns(run)
+    header = ["", "unit"] + [title for _, title, _ in shown] + [f"gw/{short}" for _, _, short in shown[1:]]
     out = [header]
     for key, label, unit, _higher in ROWS:
         values = run.figures.get(key, {})
         if not values:
             continue
         ours = values.get("gateway")
-        cells = [label, unit] + [_fmt(values.get(col), unit) for col, _, _ in COLUMNS]
-        cells += [_ratio(ours, values.get(col)) for col, _, _ in COLUMNS[1:]]
+        cells = [label, unit] + [_fmt(values.get(col), unit) for col, _, _ in shown]
+        cells += [_ratio(ours, values.get(col)) for col, _, _ in shown[1:]]
         out.append(cells)
     return out
 
@@ -98,9 +114,9 @@ def server_io_rows(run: Run) -> list[list[str]]:
 
 
 def _throughput_rows(run: Run, kind: str, title: str, names: tuple[str, ...], form: str) -> list[list[str]]:
-    columns = [(column, title) for column, title, _ in COLUMNS
-               if any(column in values for key, values in run.figures.items() if f".{kind}." in key)]
-    out = [["", title, *(title for _, title in columns)]]
+    shown = [(column, title) for column, title, _ in columns(run)
+             if any(column in values for key, values in run.figures.items() if f".{kind}." in key)]
+    out = [["", title, *(title for _, title in shown)]]
     for key, label, unit, _ in ROWS:
         if unit != "msgs/s":
             continue
@@ -108,7 +124,7 @@ def _throughput_rows(run: Run, kind: str, title: str, names: tuple[str, ...], fo
         for name in names:
             values = run.figures.get(f"{prefix}.{kind}.{name}", {})
             if values:
-                out.append([label, name, *(form.format(values[c]) if c in values else "-" for c, _ in columns)])
+                out.append([label, name, *(form.format(values[c]) if c in values else "-" for c, _ in shown)])
     return out if len(out) > 1 else []
 
 
@@ -231,17 +247,19 @@ LIMITS = f"""\
 - **Gateway, XMPP->IRC and IRC->XMPP.** One asyncio loop does everything for every user: the component stream (slixmpp
   parsing; room messages are written as text), the IRC connections (one per XMPP user) and the journal. Every message
   is journaled before the gateway acts on it; the writes of all messages waiting at the same time share one
-  transaction and one statement per kind (group commit), so the database work per delivered message is constant;
-  delivery marks wait up to 20 ms for other writes to share their transaction. On SQLite a whole transaction runs in
-  the journal's writer thread (one hand-over per commit), whose Python work still holds the GIL while it runs; a
-  batch's rows go in as multi-row INSERTs (one SQLite step each: every step hands the GIL over and back, and a thread
-  taking it back from a busy event loop waits for the loop to fall idle), and WAL checkpoints run in a thread of their
-  own, never inside a commit. With 20 users a line sent to the channel reaches each user's own IRC connection (as on
-  biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the line is parsed once for all of them).
-  Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's algorithm on, and held the lines of
-  a burst after the first until the gateway's delayed ACK. The "machine" line of the CPU table shows when the two
-  cores, not one process, are what is left. Flood control: a burst of 1,000,000 lines, which no run exhausts. The
-  profiles below show where the loop spends its time.
+  transaction and one statement per kind (group commit, at most 128 writes a transaction), so the database work per
+  delivered message is constant; delivery marks and outcomes go into the next transaction ahead of other writes (a
+  mark alone waits up to 5 ms for company). At most 256 stanzas are on the XMPP stream unconfirmed: what a crash
+  repeats is bounded (the kill -9 rows), and Prosody is pinged after each half of that window. On SQLite a whole
+  transaction runs in the journal's writer thread (one hand-over per commit), whose Python work still holds the GIL
+  while it runs; a batch's rows go in as multi-row INSERTs (one SQLite step each: every step hands the GIL over and
+  back, and a thread taking it back from a busy event loop waits for the loop to fall idle), and WAL checkpoints run
+  in a thread of their own, never inside a commit. With 20 users a line sent to the channel reaches each user's own
+  IRC connection (as on biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the line is parsed
+  once for all of them). Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's algorithm
+  on, and held the lines of a burst after the first until the gateway's delayed ACK. The "machine" line of the CPU
+  table shows when the two cores, not one process, are what is left. Flood control: a burst of 1,000,000 lines, which
+  no run exhausts. The profiles below show where the loop spends its time.
 - **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
   its single-threaded C++ loop and Prosody.
 - **SMS.** XMPP->SMS is one user's texts: they are checked one at a time in their order (binding, mapping,
@@ -252,6 +270,13 @@ LIMITS = f"""\
   signature check (HMAC-SHA1 over URL and parameters) and the journal write before the 200 answer.
 - **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
   the same for biboumi. A fresh process for each scenario.
+- **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or
+  signed webhooks at 150 a second), the gateway killed once a third to a half of it arrived, then started again on
+  the same database (it brings the user back into the room by itself). "Received twice" is what the far side got
+  again: room messages and texts by their id (the journal's, the same on the redelivery), IRC lines by their text.
+  It is what the server had processed, or IRC had been sent, and the journal had not yet marked: at most 256
+  unconfirmed stanzas on the XMPP stream plus the marks of a few milliseconds, and on the IRC side the lines of about
+  two transactions. "Accepted, never received" must be 0.
 - **Start-up.** From exec to every component connected to Prosody (the gateway's /healthz answering 200; biboumi's
   log line; the bridge's and the echo component's session).
 - **Event-loop lag.** The gateway's own probe (`xmpp_gateway_event_loop_lag_seconds` on /metrics): a timer every

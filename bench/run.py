@@ -1,8 +1,10 @@
 """`python -m bench.run [--full] [--database URL] [--write BENCHMARKS.md]`: the whole benchmark, one table.
 
 Order: servers up and users registered; the raw bridge and the echo component; the gateway (IRC paths, SMS
-paths, profiles); biboumi with history on, then off; memory on fresh processes of the gateway and biboumi. Every
-process the run starts is stopped by PID at the end, also after an error or Ctrl-C.
+paths, profiles); kill -9 in the middle of floods (bench/crash.py); biboumi with history on, then off; memory on
+fresh processes of the gateway and biboumi. Every process the run starts is stopped by PID at the end, also after
+an error or Ctrl-C. `--baseline REF` runs the gateway of another commit beside this one (IRC and SMS paths, crash
+runs), each figure in its own column, so that a change is measured against its baseline in the same run.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import biboumi, report
+from bench import biboumi, crash, report
 from bench.irc_load import RawIrcLoad
 from bench.measure import bucket_bounds
 from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
@@ -47,7 +50,7 @@ from gateway.web.metrics import LOOP_LAG
 
 BIG_ROOM = 20
 # What one run measures; `--only` picks some of them (to look at one figure while working on it).
-PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "biboumi", "memory"})
+PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "crash", "biboumi", "memory"})
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,10 @@ def say(text: str) -> None:
 
 
 class Bench:
-    def __init__(self, sizes: Sizes, database_url: str, workdir: Path, parts: frozenset[str] = PARTS) -> None:
+    def __init__(self, sizes: Sizes, database_url: str, workdir: Path, parts: frozenset[str] = PARTS,
+                 baseline: Path | None = None) -> None:
         self.sizes = sizes
+        self.baseline = baseline  # another checkout of the gateway, measured in a column of its own
         self.parts = parts
         self.timing = Timing(sizes.throughput_seconds, sizes.latency_seconds)
         self.database_url = database_url
@@ -130,11 +135,12 @@ class Bench:
         await self.observer.connect(self.stack.ngircd.port)
         await self.bind_numbers()
 
-    async def bind_numbers(self) -> None:
+    async def bind_numbers(self, url: str = "", count: int | None = None) -> None:
         """u0 sends and receives the SMS load; u1.. are the idle SMS users. Bound before the gateway starts."""
-        store = await Store.open(normalize_database_url(self.database_url or self.stack.sqlite_url), migrate=True)
+        store = await Store.open(normalize_database_url(url or self.database_url or self.stack.sqlite_url),
+                                 migrate=True)
         try:
-            for index in range(self.sizes.sms_idle_users + 1):
+            for index in range(self.sizes.sms_idle_users + 1 if count is None else count):
                 with contextlib.suppress(AdminError):  # bound by an earlier run on the same database
                     await sms_admin.bind(store, self.clients[index].bare, user_number(index), None)
         finally:
@@ -197,25 +203,33 @@ class Bench:
 
     # -- the gateway ------------------------------------------------------------------------------------------
 
-    def gateway_settings(self) -> GatewaySettings:
-        return GatewaySettings(database_url=self.database_url)
+    def gateway_settings(self, column: str = "gateway", database_url: str | None = None) -> GatewaySettings:
+        return GatewaySettings(database_url=self.database_url if database_url is None else database_url,
+                               source=self.baseline if column == "baseline" else None)
+
+    def gateway_columns(self) -> list[str]:
+        return ["gateway", "baseline"] if self.baseline is not None else ["gateway"]
 
     async def gateway(self) -> None:
-        process, startup = await self.stack.start_gateway(self.gateway_settings())
-        self.figures.setdefault("startup", {})["gateway"] = startup
-        say(f"gateway connected in {startup:.2f} s")
+        for column in self.gateway_columns():
+            await self.gateway_column(column)
+
+    async def gateway_column(self, column: str) -> None:
+        process, startup = await self.stack.start_gateway(self.gateway_settings(column), name=column)
+        self.figures.setdefault("startup", {})[column] = startup
+        say(f"{column} connected in {startup:.2f} s")
         try:
             lag_before = await self.loop_lag()
             if "gateway" in self.parts:
-                await self.rooms("gateway", gateway_room("{channel}"), irc=True, target=process)
+                await self.rooms(column, gateway_room("{channel}"), irc=True, target=process)
             if "sms" in self.parts:
-                await self.sms()
+                await self.sms(column)
             p99, longest = bucket_bounds(lag_before, await self.loop_lag(), 0.99)
-            self.figures["loop_lag.p99"] = {"gateway": p99 * 1000}
-            self.figures["loop_lag.max"] = {"gateway": longest * 1000}
+            self.figures.setdefault("loop_lag.p99", {})[column] = p99 * 1000
+            self.figures.setdefault("loop_lag.max", {})[column] = longest * 1000
             say(f"  event-loop lag during the runs: p99 at most {p99 * 1000:g} ms, longest at most "
                 f"{longest * 1000:g} ms")
-            if "profile" in self.parts:
+            if "profile" in self.parts and column == "gateway":
                 await self.profile(process)
         finally:
             self.stack.stop(process)
@@ -224,7 +238,7 @@ class Bench:
         """The gateway's event-loop lag histogram (its own probe, every 100 ms)."""
         return await asyncio.to_thread(histogram_buckets, self.stack.metrics_url, LOOP_LAG)
 
-    async def sms(self) -> None:
+    async def sms(self, column: str = "gateway") -> None:
         assert self.stack.sandbox is not None
         poster = WebhookPoster(self.stack.sandbox, self.stack.webhook_url)
         try:
@@ -233,7 +247,7 @@ class Bench:
         finally:
             await poster.close()
         for path, result in results.items():
-            put(self.figures, "gateway", path, result)
+            put(self.figures, column, path, result)
             say(f"  {path}: {result.throughput.rate:,.0f} msgs/s; p50 {result.latency.p50_ms:.1f} ms "
                 f"p99 {result.latency.p99_ms:.1f} ms")
         if poster.failures:
@@ -277,6 +291,33 @@ class Bench:
         for client in members:
             client.on_stanza = None
         observer.on_privmsg = None
+
+    # -- kill -9 in the middle of a flood ---------------------------------------------------------------------
+
+    async def crash(self) -> None:
+        """Each direction flooded, the gateway killed in the middle and started again: what arrived twice. A
+        database of its own (on SQLite), so that the journal rows looked at are the flood's."""
+        assert self.observer is not None
+        client = self.clients[0]
+        assert self.stack.sandbox is not None
+        for column in self.gateway_columns():
+            url = self.database_url or f"sqlite:///{self.stack.workdir}/crash-{column}.db"
+            await self.bind_numbers(url, count=1)
+            settings = self.gateway_settings(column, url)
+            for path in ("irc_xmpp", "sms_xmpp", "xmpp_irc"):
+                gateway = crash.BenchGateway(self.stack, settings, f"{column}-crash-{path}")
+                if path == "irc_xmpp":
+                    result = await crash.irc_to_xmpp(gateway, client, self.observer, gateway_room("#crashin"),
+                                                     "#crashin")
+                elif path == "sms_xmpp":
+                    result = await crash.sms_to_xmpp(gateway, self.stack.sandbox, self.stack.webhook_url, client,
+                                                     user_number(0), contact_number(0))
+                else:
+                    result = await crash.xmpp_to_irc(gateway, client, self.observer, gateway_room("#crashout"),
+                                                     "#crashout")
+                self.figures.setdefault(f"crash.{path}.repeated", {})[column] = result.repeated
+                self.figures.setdefault(f"crash.{path}.missing", {})[column] = result.lost
+                say(f"{column}: kill -9 in {path}: {result.describe()}")
 
     # -- biboumi ----------------------------------------------------------------------------------------------
 
@@ -383,6 +424,8 @@ class Bench:
             await self.ceilings()
         if self.parts & {"gateway", "sms", "profile"}:
             await self.gateway()
+        if "crash" in self.parts:
+            await self.crash()
         if "biboumi" in self.parts and biboumi.biboumi_available():
             await self.biboumi_runs()
         elif "biboumi" in self.parts:
@@ -406,7 +449,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", type=_parts, default=PARTS,
                         help=f"comma-separated parts to run, of: {', '.join(sorted(PARTS))} (default: all)")
     parser.add_argument("--workdir", type=Path, help="keep configs, logs and profiles here (default: a temp dir)")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also run the gateway of this git commit (e.g. HEAD~1), or of the checkout in this "
+                             "directory, in a column of its own")
     return parser.parse_args(argv)
+
+
+def checkout(ref: str, into: Path) -> Path:
+    """The gateway package of commit `ref`, extracted with git archive (the working tree is left alone); `ref` may
+    also be a directory that holds a checkout."""
+    if (Path(ref) / "gateway" / "__init__.py").is_file():
+        return Path(ref).resolve()
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", ref, "gateway"], cwd=Path(__file__).resolve().parent.parent,
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -414,7 +472,8 @@ async def main_async(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as cleanup:
         workdir = args.workdir or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        bench = Bench(sizes, args.database, workdir.resolve(), args.only)
+        baseline = checkout(args.baseline, workdir.resolve() / "baseline-src") if args.baseline else None
+        bench = Bench(sizes, args.database, workdir.resolve(), args.only, baseline)
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None
@@ -426,15 +485,16 @@ async def main_async(args: argparse.Namespace) -> int:
             await bench.close()
         elapsed = time.perf_counter() - started
         command = ("make bench" + (" FULL=1" if args.full else "") + (" DB=..." if args.database else "")
-                   + (f" WRITE={args.write}" if args.write else ""))
+                   + (f" WRITE={args.write}" if args.write else "")
+                   + (f" (python -m bench.run --baseline {args.baseline})" if args.baseline else ""))
         run = report.Run(figures=bench.figures, profiles=bench.profiles, notes=bench.notes, command=command,
                          mode="full" if args.full else "quick", seconds=elapsed,
                          database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
                          sizes=asdict(sizes), loadgen=await report.loadgen_ceiling())
         print(report.table(run))
         (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
-        if args.write and args.only != PARTS:
-            print("not writing a partial run", file=sys.stderr)
+        if args.write and (args.only != PARTS or args.baseline):
+            print("not writing a partial run, or one with a baseline", file=sys.stderr)
         elif args.write:
             args.write.write_text(report.markdown(run))
             print(f"wrote {args.write}")

@@ -64,8 +64,8 @@ def histogram_buckets(url: str, name: str) -> dict[float, float]:
 class Process:
     """A child process we started (its own session, output in a log), stopped by PID."""
 
-    def __init__(self, name: str, argv: list[str], workdir: Path) -> None:
-        self.name, self.argv, self.workdir = name, argv, workdir
+    def __init__(self, name: str, argv: list[str], workdir: Path, cwd: Path = ROOT) -> None:
+        self.name, self.argv, self.workdir, self.cwd = name, argv, workdir, cwd
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -78,7 +78,7 @@ class Process:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.started_at = time.perf_counter()
-        self.proc = spawn(self.argv, self.log_path, ROOT)
+        self.proc = spawn(self.argv, self.log_path, self.cwd)
 
     async def wait_until(self, ready: Callable[[], bool], timeout: float) -> float:
         """Seconds from start until `ready()`; RuntimeError if the process exits or the timeout passes."""
@@ -108,6 +108,9 @@ class GatewaySettings:
     database_url: str
     sms: bool = True
     irc: bool = True
+    # Another checkout of the gateway to run (`python -m gateway` imports it from its working directory): the
+    # baseline a change is measured against in the same run.
+    source: Path | None = None
 
 
 @dataclass
@@ -222,7 +225,8 @@ daily_segment_limit = 1000000000
     async def start_gateway(self, settings: GatewaySettings, name: str = "gateway") -> tuple[Process, float]:
         """The gateway as `python -m gateway run`; seconds from exec until /healthz says every component is up."""
         config = self.gateway_config(settings, name)
-        process = Process(name, [sys.executable, "-m", "gateway", "run", "-c", str(config)], self.workdir / name)
+        process = Process(name, [sys.executable, "-m", "gateway", "run", "-c", str(config)], self.workdir / name,
+                          settings.source or ROOT)
         self.processes.append(process)
         process.start()
         healthz = f"http://{LOOPBACK}:{self.http_port}/healthz"

@@ -2,7 +2,12 @@
 
 A component stream has no acknowledgements (no XEP-0198), but the server processes it in order: once it
 answers a ping written after some stanzas, it has handled them. Until then a stanza stays here and is
-written again, with the same id, after a reconnect.
+written again, with the same id, after a reconnect (or, from the journal, after a restart).
+
+What a crash repeats is what the server had processed and the journal not yet marked, so that is kept small: at most
+`WINDOW` stanzas are on the stream unconfirmed (the rest wait here, as text, unwritten), and pings go out every
+PING_INTERVAL, or as soon as half a window was written since the last one, several in flight, so that the window
+moves on while the server works through it.
 
 A stanza the server cannot take must not come back forever: when the server closes the stream over what we
 wrote (not-well-formed, policy-violation...), every stanza written and not yet confirmed is a suspect. On the
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,34 +40,50 @@ STRIKES = 2  # streams closed right after a stanza, in a row, before it is faile
 
 @dataclass(slots=True)
 class _Entry:
+    seq: int
     text: str
     future: asyncio.Future[None]
-    written: bool = False  # on the current stream
     strikes: int = 0
 
 
 class AckedOutbox:
     # Under load, a ping per round trip would be an IQ every millisecond or two, costing the server about as much
-    # as the stanzas it confirms: at most one per interval, covering everything written meanwhile.
+    # as the stanzas it confirms: one per interval covers everything written meanwhile, unless half a window
+    # was written since the last one.
     PING_INTERVAL = 0.02
+    # Stanzas on the stream and not confirmed: what a crash can repeat (about 50 ms of what Prosody routes here at
+    # full load, with the marks that follow), and what the server may still be working through.
+    WINDOW = 256
+    MAX_PINGS = 4  # in flight at once
 
     def __init__(self, write: Write, ping: Ping, render: Render = str, max_size: int = 256 * 1024) -> None:
         self._write = write
         self._ping = ping
         self._render = render
         self._max_size = max_size
-        self._pending: dict[int, _Entry] = {}
+        self._written: deque[_Entry] = deque()  # on the current stream, not confirmed, in order
+        self._waiting: deque[_Entry] = deque()  # not written on the current stream, in order
         self._seq = 0
         self._connected = False
         self._probing = False  # suspects are being written one at a time (see the module docstring)
-        self._pinger: asyncio.Task[None] | None = None
+        self._prober: asyncio.Task[None] | None = None
+        self._pings: set[asyncio.Task[None]] = set()
+        self._ping_due = False  # a ping task that has not started yet: it will cover what is written until then
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_ping = -1e9  # loop time the last ping was written
+        self._uncovered = 0  # stanzas written since the last ping
         # Stanzas written in this turn of the loop, written out together (see _out).
         self._text: list[str] = []
         self._empty = asyncio.Event()
         self._empty.set()
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._written) + len(self._waiting)
+
+    @property
+    def unconfirmed(self) -> int:
+        """Stanzas on the stream that no answered ping covers yet (at most WINDOW)."""
+        return len(self._written)
 
     def send(self, stanza: Any) -> asyncio.Future[None]:
         """Write `stanza` (an object or its text); the future resolves once the server has processed it, or fails
@@ -75,11 +97,10 @@ class AckedOutbox:
             _fail(future, reason)
             return future
         self._seq += 1
-        entry = self._pending[self._seq] = _Entry(text, future)
+        self._waiting.append(_Entry(self._seq, text, future))
         self._empty.clear()
         if self._connected and not self._probing:
-            self._out(entry)
-            self._ensure_pinger()
+            self._fill()
         return future
 
     def flush(self) -> None:
@@ -88,45 +109,67 @@ class AckedOutbox:
             text, self._text = "".join(self._text), []
             self._write(text)
 
+    def _fill(self) -> None:
+        """Write what waits, as far as the window allows, and see that a ping follows it. At most half a window
+        goes out before a ping: the ping for the first half is on its way while the second is written, so the
+        server always has work queued while answers come back."""
+        if not self._connected or self._probing:
+            return
+        written, waiting, half = self._written, self._waiting, max(1, self.WINDOW // 2)
+        while waiting and len(written) < self.WINDOW and self._uncovered < half:
+            entry = waiting.popleft()
+            written.append(entry)
+            self._out(entry)
+        self._schedule()
+
     def _out(self, entry: _Entry) -> None:
         # A fan-out writes many stanzas in one turn of the loop: one write of them all saves a queue item in
         # slixmpp and a socket send per stanza.
         if not self._text:
             asyncio.get_running_loop().call_soon(self.flush)
         self._text.append(entry.text)
-        entry.written = True
+        self._uncovered += 1
 
     def connected(self) -> None:
         self._connected = True
-        if self._pending:
-            log.info("writing %d unconfirmed stanza(s) again%s", len(self._pending),
+        if self._waiting:
+            log.info("writing %d unconfirmed stanza(s) again%s", len(self._waiting),
                      ", the suspects one at a time" if self._probing else "")
-        if not self._probing:
-            for entry in self._pending.values():
-                self._out(entry)
-        self._ensure_pinger()
+        if self._probing:
+            self._prober = asyncio.create_task(self._probe(), name="outbox-probe")
+        else:
+            self._fill()
 
     def disconnected(self, refused: str | None = None) -> None:
         """The stream is gone; `refused` is the server's reason when it closed the stream over what we wrote."""
         self._connected = False
         self._text.clear()  # still pending: connected() writes it again
-        if self._pinger is not None:
-            self._pinger.cancel()
-            self._pinger = None
-        suspects = [(seq, entry) for seq, entry in self._pending.items() if entry.written]
-        for _, entry in suspects:
-            entry.written = False
+        for task in [*self._pings, *([self._prober] if self._prober is not None else [])]:
+            task.cancel()
+        self._pings.clear()
+        self._prober = None
+        self._ping_due = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._uncovered = 0
+        self._last_ping = -1e9  # the next stream's first ping goes at once
+        suspects, self._written = self._written, deque()
+        self._waiting.extendleft(reversed(suspects))
         if refused is None:
             return
-        for seq, entry in suspects:
+        failed = False
+        for entry in suspects:
             entry.strikes += 1
             if entry.strikes >= STRIKES:
                 log.error("the XMPP server closed the stream over this stanza %d times (%s); it is failed and not "
                           "written again: %.300s", entry.strikes, refused, entry.text)
-                del self._pending[seq]
                 _fail(entry.future, f"the XMPP server refused it ({refused})")
-        self._probing = any(entry.strikes for entry in self._pending.values())
-        if not self._pending:
+                failed = True
+        if failed:
+            self._waiting = deque(entry for entry in self._waiting if not entry.future.done())
+        self._probing = any(entry.strikes for entry in self._waiting)
+        if not self._waiting:
             self._empty.set()
 
     async def wait_empty(self, timeout: float) -> bool:
@@ -136,43 +179,69 @@ class AckedOutbox:
         except TimeoutError:
             return False
 
-    def _ensure_pinger(self) -> None:
-        if self._pending and (self._pinger is None or self._pinger.done()):
-            self._pinger = asyncio.create_task(self._confirm(), name="outbox-ping")
-
-    async def _confirm(self) -> None:
-        # One ping covers every stanza written before it, so under load one round trip confirms many.
+    def _schedule(self) -> None:
+        """A ping for what was written since the last one: at the end of this turn once PING_INTERVAL has passed
+        since the last ping or half a window is uncovered, else when the interval is over."""
+        if not self._uncovered or self._ping_due or len(self._pings) >= self.MAX_PINGS or not self._connected:
+            return
         loop = asyncio.get_running_loop()
-        while self._pending and self._connected:
-            started = loop.time()
-            if self._probing:
-                mark = self._probe()
-            else:
-                mark = self._seq
-                self.flush()  # the ping must follow what it confirms
-            if not await self._ping():
-                return  # connected() writes everything pending again on the next stream, then pings
-            for seq in [s for s in self._pending if s <= mark]:
-                entry = self._pending.pop(seq)
-                if not entry.future.done():
-                    entry.future.set_result(None)
-            if not self._pending:
-                self._empty.set()
-            elif not self._probing and (rest := self.PING_INTERVAL - (loop.time() - started)) > 0:
-                await asyncio.sleep(rest)
+        wait = self._last_ping + self.PING_INTERVAL - loop.time()
+        if wait <= 0 or self._uncovered >= max(1, self.WINDOW // 2):
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._ping_due = True
+            task = loop.create_task(self._ping_written(), name="outbox-ping")
+            self._pings.add(task)
+            task.add_done_callback(self._pings.discard)
+        elif self._timer is None:
+            self._timer = loop.call_later(wait, self._on_timer)
 
-    def _probe(self) -> int:
-        """Write the oldest suspect alone (or, when none is left, everything pending); the last seq written."""
-        seq, entry = next(iter(self._pending.items()))
-        if entry.strikes:
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._schedule()
+
+    async def _ping_written(self) -> None:
+        """Ping after everything written so far; once answered, it is confirmed, and more may be written."""
+        self._ping_due = False
+        if not self._written:
+            return
+        self.flush()  # the ping must follow what it confirms
+        mark = self._written[-1].seq
+        self._uncovered = 0
+        loop = asyncio.get_running_loop()
+        self._last_ping = loop.time()
+        # Once the ping is queued (its coroutine queues it before it first waits), the next half window follows it.
+        loop.call_soon(self._fill)
+        if not await self._ping():
+            return  # the stream is being cut: connected() writes everything pending again on the next one
+        self._confirm(mark)
+        self._fill()
+
+    def _confirm(self, mark: int) -> None:
+        written = self._written
+        while written and written[0].seq <= mark:
+            future = written.popleft().future
+            if not future.done():
+                future.set_result(None)
+        if not written and not self._waiting:
+            self._empty.set()
+
+    async def _probe(self) -> None:
+        """Write the suspects alone, each confirmed before the next; then everything else as usual."""
+        while self._connected and self._waiting and self._waiting[0].strikes:
+            entry = self._waiting.popleft()
+            self._written.append(entry)
             self._write(entry.text)
-            entry.written = True
-            return seq
+            self._last_ping = asyncio.get_running_loop().time()
+            if not await self._ping():
+                return  # connected() starts over on the next stream
+            self._confirm(entry.seq)
+        self._prober = None
         self._probing = False
-        for waiting in self._pending.values():
-            self._out(waiting)
-        self.flush()
-        return self._seq
+        self._last_ping = -1e9
+        if self._connected:
+            self._fill()
 
 
 def _fail(future: asyncio.Future[None], reason: str) -> None:

@@ -229,3 +229,59 @@ async def test_text_held_when_the_stream_breaks_is_written_once_after_reconnect(
     assert stream.wire == ["<a/>", "PING"]
     await stream.answer()
     assert future.done()
+
+
+async def test_at_most_a_window_is_on_the_stream_unconfirmed_the_rest_waits_its_turn() -> None:
+    # What a crash can repeat is what the server processed and nobody confirmed: never more than a window.
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.WINDOW = 4
+    outbox.connected()
+    futures = [outbox.send(f"<m{i}/>") for i in range(10)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # Half a window, its ping, the other half and its ping (at once: no interval to wait for), then nothing more
+    # until the server answers.
+    assert stream.wire == ["<m0/><m1/>", "PING", "<m2/><m3/>", "PING"]
+    assert outbox.unconfirmed == 4 and len(outbox) == 10
+    written = [w for w in stream.wire if w != "PING"]
+    while not all(f.done() for f in futures):
+        await stream.answer()
+        assert outbox.unconfirmed <= 4
+    on_wire = "".join(w for w in stream.wire if w != "PING")
+    assert on_wire == "".join(f"<m{i}/>" for i in range(10))  # each once, in order
+    assert written == ["<m0/><m1/>", "<m2/><m3/>"]
+    assert await outbox.wait_empty(0.1)
+
+
+async def test_half_a_window_written_is_pinged_without_waiting_for_the_interval_or_the_last_answer() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.WINDOW, outbox.PING_INTERVAL = 8, 10.0
+    outbox.connected()
+    first = [outbox.send(f"<a{i}/>") for i in range(2)]
+    await asyncio.sleep(0)
+    assert stream.wire == ["<a0/><a1/>", "PING"]  # the first ping goes at once
+    second = [outbox.send(f"<b{i}/>") for i in range(4)]  # half a window: pinged now, the first still unanswered
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert stream.wire == ["<a0/><a1/>", "PING", "<b0/><b1/><b2/><b3/>", "PING"]
+    await stream.answer()
+    assert all(f.done() for f in first) and not any(f.done() for f in second)
+    await stream.answer()
+    assert all(f.done() for f in second)
+
+
+async def test_a_reconnect_writes_again_only_what_was_on_the_stream_then_the_rest_in_order() -> None:
+    stream = FakeStream()
+    outbox = AckedOutbox(stream.write, stream.ping)
+    outbox.WINDOW = 4
+    outbox.connected()
+    futures = [outbox.send(f"<m{i}/>") for i in range(6)]
+    await asyncio.sleep(0)
+    outbox.disconnected()  # the server never answered
+    stream.wire.clear()
+    outbox.connected()
+    while not all(f.done() for f in futures):
+        await stream.answer()
+    assert "".join(w for w in stream.wire if w != "PING") == "".join(f"<m{i}/>" for i in range(6))
