@@ -114,11 +114,11 @@ class JournalRepository:
             self._outbound_rows = Bulk("journal outbound", _sqlite_inserter(
                 engine.dialect, J.insert(), _OUTBOUND_COLUMNS, _OUTBOUND_KEY))
         changed = _changed_returning if engine.dialect.name == "postgresql" else _changed_on_sqlite
-        self._outcomes = Bulk("record outcomes", functools.partial(_record_outcomes, changed=changed))
+        self._outcomes = Bulk("record outcomes", functools.partial(_record_outcomes, changed=changed), ahead=True)
         self._probed = 0.0
         self._unanswered: str | None = None
-        self._statuses = Bulk("mark status", _marker(_MARK_STATUS), lazy=True)
-        self._reported = Bulk("mark reported", _marker(_MARK_REPORTED), lazy=True)
+        self._statuses = Bulk("mark status", _marker(_MARK_STATUS), lazy=True, ahead=True)
+        self._reported = Bulk("mark reported", _marker(_MARK_REPORTED), lazy=True, ahead=True)
 
     async def close(self) -> None:
         await self.writer.close()

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from bench.crash import CrashResult, irc_to_xmpp
+from bench.crash import CrashResult, irc_to_xmpp, xmpp_to_irc
 from bench.irc_load import RawIrcLoad
 from bench.xmpp_load import RawXmppClient
 from gateway.devstack.ngircd import NgircdServer
 from gateway.devstack.prosody import ProsodyServer
+from gateway.store.batch import BatchWriter
 from gateway.xmpp.outbox import AckedOutbox
 from tests.e2e.irc.conftest import irc_config, room_jid
 from tests.support.stack import GatewayProcess
@@ -92,3 +93,11 @@ async def test_a_kill_9_mid_irc_flood_repeats_at_most_a_few_windows_of_room_mess
     result = await irc_to_xmpp(gateway_process, member, observer, str(room_jid("#flood")), "#flood", LINES)
     check(result, int(2.5 * AckedOutbox.WINDOW))
 
+
+async def test_a_kill_9_mid_xmpp_flood_sends_at_most_a_few_batches_of_lines_twice(
+        gateway_process: KillableGateway, member: RawXmppClient, observer: RawIrcLoad) -> None:
+    # A line goes out, then its SENT is written: what was written and not yet committed goes out again after the
+    # restart (IRC has no ids to tell). The outcome goes ahead of the backlog into a transaction of at most
+    # MAX_BATCH writes, so only the lines of about two transactions are in that state at any time.
+    result = await xmpp_to_irc(gateway_process, member, observer, str(room_jid("#flood")), "#flood", LINES)
+    check(result, int(4 * BatchWriter.MAX_BATCH))
