@@ -387,6 +387,9 @@ class IrcConnection:
             raise ConnectError(f"Cannot connect to {host}:{port}: {reason}.") from exc
 
         self._writer = writer
+        # drain() then returns once every byte is with the kernel: a line counts as sent (and is not sent again after
+        # a crash) only when a kill -9 can no longer lose it in our own buffer.
+        writer.transport.set_write_buffer_limits(high=0)
         self._link_up = True
         self._lost_reason = None
         self._last_rx = time.monotonic()
