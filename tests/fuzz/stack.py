@@ -198,13 +198,17 @@ class FuzzStack:
             self.logs.paused = False
 
     async def _force_off(self, gateway: Gateway) -> None:
-        """What a killed process would leave: its component streams and IRC connections closed."""
+        """What a killed process would leave: its component streams closed, and its IRC connections gone. The
+        hostile IRC server is replaced by a new one on another port (the hung gateway's IRC sessions would
+        reconnect to the old one and take alice's nick and channels)."""
         for component in gateway.components.values():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(component.stop(drain_timeout=0.5), 10)
             component.abort()
         if self.irc is not None:
-            await self.irc.drop()
+            old, self.irc = self.irc, HostileIrcServer()
+            await old.stop()
+            await self.irc.start()
         if gateway.web is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(gateway.web.stop(), 5)
