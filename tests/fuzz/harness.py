@@ -261,6 +261,7 @@ class LogWatch(logging.Handler):
 # -- the engine -----------------------------------------------------------------------------------------------
 
 EXPLAIN_WINDOW = 500  # inputs before a trigger that are searched for its cause
+EXPLAIN_PER_CAUSE = 1  # triggers of one signature traced back (each costs a bisection)
 
 class Boundary(Protocol):
     async def send(self, case: Case) -> None: ...
@@ -340,10 +341,10 @@ class Engine:
             self.report.add(failure)
 
     async def record(self, failure: Failure) -> bool:
-        """Add a failure to the report, a trigger traced back to its cause first (twice per signature, within
+        """Add a failure to the report, a trigger traced back to its cause first (once per signature, within
         the budget); True if the gateway was replayed for it (it then needs a reset)."""
         key = failure.signature or failure.kind
-        if not failure.trigger or failure.case is None or self.explained.get(key, 0) >= 2 \
+        if not failure.trigger or failure.case is None or self.explained.get(key, 0) >= EXPLAIN_PER_CAUSE \
                 or self.spent >= self.isolate_budget:
             self.report.add(failure)
             return False

@@ -51,7 +51,7 @@ CHECK_CHANNEL = "#check"
 CHECK_ROOM = f"{CHECK_CHANNEL}%{NETWORK}@{IRC}"
 BOB = f"bob%{NETWORK}@{IRC}"
 LIVENESS_TIMEOUT = 2.0  # the promise: the next normal message arrives within 2 s
-STOP_TIMEOUT = 15.0  # seconds for the gateway to drain and stop (its own waits add up to less)
+STOP_TIMEOUT = 10.0  # seconds for the gateway to drain and stop (its own waits add up to less)
 _probes = itertools.count()
 
 
