@@ -8,6 +8,12 @@ in a way its own cases do not explain (a cut stream, a lost message, a traceback
 on a new database and the batch is replayed one case at a time with a check after each: the case after which
 the check fails is the culprit, reported with the seed and its index. The gateway is started afresh after each
 culprit, because today a poison stanza stays in the outbox and would make every later check fail.
+
+Some failures show on one input but follow from an earlier one (a join refused because a server line before it
+left the connection unable to write): those "triggers" are traced back by bisecting what the gateway was sent
+before, and the failure names both inputs. A gateway that does not stop is a failure of what it was sent since
+it started. Replays and bisections share a time budget (FUZZ_ISOLATE_BUDGET); past it, a failing batch is
+reported whole.
 """
 
 from __future__ import annotations
