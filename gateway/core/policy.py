@@ -36,6 +36,11 @@ class AccessControl:
         self._lookups: dict[str, asyncio.Future[UserRecord | None]] = {}
 
     @property
+    def config_admins(self) -> frozenset[str]:
+        """The admins named in the config ([xmpp] admins), admins whatever the database says."""
+        return self._admins
+
+    @property
     def transports(self) -> tuple[str, ...]:
         """The configured transports' names."""
         return tuple(sorted(self._policies))

@@ -48,7 +48,7 @@ def contacts_result(context: Context, jid: str, records: list[tuple[str, str, st
 
 # -- users ------------------------------------------------------------------------------------------------
 async def users_list(context: Context, values: Values) -> Result:
-    users = await list_users(context.store)
+    users = await list_users(context.store, context.config_admins)
     if not users:
         return Result("There are no users.")
     rows = tuple((u.jid, _yes(u.is_admin), _yes(u.enabled), ", ".join(sorted(u.transports))) for u in users)

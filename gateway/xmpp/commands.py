@@ -97,6 +97,7 @@ class Context:
     notify: Notifier
     transports: tuple[str, ...] = ()  # every configured transport's name
     forget: Callable[[str], None] = lambda jid: None  # after changing a user: drop their cached access record
+    config_admins: frozenset[str] = frozenset()  # [xmpp] admins
 
 
 Handler = Callable[[Context, Values], Awaitable[Result]]
@@ -218,7 +219,7 @@ class CommandSet:
             raise Forbidden(f"{jid} is not registered with this gateway. Register first (in-band registration, "
                             "XEP-0077, from your client's service discovery) or ask an admin to add you.")
         return Context(self.store, self.transport, jid, is_admin, self.notify, self.access.transports,
-                       self.access.forget)
+                       self.access.forget, self.access.config_admins)
 
     async def run(self, jid: str, command: Command, raw: Mapping[str, Any]) -> Result:
         """Authorize, check the values and run the handler."""

@@ -145,7 +145,11 @@ async def test_admin_flag_in_the_database_is_checked_on_every_step(server: Proso
 
 async def test_config_admin_sees_admin_commands_without_a_user_record(server: ProsodyServer, gateways: Gateways,
                                                                       people: People) -> None:
-    await gateways(server, loopback=loopback_table(access="closed"))
+    gateway = await gateways(server, loopback=loopback_table(access="closed"))
     boss = await people(server, ADMIN.split("@")[0])
     listed = await execute(boss, LOOPBACK, "admin/users/list")
     assert notes(listed) == [("info", "There are no users.")]
+    assert gateway.store is not None
+    await gateway.store.users.add(ADMIN)  # a user record without the admin flag: [xmpp] admins makes them one
+    listed = await execute(boss, LOOPBACK, "admin/users/list")
+    assert table(listed) == [{"jid": ADMIN, "admin": "yes", "enabled": "yes", "transports": ""}]
