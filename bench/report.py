@@ -43,6 +43,9 @@ ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", Fa
          ("startup", "start-up until connected", "s", False),
          ("loop_lag.p99", "event-loop lag, p99 (at most)", "ms", False),
          ("loop_lag.max", "event-loop lag, longest (at most)", "ms", False)]
+ROWS += [("flood.peak", "RSS growth, peak of two 20,000-line floods", "MiB", False),
+         ("flood.after", "  after them (client not reading)", "MiB", False),
+         ("flood.trimmed", "  after them and malloc_trim", "MiB", False)]
 # kill -9 in the middle of a flood, the process started again on the same database (bench/crash.py).
 for _path, _label in (("irc_xmpp", "IRC->XMPP, kill -9 mid-flood"), ("sms_xmpp", "SMS webhooks->XMPP, kill -9"),
                       ("xmpp_irc", "XMPP->IRC, kill -9 mid-flood")):
@@ -277,6 +280,12 @@ LIMITS = f"""\
   It is what the server had processed, or IRC had been sent, and the journal had not yet marked: at most 256
   unconfirmed stanzas on the XMPP stream plus the marks of a few milliseconds, and on the IRC side the lines of about
   two transactions. "Accepted, never received" must be 0.
+- **Floods.** One XMPP user in a channel whose client stops reading (Prosody buffers for it), two floods of 20,000
+  IRC lines: the gateway's RSS above its level before, at the peak and once settled after them (bench/flood_memory.py;
+  the gateway under bench/probe.py, which also reports its queues and what Python's and glibc's allocators hold).
+  What stays is allocator pages around the objects alive at the peak, not objects: lines wait in the journal, not in
+  memory, past 4,096 unconfirmed room messages, but lines read from IRC must be held until journaled (the IRC
+  server cuts a client that does not read).
 - **Start-up.** From exec to every component connected to Prosody (the gateway's /healthz answering 200; biboumi's
   log line; the bridge's and the echo component's session).
 - **Event-loop lag.** The gateway's own probe (`xmpp_gateway_event_loop_lag_seconds` on /metrics): a timer every

@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import biboumi, crash, report
+from bench import biboumi, crash, flood_memory, report
 from bench.irc_load import RawIrcLoad
 from bench.measure import bucket_bounds
 from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
@@ -49,8 +49,9 @@ from gateway.transports.sms import admin as sms_admin
 from gateway.web.metrics import LOOP_LAG
 
 BIG_ROOM = 20
+FLOOD_LINES, FLOODS = 20000, 2  # bench.flood_memory: IRC floods to a client that does not read
 # What one run measures; `--only` picks some of them (to look at one figure while working on it).
-PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "crash", "biboumi", "memory"})
+PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "crash", "flood", "biboumi", "memory"})
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,20 @@ class Bench:
                 self.figures.setdefault(f"crash.{path}.missing", {})[column] = result.lost
                 say(f"{column}: kill -9 in {path}: {result.describe()}")
 
+    # -- memory around floods to a client that does not read ---------------------------------------------------
+
+    async def flood(self) -> None:
+        assert self.observer is not None
+        client = self.clients[-1]
+        for column in self.gateway_columns():
+            url = self.database_url or f"sqlite:///{self.stack.workdir}/flood-{column}.db"
+            result = await flood_memory.flood_memory(self.stack, self.gateway_settings(column, url), column, client,
+                                                     self.observer, FLOOD_LINES, FLOODS)
+            self.figures.setdefault("flood.peak", {})[column] = (result.peak - result.before) / 1024
+            self.figures.setdefault("flood.after", {})[column] = (result.after - result.before) / 1024
+            self.figures.setdefault("flood.trimmed", {})[column] = (result.trimmed - result.before) / 1024
+            say(result.describe())
+
     # -- biboumi ----------------------------------------------------------------------------------------------
 
     async def start_biboumi(self, name: str, users: list[RawXmppClient], history: bool) -> Process:
@@ -426,6 +441,8 @@ class Bench:
             await self.gateway()
         if "crash" in self.parts:
             await self.crash()
+        if "flood" in self.parts:
+            await self.flood()
         if "biboumi" in self.parts and biboumi.biboumi_available():
             await self.biboumi_runs()
         elif "biboumi" in self.parts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -64,8 +65,9 @@ def histogram_buckets(url: str, name: str) -> dict[float, float]:
 class Process:
     """A child process we started (its own session, output in a log), stopped by PID."""
 
-    def __init__(self, name: str, argv: list[str], workdir: Path, cwd: Path = ROOT) -> None:
-        self.name, self.argv, self.workdir, self.cwd = name, argv, workdir, cwd
+    def __init__(self, name: str, argv: list[str], workdir: Path, cwd: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:
+        self.name, self.argv, self.workdir, self.cwd, self.env = name, argv, workdir, cwd, env
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -78,7 +80,7 @@ class Process:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.started_at = time.perf_counter()
-        self.proc = spawn(self.argv, self.log_path, self.cwd)
+        self.proc = spawn(self.argv, self.log_path, self.cwd, self.env)
 
     async def wait_until(self, ready: Callable[[], bool], timeout: float) -> float:
         """Seconds from start until `ready()`; RuntimeError if the process exits or the timeout passes."""
@@ -111,6 +113,9 @@ class GatewaySettings:
     # Another checkout of the gateway to run (`python -m gateway` imports it from its working directory): the
     # baseline a change is measured against in the same run.
     source: Path | None = None
+    # Run it under bench.probe, which reports its memory to this file on SIGUSR1 (see bench/probe.py).
+    probe_report: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment
 
 
 @dataclass
@@ -225,8 +230,13 @@ daily_segment_limit = 1000000000
     async def start_gateway(self, settings: GatewaySettings, name: str = "gateway") -> tuple[Process, float]:
         """The gateway as `python -m gateway run`; seconds from exec until /healthz says every component is up."""
         config = self.gateway_config(settings, name)
-        process = Process(name, [sys.executable, "-m", "gateway", "run", "-c", str(config)], self.workdir / name,
-                          settings.source or ROOT)
+        if settings.probe_report is None:
+            argv = [sys.executable, "-m", "gateway", "run", "-c", str(config)]
+        else:
+            argv = [sys.executable, "-m", "bench.probe", str(settings.probe_report), "-c", str(config)]
+        # bench.probe comes from this checkout, the gateway from the working directory (the baseline's, if any).
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **settings.env}
+        process = Process(name, argv, self.workdir / name, settings.source or ROOT, env)
         self.processes.append(process)
         process.start()
         healthz = f"http://{LOOPBACK}:{self.http_port}/healthz"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.core.backlog import RoomBacklog
 from gateway.core.events import (
     Direction,
     InboundMessage,
@@ -58,6 +59,7 @@ class Router:
         self._room_inbox: list[InboundMessage | Callable[[], None]] = []
         self._room_writer: asyncio.Task[None] | None = None
         self._confirmed: list[int] = []  # delivered, to be marked so (see _delivered)
+        self._backlogs: dict[str, RoomBacklog] = {}  # per transport with rooms (see _deliver)
         self._stopping = False
 
     def attach(self, transport: str, sender: MessageSender, sink: XmppSink) -> None:
@@ -66,6 +68,12 @@ class Router:
     def attach_rooms(self, transport: str, rooms: RoomDelivery) -> None:
         """Where the transport's journaled group-chat messages are rendered (the XMPP side of its rooms)."""
         self._routes[transport].rooms = rooms
+
+        async def read(after: int, limit: int) -> Sequence[InboundMessage]:
+            return await self._journal.pending_inbound(transport, after=after, limit=limit)
+
+        backlog = self._backlogs[transport] = RoomBacklog(
+            read, lambda message: self._hand(message, False, backlog))
 
     # -- XMPP user -> foreign network -------------------------------------------------------------------
     async def submit(self, message: OutboundMessage) -> None:
@@ -139,6 +147,8 @@ class Router:
     def stopping(self) -> None:
         """The gateway is stopping: what transports could not send any more stays accepted for the next start."""
         self._stopping = True
+        for backlog in self._backlogs.values():
+            backlog.stopped = True  # what is left in the journal is delivered at the next start
 
     def _sent(self, message: OutboundMessage) -> None:
         # SENT is never reported (Outcome.needs_report), so the write is all there is to do.
@@ -304,7 +314,16 @@ class Router:
         return rooms.deliver_room(message, resumed)
 
     def _deliver(self, message: InboundMessage, resumed: bool = False) -> None:
-        """Hand a journaled message to its component; a message that cannot be rendered is failed, never raised."""
+        """Hand a journaled message to its component; a message that cannot be rendered is failed, never raised.
+
+        A live room message past the transport's backlog limit stays pending in the journal instead (see
+        core.backlog): it is read back and handed over once the XMPP server has taken the ones before it."""
+        backlog = self._backlogs.get(message.transport) if message.room_nick is not None and not resumed else None
+        if backlog is not None and not backlog.admit(message):
+            return
+        self._hand(message, resumed, backlog)
+
+    def _hand(self, message: InboundMessage, resumed: bool, backlog: RoomBacklog | None) -> None:
         journal_id = message.journal_id
         assert journal_id is not None
         try:
@@ -316,6 +335,8 @@ class Router:
                     log.info("%s room message %s for %s kept as unroutable: they left %s before it was shown",
                              message.transport, journal_id, message.user, message.peer)
                     self._settle(self._journal.mark_all([journal_id], Status.UNROUTABLE))
+                    if backlog is not None:
+                        backlog.settled()
                     return
                 future = room_future
         except Exception as error:
@@ -324,11 +345,15 @@ class Router:
             reason = f"it cannot be rendered ({error!r:.300})"
             self._settle(self._journal.fail_inbound(journal_id, reason))
             self._routes[message.transport].sink.undeliverable(message, reason)
+            if backlog is not None:
+                backlog.settled()
             return
-        future.add_done_callback(functools.partial(self._delivered, message))
+        future.add_done_callback(functools.partial(self._delivered, message, backlog))
 
-    def _delivered(self, message: InboundMessage, future: asyncio.Future[None]) -> None:
+    def _delivered(self, message: InboundMessage, backlog: RoomBacklog | None, future: asyncio.Future[None]) -> None:
         """Collect what the server confirmed; one write marks all confirmed in the same turn of the loop."""
+        if backlog is not None:
+            backlog.settled()
         journal_id = message.journal_id
         assert journal_id is not None
         if future.cancelled():
@@ -377,6 +402,8 @@ class Router:
 
     async def drain(self) -> None:
         """Wait for the journal writes that follow deliveries and reports."""
+        for backlog in self._backlogs.values():
+            await backlog.wait()
         while self._tasks or self._room_writer is not None or self._confirmed:
             if self._room_writer is not None:
                 await asyncio.gather(self._room_writer, return_exceptions=True)

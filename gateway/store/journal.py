@@ -198,8 +198,10 @@ class JournalRepository:
         await self.writer.run(lambda connection: connection.execute(statement))
 
     # -- reads -----------------------------------------------------------------------------------------
-    async def pending_inbound(self, transport: str) -> Sequence[InboundMessage]:
-        rows = await self._select(and_(J.c.transport == transport, _PENDING_INBOUND))
+    async def pending_inbound(self, transport: str, *, after: int = 0,
+                              limit: int | None = None) -> Sequence[InboundMessage]:
+        """In id order; `after` and `limit` read them in slices (the router reads back what it left here)."""
+        rows = await self._select(and_(J.c.transport == transport, _PENDING_INBOUND, J.c.id > after), limit=limit)
         return [_inbound(row) for row in rows]
 
     async def accepted_outbound(self, transport: str) -> Sequence[OutboundMessage]:
