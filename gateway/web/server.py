@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.web.metrics import Metrics
@@ -37,8 +39,27 @@ def build_app(health: HealthProbe, metrics: Metrics, routes: Iterable[web.RouteD
     return app
 
 
+class _ClientErrorsInOneLine(logging.Filter):
+    """aiohttp logs a request it could not read (a bad URL, a body that does not decode) at ERROR with a traceback,
+    though it answers it with a 4xx: the client's fault, and anyone could fill the log with them. One warning line
+    each instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+            reason = (error.message or type(error).__name__).strip().splitlines()[0]
+            record.msg, record.args = "%s: %s %s", (record.getMessage(), error.code, reason[:200])
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_ONE_LINE = _ClientErrorsInOneLine()
+
+
 class WebServer:
     def __init__(self, app: web.Application, host: str, port: int) -> None:
+        logging.getLogger("aiohttp.server").addFilter(_ONE_LINE)  # the same filter once, however many servers
         self._runner = web.AppRunner(app, access_log=None)
         self._host = host
         self._port = port

@@ -14,6 +14,9 @@ from slixmpp import JID
 from slixmpp.jid import InvalidJID
 from slixmpp.stanza.error import Error
 
+from gateway.xmpp.stanza_text import attribute
+from gateway.xmpp.stanza_text import text as escape
+
 log = logging.getLogger(__name__)
 
 STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -75,3 +78,13 @@ def error_condition(stanza: Any) -> str | None:
                 if namespace == STANZA_ERRORS and name != "text":
                     return name
     return None
+
+
+def error_text(kind: str, *, id: str | None, to: str, sender: str, condition: str, text: str,
+               etype: str | None = None) -> str:
+    """An error stanza written as text: for an address that the server took and slixmpp's JID refuses (its
+    stringprep is stricter, e.g. about code points Unicode 3.2 did not assign), which no stanza object can hold."""
+    id_xml = f" id={attribute(id)}" if id else ""
+    return (f"<{kind} to={attribute(to)} from={attribute(sender)} type=\"error\"{id_xml}>"
+            f"<error type={attribute(etype or error_type(condition))}><{condition} xmlns=\"{STANZA_ERRORS}\"/>"
+            f"<text xmlns=\"{STANZA_ERRORS}\">{escape(text)}</text></error></{kind}>")

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -14,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 from slixmpp import JID, ComponentXMPP, Iq, Message, Presence
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.jid import InvalidJID
 from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
@@ -25,7 +27,7 @@ from gateway.core.router import Router
 from gateway.transports.base import Transport
 from gateway.xmpp import wire
 from gateway.xmpp.addressing import peer_jid, peer_of
-from gateway.xmpp.bounce import answer_error, bounce
+from gateway.xmpp.bounce import answer_error, bounce, error_text
 from gateway.xmpp.gateway_prompt import NAMESPACE as GATEWAY_NS
 from gateway.xmpp.gateway_prompt import GatewayQuery
 from gateway.xmpp.outbox import AckedOutbox
@@ -40,6 +42,17 @@ STABLE_AFTER = 30.0  # a stream that lived this long resets the backoff
 OOB_NS = "jabber:x:oob"
 OOB_URLS = f"{{{OOB_NS}}}x/{{{OOB_NS}}}url"
 ENVELOPE = 8 * 1024  # room a message takes besides its body: addresses, ids, OOB, delay, stanza-id
+_NAMESPACE_DECLARATION = re.compile(rb"""\sxmlns(?::[^\s=]+)?\s*=\s*(?:'[^']*'|"[^"]*")""")
+
+
+@functools.lru_cache(maxsize=4096)
+def _held(address: str) -> bool:
+    """Can slixmpp's JID hold this address? (Cached: every stanza's addresses are checked.)"""
+    try:
+        JID(address)
+    except InvalidJID:
+        return False
+    return True
 
 
 class State(StrEnum):
@@ -90,6 +103,7 @@ class GatewayComponent(ComponentXMPP):
         self._attempt: asyncio.Future[str] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._stream_error: str | None = None
+        self._partial = b""  # the start of a tag not yet whole (see data_received)
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self._presented: set[tuple[str, str]] = set()  # (contact JID, user bare JID) shown as available
@@ -229,6 +243,7 @@ class GatewayComponent(ComponentXMPP):
         self.outbox.connected()
 
     def _on_disconnected(self, _reason: Any) -> None:
+        self._partial = b""  # the next stream starts afresh
         refused = self._stream_error if self._stream_error in REFUSALS else None
         if refused is not None:
             log.error("%s: the XMPP server closed the stream over what the gateway wrote (%s)", self.domain, refused)
@@ -295,6 +310,24 @@ class GatewayComponent(ComponentXMPP):
             wire.sanitize(data.xml)
         super().send(data, use_filters)
 
+    def data_received(self, data: bytes | str) -> None:
+        """What the server writes, with every `}` in a namespace name written %7D before the parser sees it.
+
+        ElementTree's parser (expat) separates a namespace from the element's name with `}`: a namespace holding
+        one is a syntax error that ends the whole stream, so one client could cut every user's component. The
+        servers write attribute values escaped (no raw quote or `>` in them), so a namespace declaration is found
+        by a pattern once the tags it may be in are whole; the end of a tag still open waits for the next read.
+        """
+        raw = self._partial + (data.encode() if isinstance(data, str) else data)
+        cut = raw.rfind(b"<")
+        if cut != -1 and raw.find(b">", cut) == -1:
+            raw, self._partial = raw[:cut], raw[cut:]
+        else:
+            self._partial = b""
+        if b"}" in raw:
+            raw = _NAMESPACE_DECLARATION.sub(lambda m: m.group(0).replace(b"}", b"%7D"), raw)
+        super().data_received(raw)
+
     def send_raw(self, data: str | bytes) -> None:
         """What slixmpp's send queue still holds when the stream is gone is dropped with a debug line, not a
         traceback (e.g. the handshake after a host-unknown): the outbox writes its own again on the next stream."""
@@ -307,12 +340,23 @@ class GatewayComponent(ComponentXMPP):
     def incoming_filter(self, xml: ET.Element) -> ET.Element:
         """A stanza too deep or too large to copy is answered with an error here and goes no further."""
         xml = super().incoming_filter(xml)
+        kind = xml.tag.rpartition("}")[2]
+        answerable = kind in ("message", "presence", "iq") and xml.get("type") not in ("error", "result")
+        unheld = next((address for address in (xml.get("to"), xml.get("from")) if address and not _held(address)),
+                      None)
+        if unheld is not None:
+            # slixmpp would raise InvalidJID at the first look at the address: no handler could answer.
+            log.warning("%s: refused a %s: slixmpp cannot hold the address %r", self.domain, kind, unheld)
+            if answerable and xml.get("from") and xml.get("to"):
+                self.send(error_text(kind, id=xml.get("id"), to=xml.get("from", ""), sender=xml.get("to", ""),
+                                     condition="jid-malformed",
+                                     text=f"This gateway cannot handle the address {unheld!r}."))
+            return ET.Element(f"{{{self.default_ns}}}refused")  # no handler takes it
         why = wire.too_complex(xml)
         if why is None:
             return xml
-        kind = xml.tag.rpartition("}")[2]
         log.warning("%s: refused a %s from %s: %s", self.domain, kind, xml.get("from"), why)
-        if kind in ("message", "presence", "iq") and xml.get("type") not in ("error", "result"):
+        if answerable:
             reply = bounce(self, kind, id=xml.get("id"), to=xml.get("from", ""), sender=xml.get("to", ""),
                            condition="not-acceptable", text=f"This stanza was not processed: {why}.")
             if reply is not None:

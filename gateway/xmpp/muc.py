@@ -789,10 +789,18 @@ class MucService:
         if self._stored is not None:
             await self._write(self._stored.renamed(self.xmpp.adapter.name, user, room, nick), user, room)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Tell occupants (332), then let presences being handled finish; what is still waiting on the network
+        after `timeout` s (a join the server never answers) is cancelled, so that a stop never hangs."""
         self._shut_down()
+        deadline = asyncio.get_running_loop().time() + timeout
         while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, pending = await asyncio.wait(self._tasks, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+            if pending and asyncio.get_running_loop().time() >= deadline:
+                log.warning("%s: %d room task(s) still waiting at stop; cancelled", self.xmpp.domain, len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _all(futures: list[asyncio.Future[None]]) -> asyncio.Future[None]:

@@ -81,6 +81,43 @@ async def test_a_body_that_escaping_would_grow_past_the_limit_is_refused_and_the
     assert reconnects(gateway) == 0
 
 
+async def test_a_namespace_holding_a_brace_does_not_cut_the_stream(gateway: Gateway, alice: TestClient) -> None:
+    # ElementTree's parser ends a namespace at "}": such a declaration was a syntax error that closed the stream.
+    replies = Replies(alice)
+    for n, namespace in enumerate(("urn:x:a}b", "}", "urn:{x}:y}")):
+        alice.send_raw(f"<message to='{ECHO}' type='chat' id='brace-{n}'><body>brace {n}</body>"
+                       f"<x xmlns='{namespace}'/><y xmlns:p='{namespace}' p:a='1'/></message>")
+        await replies.wait(lambda s, n=n: s["body"] == f"brace {n}")  # echoed: the rest of it was read
+    await echo_still_works(alice, replies, "after the braces")
+    assert reconnects(gateway) == 0
+
+
+@pytest.mark.parametrize(("what", "stanza"), [
+    ("message", "<message to='\U0001F600@{domain}' type='chat' id='{id}'><body>hi</body></message>"),
+    ("iq to a resource", "<iq to='{domain}/\U0001F600' type='set' id='{id}'>"
+                         "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>"),
+    ("presence", "<presence to='x\U0001F600@{domain}' type='subscribe' id='{id}'/>"),
+])
+async def test_an_address_the_server_takes_and_slixmpp_refuses_gets_an_error(
+        gateway: Gateway, alice: TestClient, what: str, stanza: str) -> None:
+    # Prosody's stringprep lets code points Unicode 3.2 did not assign through; slixmpp's raised InvalidJID in
+    # the handlers: tracebacks, and nothing answered.
+    stanza_id = what.replace(" ", "-")
+    received: list[Any] = []
+    alice.register_handler(Callback("any", MatchXPath("{jabber:client}presence"), received.append))
+    replies = Replies(alice)
+    alice.send_raw(stanza.format(domain=LOOPBACK, id=stanza_id))
+    if what == "presence":
+        await wait_until(lambda: any(p["id"] == stanza_id and p["type"] == "error" for p in received))
+        error = next(p for p in received if p["id"] == stanza_id)
+    else:
+        error = await replies.error(stanza_id)
+    assert error["error"]["condition"] == "jid-malformed"
+    assert "cannot handle the address" in error["error"]["text"]
+    await echo_still_works(alice, replies, what)
+    assert reconnects(gateway) == 0
+
+
 @pytest.mark.parametrize(("payload", "why"), [
     ("<x xmlns='urn:x:nest'>" * 500 + "</x>" * 500, "deeper than 32 levels"),
     ("<x xmlns='urn:x:nest'>" * 2000 + "</x>" * 2000, "deeper than 32 levels"),

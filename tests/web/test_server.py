@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.core.events import Direction
+from gateway.devstack.ports import free_port
 from gateway.web.metrics import Metrics
-from gateway.web.server import Health, build_app
+from gateway.web.server import Health, WebServer, build_app
 
 States = dict[str, str]
 
@@ -72,3 +75,32 @@ async def test_metrics_are_prometheus_text(serve: Callable[[States, Metrics], Te
     assert 'xmpp_gateway_messages_total{direction="in",transport="loopback"} 1.0' in text
     assert 'xmpp_gateway_component_connected{component="loopback.localhost"} 1.0' in text
     assert 'xmpp_gateway_component_reconnects_total{component="loopback.localhost"} 1.0' in text
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /\xc3\xbc HTTP/1.1\r\nHost: x\r\n\r\n",  # a raw non-ASCII path
+    b"GET /echo HTTP/1.1\r\nHost x\r\n\r\n",  # a header without its colon
+], ids=["non-ASCII path", "broken header"])
+async def test_a_request_aiohttp_cannot_read_is_one_warning_line_not_a_traceback(
+        caplog: pytest.LogCaptureFixture, request_bytes: bytes) -> None:
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(body=await request.read())
+
+    async def health() -> Health:
+        return Health({})
+
+    port = free_port()
+    server = WebServer(build_app(health, Metrics(), [web.post("/echo", echo)]), "127.0.0.1", port)
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request_bytes)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(100), 5)
+        writer.close()
+        await asyncio.sleep(0.1)  # aiohttp logs after it answered
+    finally:
+        await server.stop()
+    assert b" 400 " in answer.split(b"\r\n")[0]
+    logged = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [r.levelname for r in logged] == ["WARNING"] and logged[0].exc_info is None

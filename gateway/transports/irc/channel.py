@@ -60,8 +60,9 @@ class ServerInfo:
                 self.nicklen = _positive(value)
             elif key == "CHANNELLEN":
                 self.channellen = _positive(value)
-            elif key == "LINELEN":
-                self.linelen = _positive(value)
+            elif key == "LINELEN":  # an extension past RFC 1459's 512 bytes; less would leave no room for a JOIN
+                linelen = _positive(value)
+                self.linelen = linelen if linelen is not None and linelen >= 512 else None
             elif key == "NETWORK":
                 self.network = value or None
 

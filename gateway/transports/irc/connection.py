@@ -844,9 +844,9 @@ class IrcConnection:
 
     async def _on_ping(self, line: Line) -> None:
         # The token as far as a PONG line can carry it: a server may send one our answer could not hold (longer
-        # than a line, a NUL); an answer that fits keeps the connection, a lost one would cut it.
+        # than a line, a NUL, a bare CR); an answer that fits keeps the connection, a lost one would cut it.
         room = self.max_line_bytes - len(b"PONG :\r\n")
-        token = line.param(-1).replace("\0", "").encode()[:room].decode(errors="ignore")
+        token = _LINE_BREAKERS.sub("", line.param(-1)).encode()[:room].decode(errors="ignore")
         await self._queue.send_now(build_line("PONG", trailing=token))
 
     async def _on_error(self, line: Line) -> None:
@@ -1324,6 +1324,9 @@ def _ack_at_once(sock: socket.socket | None) -> None:
     if sock is not None and _QUICKACK is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+_LINE_BREAKERS = re.compile("[\0\r\n]")
 
 
 def _words(text: str) -> list[str]:

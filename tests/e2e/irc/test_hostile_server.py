@@ -7,6 +7,7 @@ from arriving.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -164,3 +165,21 @@ async def test_a_line_said_while_the_network_is_reconnecting_gets_an_error_sayin
     error = await alice.next_message(10, lambda m: m["type"] == "error")
     assert error["error"]["condition"] == "recipient-unavailable"
     assert error["error"]["text"] == f"Reconnecting to {NETWORK}; try again shortly."  # not "join it first"
+
+
+async def test_a_stop_does_not_wait_for_a_join_the_network_never_answers(
+        prosody: ProsodyServer, hostile: HostileIrcServer, tmp_path: Path, sqlite_url: str, alice: TestClient) -> None:
+    answer = hostile._answer
+
+    async def silent_on_join(client: object, line: object) -> None:
+        if line.command != "JOIN":  # type: ignore[attr-defined]
+            await answer(client, line)  # type: ignore[arg-type]
+
+    hostile._answer = silent_on_join  # type: ignore[method-assign]
+    running = await start_gateway(irc_config_for(prosody, hostile.port, sqlite_url), tmp_path)
+    alice.send_presence(pto=f"{room_jid('#void')}/alice")
+    await hostile.wait_line(lambda line: line.command == "JOIN")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await running.stop()  # waited for the join's 30 s timeout (or for ever) before
+    assert loop.time() - started < 15

@@ -482,16 +482,29 @@ async def test_a_ping_token_no_pong_can_carry_is_answered_with_what_fits(
     client = fake_server.last
     await client.send("PING :" + "é" * 300)  # 600 bytes: our PONG would be longer than a line
     await client.send("PING :a\0b")
+    client.writer.write(b"PING :bare\rcr\r\n")
     await client.send("PING :plain")
     for _ in range(100):
-        if len(fake_server.received("PONG", client)) >= 3:
+        if len(fake_server.received("PONG", client)) >= 4:
             break
         await asyncio.sleep(0.02)
-    long, nul, plain = (line.params[-1] for line in fake_server.received("PONG", client))
+    long, nul, cr, plain = (line.params[-1] for line in fake_server.received("PONG", client))
     assert long == "é" * ((512 - len("PONG :\r\n")) // 2)  # cut at a whole character
-    assert (nul, plain) == ("ab", "plain")
+    assert (nul, cr, plain) == ("ab", "barecr", "plain")
     assert conn.connected and rec.of("on_disconnected") == []
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+async def test_a_linelen_too_small_for_any_command_is_ignored(connections: list[IrcConnection]) -> None:
+    server = FakeIrcServer(isupport="CASEMAPPING=rfc1459 PREFIX=(ov)@+ CHANTYPES=# LINELEN=10")
+    await server.start()
+    try:
+        conn, _ = await connect(server.port, "tiny", connections)
+        assert conn.max_line_bytes == 512  # a JOIN could never be written in 10 bytes: every join hung
+        channel = await conn.join("#room")
+        assert channel.name == "#room"
+    finally:
+        await server.stop()
 
 
 @pytest.mark.parametrize("error", [ConnectionResetError(), OSError()])
