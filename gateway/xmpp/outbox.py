@@ -6,8 +6,8 @@ written again, with the same id, after a reconnect (or, from the journal, after 
 
 What a crash repeats is what the server had processed and the journal not yet marked, so that is kept small: at most
 `WINDOW` stanzas are on the stream unconfirmed (the rest wait here, as text, unwritten), and pings go out every
-PING_INTERVAL, or as soon as half a window was written since the last one, several in flight, so that the window
-moves on while the server works through it.
+PING_INTERVAL, or as soon as a quarter of a window was written since the last one, several in flight, so that the
+window moves on while the server works through it.
 
 A stanza the server cannot take must not come back forever: when the server closes the stream over what we
 wrote (not-well-formed, policy-violation...), every stanza written and not yet confirmed is a suspect. On the
@@ -48,13 +48,16 @@ class _Entry:
 
 class AckedOutbox:
     # Under load, a ping per round trip would be an IQ every millisecond or two, costing the server about as much
-    # as the stanzas it confirms: one per interval covers everything written meanwhile, unless half a window
-    # was written since the last one.
+    # as the stanzas it confirms: one per interval covers everything written meanwhile, unless a quarter of a
+    # window was written since the last one.
     PING_INTERVAL = 0.02
     # Stanzas on the stream and not confirmed: what a crash can repeat (about 50 ms of what Prosody routes here at
     # full load, with the marks that follow), and what the server may still be working through.
     WINDOW = 256
-    MAX_PINGS = 4  # in flight at once
+    # A ping after each quarter: when one is answered, the server still has three quarters to work through while
+    # the next quarter is written (with halves it ran dry more often while the loop was busy).
+    SLICES = 4
+    MAX_PINGS = 6  # in flight at once
 
     def __init__(self, write: Write, ping: Ping, render: Render = str, max_size: int = 256 * 1024) -> None:
         self._write = write
@@ -110,13 +113,13 @@ class AckedOutbox:
             self._write(text)
 
     def _fill(self) -> None:
-        """Write what waits, as far as the window allows, and see that a ping follows it. At most half a window
-        goes out before a ping: the ping for the first half is on its way while the second is written, so the
-        server always has work queued while answers come back."""
+        """Write what waits, as far as the window allows, and see that a ping follows it. At most a slice of the
+        window goes out before a ping: the pings for the slices before are on their way while the next one is
+        written, so the server always has work queued while answers come back."""
         if not self._connected or self._probing:
             return
-        written, waiting, half = self._written, self._waiting, max(1, self.WINDOW // 2)
-        while waiting and len(written) < self.WINDOW and self._uncovered < half:
+        written, waiting, slice_ = self._written, self._waiting, max(1, self.WINDOW // self.SLICES)
+        while waiting and len(written) < self.WINDOW and self._uncovered < slice_:
             entry = waiting.popleft()
             written.append(entry)
             self._out(entry)
@@ -181,12 +184,12 @@ class AckedOutbox:
 
     def _schedule(self) -> None:
         """A ping for what was written since the last one: at the end of this turn once PING_INTERVAL has passed
-        since the last ping or half a window is uncovered, else when the interval is over."""
+        since the last ping or a slice of the window is uncovered, else when the interval is over."""
         if not self._uncovered or self._ping_due or len(self._pings) >= self.MAX_PINGS or not self._connected:
             return
         loop = asyncio.get_running_loop()
         wait = self._last_ping + self.PING_INTERVAL - loop.time()
-        if wait <= 0 or self._uncovered >= max(1, self.WINDOW // 2):
+        if wait <= 0 or self._uncovered >= max(1, self.WINDOW // self.SLICES):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
@@ -211,7 +214,7 @@ class AckedOutbox:
         self._uncovered = 0
         loop = asyncio.get_running_loop()
         self._last_ping = loop.time()
-        # Once the ping is queued (its coroutine queues it before it first waits), the next half window follows it.
+        # Once the ping is queued (its coroutine queues it before it first waits), the next slice follows it.
         loop.call_soon(self._fill)
         if not await self._ping():
             return  # the stream is being cut: connected() writes everything pending again on the next one

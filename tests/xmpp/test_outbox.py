@@ -123,7 +123,7 @@ async def test_one_ping_confirms_a_burst() -> None:
     stream = FakeStream()
     outbox = AckedOutbox(stream.write, stream.ping)
     outbox.connected()
-    futures = [outbox.send(f"m{i}") for i in range(100)]
+    futures = [outbox.send(f"m{i}") for i in range(AckedOutbox.WINDOW // AckedOutbox.SLICES)]
     await stream.answer()
     assert all(f.done() for f in futures)
     assert stream.wire.count("PING") == 1
@@ -235,13 +235,13 @@ async def test_at_most_a_window_is_on_the_stream_unconfirmed_the_rest_waits_its_
     # What a crash can repeat is what the server processed and nobody confirmed: never more than a window.
     stream = FakeStream()
     outbox = AckedOutbox(stream.write, stream.ping)
-    outbox.WINDOW = 4
+    outbox.WINDOW, outbox.SLICES = 4, 2
     outbox.connected()
     futures = [outbox.send(f"<m{i}/>") for i in range(10)]
     for _ in range(5):
         await asyncio.sleep(0)
-    # Half a window, its ping, the other half and its ping (at once: no interval to wait for), then nothing more
-    # until the server answers.
+    # A slice (half the window here), its ping, the other slice and its ping (at once: no interval to wait for),
+    # then nothing more until the server answers.
     assert stream.wire == ["<m0/><m1/>", "PING", "<m2/><m3/>", "PING"]
     assert outbox.unconfirmed == 4 and len(outbox) == 10
     written = [w for w in stream.wire if w != "PING"]
@@ -254,15 +254,15 @@ async def test_at_most_a_window_is_on_the_stream_unconfirmed_the_rest_waits_its_
     assert await outbox.wait_empty(0.1)
 
 
-async def test_half_a_window_written_is_pinged_without_waiting_for_the_interval_or_the_last_answer() -> None:
+async def test_a_slice_of_the_window_written_is_pinged_without_waiting_for_the_interval_or_the_last_answer() -> None:
     stream = FakeStream()
     outbox = AckedOutbox(stream.write, stream.ping)
-    outbox.WINDOW, outbox.PING_INTERVAL = 8, 10.0
+    outbox.WINDOW, outbox.SLICES, outbox.PING_INTERVAL = 8, 2, 10.0
     outbox.connected()
     first = [outbox.send(f"<a{i}/>") for i in range(2)]
     await asyncio.sleep(0)
     assert stream.wire == ["<a0/><a1/>", "PING"]  # the first ping goes at once
-    second = [outbox.send(f"<b{i}/>") for i in range(4)]  # half a window: pinged now, the first still unanswered
+    second = [outbox.send(f"<b{i}/>") for i in range(4)]  # a slice: pinged now, the first still unanswered
     for _ in range(3):
         await asyncio.sleep(0)
     assert stream.wire == ["<a0/><a1/>", "PING", "<b0/><b1/><b2/><b3/>", "PING"]
