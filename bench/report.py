@@ -253,7 +253,7 @@ LIMITS = f"""\
   transaction and one statement per kind (group commit, at most 128 writes a transaction), so the database work per
   delivered message is constant; delivery marks and outcomes go into the next transaction ahead of other writes (a
   mark alone waits up to 5 ms for company). At most 256 stanzas are on the XMPP stream unconfirmed: what a crash
-  repeats is bounded (the kill -9 rows), and Prosody is pinged after each half of that window. On SQLite a whole
+  repeats is bounded (the kill -9 rows), and Prosody is pinged after each quarter of that window. On SQLite a whole
   transaction runs in the journal's writer thread (one hand-over per commit), whose Python work still holds the GIL
   while it runs; a batch's rows go in as multi-row INSERTs (one SQLite step each: every step hands the GIL over and
   back, and a thread taking it back from a busy event loop waits for the loop to fall idle), and WAL checkpoints run
