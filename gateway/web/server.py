@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.web.metrics import Metrics
@@ -46,9 +47,11 @@ class _ClientErrorsInOneLine(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
-            reason = (error.message or type(error).__name__).strip().splitlines()[0]
-            record.msg, record.args = "%s: %s %s", (record.getMessage(), error.code, reason[:200])
+        # RequestPayloadError: a body that does not decode, met while aiohttp drains what the handler left unread.
+        if (isinstance(error, HttpProcessingError) and 400 <= error.code < 500) or isinstance(
+                error, RequestPayloadError):
+            reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+            record.msg, record.args = "%s: %s", (record.getMessage(), reason[:200])
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.exc_info = record.exc_text = None
         return True

@@ -80,7 +80,8 @@ async def test_metrics_are_prometheus_text(serve: Callable[[States, Metrics], Te
 @pytest.mark.parametrize("request_bytes", [
     b"GET /\xc3\xbc HTTP/1.1\r\nHost: x\r\n\r\n",  # a raw non-ASCII path
     b"GET /echo HTTP/1.1\r\nHost x\r\n\r\n",  # a header without its colon
-], ids=["non-ASCII path", "broken header"])
+    b"DELETE /metrics HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello",
+], ids=["non-ASCII path", "broken header", "a body left unread that does not decode"])
 async def test_a_request_aiohttp_cannot_read_is_one_warning_line_not_a_traceback(
         caplog: pytest.LogCaptureFixture, request_bytes: bytes) -> None:
     async def echo(request: web.Request) -> web.Response:
@@ -101,6 +102,6 @@ async def test_a_request_aiohttp_cannot_read_is_one_warning_line_not_a_traceback
         await asyncio.sleep(0.1)  # aiohttp logs after it answered
     finally:
         await server.stop()
-    assert b" 400 " in answer.split(b"\r\n")[0]
+    assert answer.split(b"\r\n")[0].split(b" ")[1] in (b"400", b"405")
     logged = [r for r in caplog.records if r.name == "aiohttp.server"]
     assert [r.levelname for r in logged] == ["WARNING"] and logged[0].exc_info is None
