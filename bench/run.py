@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,8 +110,10 @@ def say(text: str) -> None:
 
 class Bench:
     def __init__(self, sizes: Sizes, database_url: str, workdir: Path, parts: frozenset[str] = PARTS,
-                 baseline: Path | None = None) -> None:
+                 baseline: Path | None = None, repeat: int = 1) -> None:
         self.sizes = sizes
+        self.repeat = repeat
+        self.samples: dict[str, dict[str, list[float]]] = {}  # each round's figures (see gateway)
         self.baseline = baseline  # another checkout of the gateway, measured in a column of its own
         self.parts = parts
         self.timing = Timing(sizes.throughput_seconds, sizes.latency_seconds)
@@ -212,10 +215,29 @@ class Bench:
         return ["gateway", "baseline"] if self.baseline is not None else ["gateway"]
 
     async def gateway(self) -> None:
-        for column in self.gateway_columns():
-            await self.gateway_column(column)
+        """Each column's IRC and SMS paths; with `repeat`, several rounds that alternate which column goes first,
+        each figure the median of its rounds (on a shared machine, load drifts between two runs)."""
+        columns = self.gateway_columns()
+        rounds: list[Figures] = []
+        for round_ in range(self.repeat):
+            for column in columns if round_ % 2 == 0 else columns[::-1]:
+                kept, self.figures = self.figures, {}
+                try:
+                    await self.gateway_column(column, profile=round_ == 0)
+                finally:
+                    rounds.append(self.figures)
+                    self.figures = kept
+        for figures in rounds:  # one round per column each time: gather them, then the median of each
+            for key, values in figures.items():
+                for column, value in values.items():
+                    self.samples.setdefault(key, {}).setdefault(column, []).append(value)
+        for key, found in self.samples.items():
+            self.figures[key] = {column: statistics.median(seen) for column, seen in found.items()}
+            if self.repeat > 1 and key.endswith(".rate"):
+                self.notes.append(f"{key}: " + "; ".join(
+                    f"{column} " + ", ".join(f"{v:,.0f}" for v in seen) for column, seen in found.items()))
 
-    async def gateway_column(self, column: str) -> None:
+    async def gateway_column(self, column: str, profile: bool = True) -> None:
         process, startup = await self.stack.start_gateway(self.gateway_settings(column), name=column)
         self.figures.setdefault("startup", {})[column] = startup
         say(f"{column} connected in {startup:.2f} s")
@@ -230,7 +252,7 @@ class Bench:
             self.figures.setdefault("loop_lag.max", {})[column] = longest * 1000
             say(f"  event-loop lag during the runs: p99 at most {p99 * 1000:g} ms, longest at most "
                 f"{longest * 1000:g} ms")
-            if "profile" in self.parts and column == "gateway":
+            if "profile" in self.parts and column == "gateway" and profile:
                 await self.profile(process)
         finally:
             self.stack.stop(process)
@@ -466,6 +488,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", type=_parts, default=PARTS,
                         help=f"comma-separated parts to run, of: {', '.join(sorted(PARTS))} (default: all)")
     parser.add_argument("--workdir", type=Path, help="keep configs, logs and profiles here (default: a temp dir)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run the gateway's IRC and SMS paths N times, alternating which column goes first, and "
+                             "report each figure's median")
     parser.add_argument("--baseline", metavar="REF",
                         help="also run the gateway of this git commit (e.g. HEAD~1), or of the checkout in this "
                              "directory, in a column of its own")
@@ -490,7 +515,7 @@ async def main_async(args: argparse.Namespace) -> int:
         workdir = args.workdir or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
         baseline = checkout(args.baseline, workdir.resolve() / "baseline-src") if args.baseline else None
-        bench = Bench(sizes, args.database, workdir.resolve(), args.only, baseline)
+        bench = Bench(sizes, args.database, workdir.resolve(), args.only, baseline, max(1, args.repeat))
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None
@@ -503,14 +528,15 @@ async def main_async(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - started
         command = ("make bench" + (" FULL=1" if args.full else "") + (" DB=..." if args.database else "")
                    + (f" WRITE={args.write}" if args.write else "")
-                   + (f" (python -m bench.run --baseline {args.baseline})" if args.baseline else ""))
+                   + (f" (python -m bench.run --baseline {args.baseline})" if args.baseline else "")
+                   + (f" (--repeat {args.repeat}: medians)" if args.repeat > 1 else ""))
         run = report.Run(figures=bench.figures, profiles=bench.profiles, notes=bench.notes, command=command,
                          mode="full" if args.full else "quick", seconds=elapsed,
                          database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
                          sizes=asdict(sizes), loadgen=await report.loadgen_ceiling())
         print(report.table(run))
         (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
-        if args.write and (args.only != PARTS or args.baseline):
+        if args.write and (args.only != PARTS or args.baseline or args.repeat > 1):
             print("not writing a partial run, or one with a baseline", file=sys.stderr)
         elif args.write:
             args.write.write_text(report.markdown(run))
