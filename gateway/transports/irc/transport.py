@@ -141,8 +141,8 @@ class IrcTransport(Transport[IrcSettings]):
         """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT."""
         connection = self.sessions.get(owner, network)
         log.info("%s: %s", owner, reason)
-        for key in [key for key in self._pm_rooms if key[:2] == (owner, network)]:
-            del self._pm_rooms[key]
+        self.connection_ended(owner, network)
+        self._nicks.pop((owner, network), None)
         if connection is not None and self.sink is not None:
             for channel in connection.wanted_channels:
                 self.sink.removed(owner, f"{channel}%{network}", reason)
@@ -307,6 +307,12 @@ class IrcTransport(Transport[IrcSettings]):
 
     def contact_gone(self, user: str, network: str, connection: IrcConnection, nick: str) -> None:
         self._contacts.get((user, network), set()).discard(connection.server.fold(nick))
+
+    def connection_ended(self, user: str, network: str) -> None:
+        """The user's connection to `network` is closed for good: what was known through it goes with it."""
+        self._contacts.pop((user, network), None)
+        for key in [key for key in self._pm_rooms if key[:2] == (user, network)]:
+            del self._pm_rooms[key]
 
     def pm_room(self, user: str, network: str, folded_nick: str) -> str | None:
         """The room of an in-room private conversation with that nick, while the user is still in it on the same
@@ -475,7 +481,10 @@ class _UserEvents(IrcEventsBase):
 
     async def on_disconnected(self, event: DisconnectedEvent) -> None:
         connection, sink = self.connection, self.sink
-        if not event.reconnecting or connection is None or sink is None:
+        if not event.reconnecting:
+            self.transport.connection_ended(self.owner, self.network)
+            return
+        if connection is None or sink is None:
             return
         for channel in connection.wanted_channels:
             sink.room_message(self.owner, RoomMessage(

@@ -12,7 +12,7 @@ from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import IRC, NETWORK, irc_config, room_jid
 from tests.e2e.irc.test_rooms import join
-from tests.support.stack import start_gateway
+from tests.support.stack import start_gateway, wait_until
 from tests.support.xmpp_client import TestClient
 
 BOB = f"bob%{NETWORK}@{IRC}"
@@ -68,6 +68,23 @@ async def test_after_leaving_the_room_a_private_message_is_an_ordinary_chat_agai
     [row] = [r for r in await gateway.store.journal.history(user="alice@localhost")
              if r.body == "are you still there?"]
     assert row.status is Status.DELIVERED
+
+
+async def test_what_a_connection_learned_goes_with_it(gateway: Gateway, alice: TestClient,
+                                                      bob: RawIrcClient) -> None:
+    await bob.join("#bye")
+    await join(alice, "#bye", "alice")
+    alice.send_message(mto=BOB, mbody="outside", mtype="chat")
+    await bob.expect(lambda line: privmsg_to_bob(line) and line.params[1] == "outside", timeout=10)
+    alice.send_message(mto=f"{room_jid('#bye')}/bob", mbody="in the room", mtype="chat")
+    await bob.expect(lambda line: privmsg_to_bob(line) and line.params[1] == "in the room", timeout=10)
+    transport = gateway.transports["irc"]
+    key = ("alice@localhost", NETWORK)
+    assert key in transport._contacts and any(k[:2] == key for k in transport._pm_rooms)  # type: ignore[attr-defined]
+    alice.plugin["xep_0045"].leave_muc(room_jid("#bye"), "alice")
+    await wait_until(lambda: transport.sessions.get(*key) is None, timeout=10)  # QUIT after the grace period
+    await wait_until(lambda: key not in transport._contacts, timeout=5)  # type: ignore[attr-defined]
+    assert not any(k[:2] == key for k in transport._pm_rooms)  # type: ignore[attr-defined]
 
 
 async def test_full_flood_queue_is_an_error_never_a_silent_drop(
