@@ -107,6 +107,8 @@ class _SharedOccupants:
         for nick in removed:
             new.pop(nick, None)
         new.update(added)
+        if last is not None and last[2] == new:
+            new = last[2]  # the room's latest list already reads so (a member who joined after the change came)
         if room_jid in self._users:
             self._last[room_jid] = (current, change, new)
         return new

@@ -57,6 +57,7 @@ class RosterSync:
         self.privilege = self.grants.plugin  # slixmpp's xep_0356: privileged roster get and set
         self._mode: str | None = None  # the roster mode last logged
         self._full = True  # compare every user at the next pass (after connecting)
+        self._stopping = False
         self.passes = 0  # comparisons completed, for whoever waits for one
         self._wake = asyncio.Event()
         self._advertised = asyncio.Event()
@@ -94,8 +95,14 @@ class RosterSync:
             failed = any(grant.sets_fail for grant in self.grants.by_server.values())
             log.log(logging.WARNING if failed else logging.INFO, "%s: roster mode: %s", self.domain, mode)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Let a comparison under way finish (what it pushed is recorded as shown: otherwise a mapping removed
+        while the gateway is down would stay in the roster), then stop."""
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
@@ -121,7 +128,7 @@ class RosterSync:
         with contextlib.suppress(TimeoutError):  # no XEP-0356 grant: presence subscriptions
             await asyncio.wait_for(self._advertised.wait(), PRIVILEGE_WAIT)
         self._log_mode()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.sync()
@@ -129,8 +136,9 @@ class RosterSync:
                 raise
             except Exception:
                 log.exception("%s: roster comparison failed; retrying", self.domain)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
+            if not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
 
     async def sync(self) -> None:
         """One pass: the users whose contacts changed (every user after connecting and when verifying)."""

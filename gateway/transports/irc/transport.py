@@ -212,7 +212,12 @@ class IrcTransport(Transport[IrcSettings]):
         state = await self.sessions.join(user, network, channel, password or None)
         connection = self.sessions.get(user, network)
         assert connection is not None
-        return RoomState(room=room, nick=connection.nick, occupants=tuple(occupants(connection, state)),
+        found = occupants(connection, state)
+        if state.member(connection.nick) is None:
+            # The channel's state is shared, kept by one of the users' connections: it may not have read our JOIN
+            # yet when the server has answered it on ours.
+            found.append(Occupant(connection.nick))
+        return RoomState(room=room, nick=connection.nick, occupants=tuple(found),
                          subject=irc_to_styling(state.topic or ""), subject_by=state.topic_by)
 
     async def leave_room(self, user: str, room: str) -> None:
