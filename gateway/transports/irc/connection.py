@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from gateway import __version__
 from gateway.core.events import Refusal
+from gateway.core.pacing import TokenBucket
 from gateway.transports.irc.addressing import check_channel, check_nick, check_target
 from gateway.transports.irc.channel import Channel, ChannelDirectory, Member, ServerInfo
 from gateway.transports.irc.events import (
@@ -170,7 +171,7 @@ class IrcConnection:
 
     # One per user and network: slots keep each connection's own state small.
     __slots__ = (
-        "_cap_done", "_closing", "_ctcp_at", "_ctcp_budget", "_established", "_gen", "_join_keys", "_join_waiters",
+        "_cap_done", "_closing", "_ctcp_replies", "_established", "_gen", "_join_keys", "_join_waiters",
         "_joined", "_last_rx", "_link_up", "_list_cache", "_list_future", "_list_items", "_liveness_task",
         "_liveness_timer", "_lost_reason", "_names", "_nick_candidates", "_nick_waiter", "_nickserv_waiter", "_offered",
         "_part_waiters", "_ping_counter", "_queue", "_read_task", "_reconnect_task", "_registration", "_sasl_done",
@@ -248,7 +249,7 @@ class IrcConnection:
         self._names: dict[str, list[Member]] = {}
         self._nickserv_waiter: asyncio.Future[str] | None = None
         self._ping_counter = 0
-        self._ctcp_budget, self._ctcp_at = float(CTCP_REPLIES), 0.0  # token bucket for CTCP replies
+        self._ctcp_replies = TokenBucket(CTCP_REPLIES / CTCP_WINDOW, CTCP_REPLIES)
 
         # Channels: what the user wants to be in (kept across reconnects), with keys.
         self._wanted: dict[str, tuple[str, str | None]] = {}
@@ -1064,12 +1065,8 @@ class IrcConnection:
             answer = "TIME " + email.utils.formatdate(usegmt=True)
         else:
             return
-        now = time.monotonic()
-        self._ctcp_budget = min(CTCP_REPLIES, self._ctcp_budget + (now - self._ctcp_at) * CTCP_REPLIES / CTCP_WINDOW)
-        self._ctcp_at = now
-        if self._ctcp_budget < 1 or not self._established:
+        if not self._established or not self._ctcp_replies.take():
             return
-        self._ctcp_budget -= 1
         with contextlib.suppress(UnsafeParameter, Refusal, ConnectionError):
             await self._queue.put(build_line("NOTICE", check_nick(source), trailing=f"{CTCP}{answer}{CTCP}"))
 

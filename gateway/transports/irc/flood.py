@@ -6,7 +6,7 @@ cannot take a message, `put` raises `QueueFull` - a Refusal with condition `reso
 learns it; nothing is ever dropped silently. The lines of one message are queued all or none.
 
 The clock and sleep are injectable so tests run in virtual time. Hand-written: the `irc` package has no send
-queue or rate limit, and a token bucket is a few lines.
+queue or rate limit; the bucket is the shared one (core/pacing.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from gateway.core.events import Refusal
+from gateway.core.pacing import TokenBucket
 
 BYPASS = frozenset({"PONG", "QUIT"})
 
@@ -79,18 +80,15 @@ class FloodQueue:
     once `start` was called), and the deque is made on first use.
     """
 
-    __slots__ = ("_queue", "_send", "_stamp", "_started", "_task", "_tokens", "burst", "clock", "rate", "size")
+    __slots__ = ("_bucket", "_queue", "_send", "_started", "_task", "clock", "size")
 
     def __init__(self, send: Sender, *, burst: int, rate: float, size: int, clock: Clock | None = None) -> None:
         if burst < 1 or rate <= 0 or size < 1:
             raise ValueError("burst and size must be at least 1 and rate above 0")
         self._send = send
-        self.burst = burst
-        self.rate = rate
         self.size = size
         self.clock = clock or Clock()
-        self._tokens = float(burst)
-        self._stamp = self.clock.now()
+        self._bucket = TokenBucket(rate, burst, self.clock.now)
         self._queue: deque[tuple[str, asyncio.Future[None]]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._started = False
@@ -131,8 +129,7 @@ class FloodQueue:
 
     def reset(self) -> None:
         """A fresh bucket (after a reconnect the server counts from zero)."""
-        self._tokens = float(self.burst)
-        self._stamp = self.clock.now()
+        self._bucket.reset()
 
     async def put(self, line: str) -> asyncio.Future[None]:
         """Queue one line; see put_all."""
@@ -177,20 +174,14 @@ class FloodQueue:
         if inspect.isawaitable(result):
             await result
 
-    def _refill(self) -> None:
-        now = self.clock.now()
-        self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
     async def _run(self) -> None:
         while self._queue:
-            self._refill()
-            if self._tokens < 1:
-                await self.clock.sleep((1 - self._tokens) / self.rate)
-                continue
             queue = self._queue
-            batch = [queue.popleft() for _ in range(min(int(self._tokens), len(queue)))]
-            self._tokens -= len(batch)
+            count = self._bucket.take_up_to(len(queue))
+            if not count:
+                await self.clock.sleep(self._bucket.wait())
+                continue
+            batch = [queue.popleft() for _ in range(count)]
             try:
                 await self._write([line for line, _ in batch])
             except Exception as exc:  # the socket failed: these lines and the rest cannot go

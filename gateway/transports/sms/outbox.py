@@ -12,28 +12,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from gateway.core.pacing import TokenBucket
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class TokenBucket:
-    """`burst` sends at once, then `rate` per second. No library fits a single async waiter this small."""
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._burst = float(burst)
-        self._tokens = float(burst)
-        self._clock = clock
-        self._stamp = clock()
-
-    def delay(self) -> float:
-        """Take a token: the seconds to wait before using it (0 when one is available now)."""
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
 
 class Outbox(Generic[T]):
@@ -74,7 +57,7 @@ class Outbox(Generic[T]):
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
-        wait = bucket.delay()
+        wait = bucket.reserve()
         if wait > 0:
             await asyncio.sleep(wait)
 

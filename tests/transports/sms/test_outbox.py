@@ -1,4 +1,4 @@
-"""The per-number outbox: a token bucket per key, one worker per key sending in order."""
+"""The per-number outbox: a token bucket per key (core/pacing.py), one worker per key sending in order."""
 
 from __future__ import annotations
 
@@ -8,34 +8,7 @@ import time
 
 import pytest
 
-from gateway.transports.sms.outbox import Outbox, TokenBucket
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_bucket_gives_the_burst_at_once_then_one_token_per_interval() -> None:
-    clock = Clock()
-    bucket = TokenBucket(rate=2.0, burst=3, clock=clock)
-    assert [bucket.delay() for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.delay() == pytest.approx(0.5)  # the 4th waits for one token
-    assert bucket.delay() == pytest.approx(1.0)  # the 5th for the next one after it
-
-
-def test_bucket_refills_with_time_but_never_beyond_the_burst() -> None:
-    clock = Clock()
-    bucket = TokenBucket(rate=1.0, burst=2, clock=clock)
-    bucket.delay(), bucket.delay()
-    clock.now += 1.0
-    assert bucket.delay() == 0.0
-    assert bucket.delay() == pytest.approx(1.0)
-    clock.now += 60.0  # idle for a minute: still only `burst` at once
-    assert [bucket.delay() for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+from gateway.transports.sms.outbox import Outbox
 
 
 async def test_items_of_one_key_go_one_at_a_time_in_order() -> None:
