@@ -16,7 +16,8 @@ from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0030.stanza.info import DiscoInfo
 from slixmpp.plugins.xep_0030.stanza.items import DiscoItems
 
-from gateway.xmpp.commands import Command, CommandError, CommandSet, Forbidden, Result
+from gateway.commands.command import Command, CommandError, Forbidden, Result
+from gateway.commands.command_set import CommandSet
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ contacts of any user on this component's transport."""
 from __future__ import annotations
 
 from gateway.admin.users import AdminError, add_user, bare_jid, check_transports, list_users, remove_user
+from gateway.commands.command import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 from gateway.core.events import Refusal
 from gateway.store.contacts import ContactExists, ContactNotFound
 from gateway.store.users import UserNotFound
 from gateway.xmpp.addressing import peer_jid
-from gateway.xmpp.commands import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 
 USER_JID = Field("jid", "User JID", FieldType.JID)
 ADDRESS = Field("address", "Address (phone number, or nick%network on IRC)")

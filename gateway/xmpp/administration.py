@@ -7,13 +7,14 @@ import asyncio
 import logging
 from typing import Any
 
+from gateway.commands.command import Command
+from gateway.commands.command_set import CommandSet
 from gateway.core.policy import AccessControl
 from gateway.store.store import Store
 from gateway.transports.base import Transport
 from gateway.xmpp.adhoc import AdhocCommands
 from gateway.xmpp.admin_commands import ADMIN_COMMANDS
 from gateway.xmpp.chat import ChatCommands
-from gateway.xmpp.commands import Command, CommandSet
 from gateway.xmpp.component import GatewayComponent
 from gateway.xmpp.registration import Registration
 from gateway.xmpp.roster import RosterSync

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from gateway.xmpp.commands import Access, CommandError, CommandSet, Forbidden
+from gateway.commands.command import Access, CommandError, Forbidden
+from gateway.commands.command_set import CommandSet
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from gateway.admin.users import AdminError
+from gateway.commands.command import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 from gateway.store.irc import AccountRecord
 from gateway.store.secrets import SecretsUnavailable
 from gateway.store.users import UserNotFound
@@ -19,7 +20,6 @@ from gateway.transports.base import AddressError
 from gateway.transports.irc import admin as irc_admin
 from gateway.transports.irc.addressing import check_nick
 from gateway.transports.irc.settings import IrcSettings, check_network_name
-from gateway.xmpp.commands import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 
 MASK = "********"
 

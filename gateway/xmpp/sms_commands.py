@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.admin.users import AdminError
+from gateway.commands.command import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.settings import SmsSettings
 from gateway.xmpp.admin_commands import USER_JID
-from gateway.xmpp.commands import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 
 NUMBER = Field("number", "Phone number (one of your Twilio numbers)")
 

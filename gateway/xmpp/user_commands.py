@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.commands.command import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 from gateway.store.users import UserNotFound
 from gateway.xmpp.admin_commands import ADDRESS, GROUP, NAME, add_contact, contacts_result, remove_contact
-from gateway.xmpp.commands import Access, Command, CommandError, Context, Field, FieldType, Result, Values
 
 CONFIRM = Field("confirm", "Delete everything", FieldType.BOOLEAN, required=False, default=False)
 

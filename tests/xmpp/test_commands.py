@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from gateway.core.policy import AccessControl, AccessPolicy
-from gateway.store.store import Store
-from gateway.transports.base import AddressError
-from gateway.xmpp.administration import commands_for
-from gateway.xmpp.chat import ChatCommands
-from gateway.xmpp.commands import (
+from gateway.commands.command import (
     Access,
     Command,
     CommandError,
-    CommandSet,
     Context,
     Field,
     FieldType,
@@ -25,6 +19,12 @@ from gateway.xmpp.commands import (
     Result,
     Values,
 )
+from gateway.commands.command_set import CommandSet
+from gateway.core.policy import AccessControl, AccessPolicy
+from gateway.store.store import Store
+from gateway.transports.base import AddressError
+from gateway.xmpp.administration import commands_for
+from gateway.xmpp.chat import ChatCommands
 
 ADMIN = "root@example.org"
 
