@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from gateway import __version__
+from gateway.core.backoff import Backoff
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.router import Router
 from gateway.transports.base import Transport
@@ -194,7 +194,7 @@ class GatewayComponent(ComponentXMPP):
             await asyncio.gather(*self._handling, return_exceptions=True)
 
     async def _supervise(self) -> None:
-        delay = INITIAL_DELAY
+        backoff = Backoff(INITIAL_DELAY, self.reconnect_max_delay)
         first = True
         while not self._stopping:
             if not first:
@@ -218,12 +218,11 @@ class GatewayComponent(ComponentXMPP):
                 log.warning("%s: lost the connection to the XMPP server at %s:%s; reconnecting", self.domain,
                             self.server_host, self.server_port)
                 if time.monotonic() - started > STABLE_AFTER:
-                    delay = INITIAL_DELAY
+                    backoff.reset()
             else:
                 log.error("%s: cannot connect to the XMPP server at %s:%s: %s; retrying in %.0f s",
-                          self.domain, self.server_host, self.server_port, outcome, delay)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.0))
-            delay = min(delay * 2, self.reconnect_max_delay)
+                          self.domain, self.server_host, self.server_port, outcome, backoff.delay)
+            await asyncio.sleep(backoff.next())
 
     def _settle(self, outcome: str) -> None:
         if self._attempt is not None and not self._attempt.done():

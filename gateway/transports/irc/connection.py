@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gateway import __version__
+from gateway.core.backoff import Backoff
 from gateway.core.events import Refusal
 from gateway.core.pacing import TokenBucket
 from gateway.transports.irc.addressing import check_channel, check_nick, check_target
@@ -562,19 +563,17 @@ class IrcConnection:
         self._check_liveness(gen)
 
     async def _reconnect(self) -> None:
-        delay = self.reconnect_min_delay
-        cap = self.settings.reconnect_max_delay
+        backoff = Backoff(self.reconnect_min_delay, self.settings.reconnect_max_delay)
         while not self._closing:
-            await asyncio.sleep(min(cap, delay * random.uniform(0.8, 1.2)))
+            await asyncio.sleep(backoff.next())
             if self._closing:
                 return
             try:
                 await self._open()
             except ConnectError as exc:
                 log.info("%s: reconnecting to %s failed: %s", self.owner, self.network.name, exc.text)
-                delay = min(cap, delay * 2)
                 continue
-            delay = self.reconnect_min_delay
+            backoff.reset()
             rejoined, lost = await self._rejoin()
             if not self._established:
                 continue  # lost again while rejoining

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from gateway.core.backoff import Backoff
 from gateway.transports.sms.errors import TwilioErrorInfo, describe
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class TwilioSender:
 
         `exclude`: SIDs that a reconciliation must not take for this message (earlier parts of the same text).
         """
-        delay = self._backoff
+        backoff = Backoff(self._backoff, self._max_backoff)
         failure: TwilioErrorInfo | None = None
         for attempt in range(self._retries + 1):
             if maybe_created:
@@ -88,8 +89,7 @@ class TwilioSender:
             outcome, maybe_created, failure = await self._attempt(request, attempt == self._retries)
             if outcome is not None:
                 return outcome
-            await asyncio.sleep(delay)  # before a retry, and before asking whether the last try got through
-            delay = min(delay * 2, self._max_backoff)
+            await asyncio.sleep(backoff.next())  # before a retry, and before asking whether the last try got through
         # Every try failed in a way that may have created it (timeouts, 5xx): ask once more.
         outcome = await self.reconcile(request, exclude)
         if outcome is not None:

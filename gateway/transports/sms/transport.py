@@ -55,7 +55,7 @@ class SmsTransport(Transport[SmsSettings]):
                    "replies come back from the same address.")
     prompt = "phone number"
     # Retries of a create that did not get through (429, no connection, 5xx or timeout after reconciliation),
-    # with pauses doubling from `retry_backoff` seconds.
+    # with pauses doubling from `retry_backoff` seconds (core/backoff.py).
     retries: ClassVar[int] = 5
     retry_backoff: ClassVar[float] = 1.0
 
