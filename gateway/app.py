@@ -15,7 +15,7 @@ from gateway.core.policy import AccessControl, AccessPolicy
 from gateway.core.router import Router
 from gateway.store.store import Store
 from gateway.transports.base import Transport, TransportContext
-from gateway.transports.registry import adapter_class
+from gateway.transports.discovery import descriptor
 from gateway.web.metrics import Metrics
 from gateway.web.server import Health, WebServer, build_app
 from gateway.xmpp.administration import Administration
@@ -61,7 +61,7 @@ class Gateway:
         self.router = router = Router(store.journal, access, self.metrics.count_message)
         context = TransportContext(router=router, store=store, public_url=config.http.base_url)
         for name, settings in config.transports.items():
-            transport = adapter_class(name)(settings, context)
+            transport = descriptor(name).adapter_class()(settings, context)
             component = GatewayComponent(
                 transport, router, host=config.xmpp.host, port=config.xmpp.component_port,
                 server_domain=config.server_domain(settings.jid),

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from gateway.store.secrets import check_key
-from gateway.transports.registry import SETTINGS as TRANSPORT_SETTINGS
+from gateway.transports.discovery import descriptors
 from gateway.transports.settings import StrictModel, TransportSettings
 
 ENV_PREFIX = "XMPP_GATEWAY_"
@@ -224,12 +224,12 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
         transports_raw = {}
     for name, table_raw in transports_raw.items():
         key = f"transports.{name}"
-        settings_cls = TRANSPORT_SETTINGS.get(name)
-        if settings_cls is None:
-            known = ", ".join(sorted(TRANSPORT_SETTINGS))
+        installed = descriptors().get(name)
+        if installed is None:
+            known = ", ".join(sorted(descriptors()))
             problems.append(f"{key}: unknown transport {name!r} (known: {known})")
             continue
-        settings = _table(settings_cls, table_raw, key, base_dir, environ, problems)
+        settings = _table(installed.settings, table_raw, key, base_dir, environ, problems)
         if settings is not None:
             transports[name] = settings
 

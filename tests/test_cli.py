@@ -224,7 +224,7 @@ def cli_help_texts() -> list[str]:
 
 def command_texts() -> list[str]:
     """What XMPP users read: chat command help, ad-hoc command forms, transport descriptions and prompts."""
-    from gateway.transports.registry import adapter_class
+    from gateway.transports.discovery import descriptors
     from gateway.xmpp.admin_commands import ADMIN_COMMANDS
     from gateway.xmpp.irc_commands import IRC_COMMANDS
     from gateway.xmpp.sms_commands import SMS_COMMANDS
@@ -234,8 +234,8 @@ def command_texts() -> list[str]:
     for command in USER_COMMANDS + ADMIN_COMMANDS + SMS_COMMANDS + IRC_COMMANDS:
         texts += [command.name, command.description, command.usage]
         texts += [f"{field.label} {field.default or ''} {' '.join(field.options)}" for field in command.fields]
-    for name in ("sms", "irc", "loopback"):
-        adapter = adapter_class(name)
+    for installed in descriptors().values():
+        adapter = installed.adapter_class()
         texts += [adapter.description, getattr(adapter, "prompt", None) or ""]
     return texts
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, default_config_path, load_config, normalize_database_url
-from gateway.transports import registry
+from gateway.transports.discovery import descriptors
+from gateway.transports.loopback.descriptor import LoopbackDescriptor
 from gateway.transports.loopback.settings import LoopbackSettings
 
 SECRET = "s3cret-Component-pass"
@@ -177,8 +178,14 @@ def test_an_unknown_transport_is_named_with_the_known_ones(tmp_path: Path) -> No
     assert "loopback" in problem
 
 
+class EchoDescriptor(LoopbackDescriptor):
+    """A second installed transport, for two tables in one file."""
+
+    kind = "echo"
+
+
 def test_two_transports_on_one_jid_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.SETTINGS, "echo", LoopbackSettings)
+    monkeypatch.setitem(descriptors(), "echo", EchoDescriptor())
     path = write(tmp_path, LOOPBACK + '[transports.echo]\njid = "Loopback.Example.org"\nsecret = "other"\n')
     problem = only_problem(path)
     assert problem.startswith("transports.echo.jid: 'loopback.example.org' is already the JID of "
@@ -186,7 +193,7 @@ def test_two_transports_on_one_jid_are_refused(tmp_path: Path, monkeypatch: pyte
 
 
 def test_two_transports_on_two_jids_are_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.SETTINGS, "echo", LoopbackSettings)
+    monkeypatch.setitem(descriptors(), "echo", EchoDescriptor())
     path = write(tmp_path, LOOPBACK + '[transports.echo]\njid = "echo.example.org"\nsecret = "other"\n')
     assert set(load_config(path, {}).transports) == {"loopback", "echo"}
 

@@ -8,13 +8,6 @@ from typing import Any
 import pytest
 
 from gateway.config import ConfigError, parse_config
-from gateway.transports import registry
-from gateway.transports.irc.settings import IrcSettings
-
-
-@pytest.fixture(autouse=True)
-def irc_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.SETTINGS, "irc", IrcSettings)
 
 
 def _irc(*networks: dict[str, Any]) -> dict[str, Any]:
