@@ -61,7 +61,8 @@ class Gateway:
         self.router = router = Router(store.journal, access, self.metrics.count_message)
         context = TransportContext(router=router, store=store, public_url=config.http.base_url)
         for name, settings in config.transports.items():
-            transport = descriptor(name).adapter_class()(settings, context)
+            installed = descriptor(name)
+            transport = installed.adapter_class()(settings, context)
             component = GatewayComponent(
                 transport, router, host=config.xmpp.host, port=config.xmpp.component_port,
                 server_domain=config.server_domain(settings.jid),
@@ -70,7 +71,7 @@ class Gateway:
             router.attach(name, transport, component)
             self.transports[name] = transport
             self.components[name] = component
-            self.administrations[name] = Administration(component, store, access)
+            self.administrations[name] = Administration(component, store, access, installed)
             rooms = transport.room_service()
             if rooms is not None:
                 self.mucs[name] = MucService(component, rooms, store.rooms)

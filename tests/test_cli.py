@@ -226,12 +226,11 @@ def command_texts() -> list[str]:
     """What XMPP users read: chat command help, ad-hoc command forms, transport descriptions and prompts."""
     from gateway.transports.discovery import descriptors
     from gateway.xmpp.admin_commands import ADMIN_COMMANDS
-    from gateway.xmpp.irc_commands import IRC_COMMANDS
-    from gateway.xmpp.sms_commands import SMS_COMMANDS
     from gateway.xmpp.user_commands import USER_COMMANDS
 
     texts: list[str] = []
-    for command in USER_COMMANDS + ADMIN_COMMANDS + SMS_COMMANDS + IRC_COMMANDS:
+    own = tuple(command for installed in descriptors().values() for command in installed.commands())
+    for command in USER_COMMANDS + ADMIN_COMMANDS + own:
         texts += [command.name, command.description, command.usage]
         texts += [f"{field.label} {field.default or ''} {' '.join(field.options)}" for field in command.fields]
     for installed in descriptors().values():

@@ -24,10 +24,11 @@ def _top_level_modules(*modules: str) -> set[str]:
 @pytest.mark.parametrize(("layer", "modules", "forbidden"), [
     ("core", ["gateway.core.router", "gateway.core.rooms", "gateway.core.policy"],
      {"slixmpp", "twilio", "irc", "sqlalchemy", "aiohttp"}),
-    ("xmpp", ["gateway.xmpp.component", "gateway.xmpp.muc", "gateway.xmpp.administration",
-              "gateway.xmpp.sms_commands", "gateway.xmpp.irc_commands"], {"twilio", "irc"}),
+    ("xmpp", ["gateway.xmpp.component", "gateway.xmpp.muc", "gateway.xmpp.administration"], {"twilio", "irc"}),
     ("transports", ["gateway.transports.sms.transport", "gateway.transports.irc.transport",
-                    "gateway.transports.loopback.transport"], {"slixmpp"}),
+                    "gateway.transports.loopback.transport", "gateway.transports.discovery",
+                    "gateway.transports.sms.descriptor", "gateway.transports.irc.descriptor",
+                    "gateway.transports.loopback.descriptor", "gateway.commands.command_set"], {"slixmpp"}),
 ])
 def test_a_layer_imports_nothing_it_must_not(layer: str, modules: list[str], forbidden: set[str]) -> None:
     assert _top_level_modules(*modules) & forbidden == set(), layer

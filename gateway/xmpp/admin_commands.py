@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from gateway.admin.users import AdminError, add_user, bare_jid, check_transports, list_users, remove_user
 from gateway.commands.command import Access, Command, CommandError, Context, Field, FieldType, Result, Values
+from gateway.commands.fields import USER_JID
 from gateway.core.events import Refusal
 from gateway.store.contacts import ContactExists, ContactNotFound
 from gateway.store.users import UserNotFound
 from gateway.xmpp.addressing import peer_jid
 
-USER_JID = Field("jid", "User JID", FieldType.JID)
 ADDRESS = Field("address", "Address (phone number, or nick%network on IRC)")
 NAME = Field("name", "Name shown in the roster", rest=True)  # chat: the rest of the line (names have spaces)
 GROUP = Field("group", "Roster group", required=False)

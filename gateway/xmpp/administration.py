@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from gateway.commands.command import Command
 from gateway.commands.command_set import CommandSet
 from gateway.core.policy import AccessControl
 from gateway.store.store import Store
-from gateway.transports.base import Transport
+from gateway.transports.descriptor import TransportDescriptor
 from gateway.xmpp.adhoc import AdhocCommands
 from gateway.xmpp.admin_commands import ADMIN_COMMANDS
 from gateway.xmpp.chat import ChatCommands
 from gateway.xmpp.component import GatewayComponent
+from gateway.xmpp.redaction import redact_stanza_logs
 from gateway.xmpp.registration import Registration
 from gateway.xmpp.roster import RosterSync
 from gateway.xmpp.user_commands import USER_COMMANDS
@@ -23,30 +23,24 @@ from gateway.xmpp.user_commands import USER_COMMANDS
 log = logging.getLogger(__name__)
 
 
-def commands_for(transport: Transport[Any]) -> tuple[Command, ...]:
-    """User commands, then admin commands, then the transport's own admin commands."""
-    own: tuple[Command, ...] = ()
-    if transport.name == "sms":
-        from gateway.xmpp.sms_commands import SMS_COMMANDS
-
-        own = SMS_COMMANDS
-    elif transport.name == "irc":
-        from gateway.xmpp.irc_commands import IRC_COMMANDS, redact_stanza_logs
-
-        redact_stanza_logs()
-        own = IRC_COMMANDS
-    return USER_COMMANDS + ADMIN_COMMANDS + own
+def commands_for(descriptor: TransportDescriptor) -> tuple[Command, ...]:
+    """User commands, then admin commands, then the transport's own."""
+    return USER_COMMANDS + ADMIN_COMMANDS + descriptor.commands()
 
 
 class Administration:
-    def __init__(self, xmpp: GatewayComponent, store: Store, access: AccessControl) -> None:
+    def __init__(self, xmpp: GatewayComponent, store: Store, access: AccessControl,
+                 descriptor: TransportDescriptor) -> None:
         self.xmpp = xmpp
         transport = xmpp.adapter
         self.roster = RosterSync(xmpp, store, transport.name)
-        self.commands = CommandSet(commands_for(transport), access, transport, store, self)
+        commands = commands_for(descriptor)
+        redact_stanza_logs(commands)
+        self.commands = CommandSet(commands, access, transport, store, self)
         self.adhoc = AdhocCommands(xmpp, self.commands)
         self.chat = ChatCommands(self.commands)
-        self.registration = Registration(xmpp, store, access, transport, self.registered, self.unregistered)
+        self.registration = Registration(xmpp, store, access, transport, descriptor, self.registered,
+                                         self.unregistered)
         xmpp.chat_commands = self.chat.handle
         self._tasks: set[asyncio.Task[None]] = set()
 

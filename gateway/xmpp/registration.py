@@ -4,10 +4,9 @@ Registration makes the sender a member of this transport only:
 - closed: only users an admin added for this transport (and admins) may register (for members it confirms);
 - allowlist: JIDs matching the transport's patterns become members;
 - open: anyone does.
-Config admins always may. Registration asks for nothing a transport does not need: IRC offers an optional
-default nick (for every network; a nick set per network with irc-nick wins); SMS asks nothing, and never binds
-a number (only admins do). Unregistering deletes the user's data on this transport, journal included, and the
-user with their last transport.
+Config admins always may. Registration asks only for the optional fields the transport's descriptor declares
+and adds its note to the instructions; it never binds an address (only admins do). Unregistering deletes the
+user's data on this transport, journal included, and the user with their last transport.
 
 slixmpp's xep_0077 plugin keeps users in memory and answers every refusal with not-acceptable, so only its
 stanza classes are used here, with a handler of our own.
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP, Iq
@@ -32,41 +30,25 @@ from gateway.core.policy import AccessControl
 from gateway.store.store import Store
 from gateway.store.users import UserNotFound
 from gateway.transports.base import AddressError, Transport
+from gateway.transports.descriptor import TransportDescriptor
 
 log = logging.getLogger(__name__)
 
 REGISTER_NS = "jabber:iq:register"
 
 
-@dataclass(frozen=True)
-class LegacyField:
-    """A field registration asks for (optional), stored with the membership; `check` normalises or raises
-    AddressError with the reason."""
-
-    var: str  # a XEP-0077 field name, also the data form field's var
-    label: str
-    check: Callable[[str], str]
-
-
-def legacy_fields(transport: Transport[Any]) -> tuple[LegacyField, ...]:
-    if transport.name == "irc":
-        from gateway.transports.irc.addressing import check_nick
-
-        return (LegacyField("nick", "Default IRC nick, for every network (optional; a nick set for one network "
-                                    "with irc-nick wins there)", check_nick),)
-    return ()
-
-
 class Registration:
     def __init__(self, xmpp: ComponentXMPP, store: Store, access: AccessControl, transport: Transport[Any],
-                 on_registered: Callable[[str], None], on_unregistered: Callable[[str], None]) -> None:
+                 descriptor: TransportDescriptor, on_registered: Callable[[str], None],
+                 on_unregistered: Callable[[str], None]) -> None:
         self.xmpp = xmpp
         self.store = store
         self.access = access
         self.transport = transport
         self._on_registered = on_registered
         self._on_unregistered = on_unregistered
-        self.fields = legacy_fields(transport)
+        self.fields = descriptor.registration_fields()
+        self.note = descriptor.registration_note
         xmpp.register_plugin("xep_0004")
         register_stanza_plugin(Iq, Register)
         register_stanza_plugin(Register, Form)
@@ -78,7 +60,7 @@ class Registration:
         policy = {"closed": "Only people an admin added may register here.",
                   "allowlist": "Registration is open to the addresses the admins allowed.",
                   "open": "Anyone may register."}[mode]
-        extra = " Phone numbers are bound by an admin, not by registering." if self.transport.name == "sms" else ""
+        extra = f" {self.note}" if self.note else ""
         asked = ("All fields are optional." if self.fields else "No fields to fill in.")
         return f"Register to use {self.transport.settings.jid}. {policy}{extra} {asked}"
 

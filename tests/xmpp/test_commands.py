@@ -23,6 +23,7 @@ from gateway.commands.command_set import CommandSet
 from gateway.core.policy import AccessControl, AccessPolicy
 from gateway.store.store import Store
 from gateway.transports.base import AddressError
+from gateway.transports.loopback.descriptor import LoopbackDescriptor
 from gateway.xmpp.administration import commands_for
 from gateway.xmpp.chat import ChatCommands
 
@@ -125,7 +126,7 @@ async def test_user_commands_follow_the_access_policy(store: Store) -> None:
 
 
 async def test_user_contact_commands_work_on_the_callers_data_only(store: Store) -> None:
-    commands = command_set(store, "open", commands_for(Transport()))  # type: ignore[arg-type]
+    commands = command_set(store, "open", commands_for(LoopbackDescriptor()))
     await store.users.add("alice@example.org")
     await store.users.add("bob@example.org")
     await store.contacts.add("bob@example.org", "loopback", "echo", "Bob's echo")
@@ -148,7 +149,7 @@ async def test_user_contact_commands_work_on_the_callers_data_only(store: Store)
 
 
 async def test_chat_help_lists_admin_commands_for_admins_only(store: Store) -> None:
-    chat = ChatCommands(command_set(store, "open", commands_for(Transport())))  # type: ignore[arg-type]
+    chat = ChatCommands(command_set(store, "open", commands_for(LoopbackDescriptor())))
     mine = await chat.help("alice@example.org")
     assert mine.startswith("Loopback help.") and "add <address> <name>" in mine and "user-add" not in mine
     assert "Admin commands:" in await chat.help(ADMIN) and "user-add <jid> [admin]" in await chat.help(ADMIN)
@@ -160,8 +161,8 @@ async def test_admins_remove_a_user_from_one_transport_or_everywhere(store: Stor
     access = AccessControl(store.users, frozenset({ADMIN}),
                            {name: AccessPolicy("closed", ()) for name in ("loopback", "sms")})
     transport: Any = Transport()
-    commands = CommandSet(commands_for(transport), access, transport, store, Notes())
-    remove = next(c for c in commands_for(transport) if c.node == "admin/users/remove")
+    commands = CommandSet(commands_for(LoopbackDescriptor()), access, transport, store, Notes())
+    remove = next(c for c in commands_for(LoopbackDescriptor()) if c.node == "admin/users/remove")
     await store.users.add("alice@example.org", transports=("loopback", "sms"))
 
     with pytest.raises(CommandError, match="no transport named irc"):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import TransportDescriptor
+from gateway.transports.descriptor import RegistrationField, TransportDescriptor
 from gateway.transports.irc.settings import IrcSettings
 
 if TYPE_CHECKING:
+    from gateway.commands.command import Command
     from gateway.transports.base import Transport
 
 
@@ -19,6 +20,17 @@ class IrcDescriptor(TransportDescriptor):
         from gateway.transports.irc.transport import IrcTransport
 
         return IrcTransport
+
+    def commands(self) -> tuple[Command, ...]:
+        from gateway.transports.irc.commands import COMMANDS
+
+        return COMMANDS
+
+    def registration_fields(self) -> tuple[RegistrationField, ...]:
+        from gateway.transports.irc.addressing import check_nick
+
+        return (RegistrationField("nick", "Default IRC nick, for every network (optional; a nick set for one "
+                                          "network with irc-nick wins there)", check_nick),)
 
 
 DESCRIPTOR = IrcDescriptor()

@@ -7,8 +7,6 @@ so the ad-hoc commands (a masked form field) are the better way to give them.
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 from gateway.admin.users import AdminError
@@ -22,28 +20,6 @@ from gateway.transports.irc.addressing import check_nick
 from gateway.transports.irc.settings import IrcSettings, check_network_name
 
 MASK = "********"
-
-# slixmpp logs every stanza at debug level: the values of our password fields and the chat text of the
-# password commands are masked there, so a password is never written to a log.
-_FORM_SECRET = re.compile(r'(<field var="password"[^>]*>\s*<value>)[^<]*(</value>)')
-_CHAT_SECRET = re.compile(r"(<body>\s*irc-(?:sasl|nickserv)\b)[^<]*", re.IGNORECASE)
-
-
-class _RedactSecrets(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "password" in message or "irc-" in message:
-            redacted = _CHAT_SECRET.sub(rf"\1 {MASK}", _FORM_SECRET.sub(rf"\1{MASK}\2", message))
-            if redacted != message:
-                record.msg, record.args = redacted, ()
-        return True
-
-
-def redact_stanza_logs() -> None:
-    """Mask the IRC password commands' secrets in slixmpp's stanza logs (idempotent)."""
-    stream_log = logging.getLogger("slixmpp.xmlstream.xmlstream")
-    if not any(isinstance(f, _RedactSecrets) for f in stream_log.filters):
-        stream_log.addFilter(_RedactSecrets())
 NETWORK = Field("network", "Network (e.g. libera)")
 
 
@@ -187,7 +163,7 @@ async def forget(context: Context, values: Values) -> Result:
 
 _CHAT_NOTE = " As chat text, a password may be kept in your server's archive: prefer the ad-hoc command."
 
-IRC_COMMANDS: tuple[Command, ...] = (
+COMMANDS: tuple[Command, ...] = (
     Command("irc/settings", "My IRC settings", "Your nick and credentials per network (passwords masked).",
             Access.USER, my_settings, words=("irc-settings", "irc"), needs_user=True),
     Command("irc/nick", "Set my IRC nick", "The nick you get on a network.",

@@ -6,9 +6,9 @@ from typing import Any
 
 from gateway.admin.users import AdminError
 from gateway.commands.command import Access, Command, CommandError, Context, Field, FieldType, Result, Values
+from gateway.commands.fields import USER_JID
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.settings import SmsSettings
-from gateway.xmpp.admin_commands import USER_JID
 
 NUMBER = Field("number", "Phone number (one of your Twilio numbers)")
 
@@ -50,7 +50,7 @@ async def bindings(context: Context, values: Values) -> Result:
     return Result(f"{len(rows)} binding(s):", ("jid", "number", "default"), rows)
 
 
-SMS_COMMANDS: tuple[Command, ...] = (
+COMMANDS: tuple[Command, ...] = (
     Command("admin/sms/bind", "Bind an SMS number", "Bind a number to a user (added if needed): they text from it.",
             Access.ADMIN, bind,
             (USER_JID, NUMBER, Field("default", "Default number", FieldType.BOOLEAN, required=False, default=False)),
