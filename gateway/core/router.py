@@ -23,6 +23,7 @@ from gateway.core.events import (
 from gateway.core.policy import AccessControl
 from gateway.core.ports import Journal, MessageSender, XmppSink
 from gateway.core.rooms import RoomDelivery
+from gateway.core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Router:
         self.access = access
         self._routes: dict[str, _Route] = {}
         self._count = count or (lambda transport, direction: None)
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = TaskSet(log)  # journal writes nobody awaits (see _settle)
         # Room messages from foreign networks, in arrival order, waiting for the journal (see receive_room), and
         # room events to render after the messages before them (see after_room_messages).
         self._room_inbox: list[InboundMessage | Callable[[], None]] = []
@@ -376,9 +377,7 @@ class Router:
 
     def _settle(self, write: Awaitable[Any]) -> None:
         """Keep a journal write that nobody awaits until it is done (drain waits for it)."""
-        pending = asyncio.ensure_future(write)
-        self._tasks.add(pending)
-        pending.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(write, name="journal-write")
 
     # -- start-up -----------------------------------------------------------------------------------------
     async def resume(self, transport: str) -> None:
@@ -408,7 +407,7 @@ class Router:
             if self._room_writer is not None:
                 await asyncio.gather(self._room_writer, return_exceptions=True)
             await asyncio.sleep(0)  # lets a scheduled _mark_confirmed run
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._tasks.wait()
 
     def _after(self, future: asyncio.Future[None], then: Callable[[int], Awaitable[None]], journal_id: int) -> None:
         def done(f: asyncio.Future[None]) -> None:

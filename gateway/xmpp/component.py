@@ -24,6 +24,7 @@ from gateway import __version__
 from gateway.core.backoff import Backoff
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.router import Router
+from gateway.core.tasks import TaskSet
 from gateway.transports.base import Transport
 from gateway.xmpp import wire
 from gateway.xmpp.addressing import peer_jid, peer_of
@@ -107,7 +108,7 @@ class GatewayComponent(ComponentXMPP):
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self._presented: set[tuple[str, str]] = set()  # (contact JID, user bare JID) shown as available
-        self._handling: set[asyncio.Task[None]] = set()  # messages read from the stream, not yet journaled
+        self._handling = TaskSet(log)  # messages read from the stream, not yet journaled
         # Text to the component's own JID: (sender's bare JID, body) -> reply; set by xmpp/administration.py.
         self.chat_commands: Callable[[str, str], Awaitable[str]] | None = None
         # Group chat messages and in-room private messages (True: taken); set by xmpp/muc.py for room transports.
@@ -190,8 +191,7 @@ class GatewayComponent(ComponentXMPP):
         self._set_state(State.STOPPED)
 
     async def _handled(self) -> None:
-        while self._handling:
-            await asyncio.gather(*self._handling, return_exceptions=True)
+        await self._handling.wait()
 
     async def _supervise(self) -> None:
         backoff = Backoff(INITIAL_DELAY, self.reconnect_max_delay)
@@ -400,9 +400,7 @@ class GatewayComponent(ComponentXMPP):
 
     def _start_handling(self, stanza: Any) -> None:  # a Message; slixmpp types handlers loosely
         # A task of our own, so that stop() can wait until every message read from the stream is journaled.
-        task = asyncio.create_task(self._on_message(stanza))
-        self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
+        self._handling.spawn(self._on_message(stanza))
 
     async def _on_message(self, stanza: Message) -> None:
         kind = stanza["type"]

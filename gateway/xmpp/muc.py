@@ -30,6 +30,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status, new_id
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
+from gateway.core.tasks import TaskSet
 from gateway.store.rooms import RoomMemberRepository, StoredMembership
 from gateway.xmpp import stanza_text
 from gateway.xmpp.addressing import nick_of, peer_bare_jid, peer_jid, peer_of, resource_part
@@ -152,7 +153,7 @@ class MucService:
         self._restored = False
         self._members: dict[tuple[str, str], _Membership] = {}  # (user bare JID, room bare JID)
         self._occupants = _SharedOccupants()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log)  # presences and room work being handled; stop() waits for them
         # One presence at a time per (user, room): a join must finish before the leave that follows it.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._lock_users: dict[tuple[str, str], int] = {}  # presences holding or awaiting each lock: none, dropped
@@ -250,11 +251,6 @@ class MucService:
     def _membership(self, user: str, room: str) -> _Membership | None:
         return self._members.get((user, self._room_jid(room)))
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _presence(self, to: str, room_jid: str, nick: str, occupant: Occupant | None, *,
                   ptype: Literal["unavailable"] | None = None,
                   codes: tuple[int, ...] = (), new_nick: str | None = None, actor: str | None = None,
@@ -323,7 +319,7 @@ class MucService:
         if not to.user or not to.resource or presence["type"] in ("subscribe", "subscribed", "unsubscribe",
                                                                   "unsubscribed", "probe", "error"):
             return  # not for a room occupant: the component's own handlers answer
-        self._spawn(self._on_presence(presence))
+        self._tasks.spawn(self._on_presence(presence))
 
     @contextlib.asynccontextmanager
     async def _turn(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -408,7 +404,7 @@ class MucService:
     def _on_session_start(self, _event: Any) -> None:
         if not self._restored and self._stored is not None:
             self._restored = True  # once per process: a new stream after a lost one keeps what is in memory
-            self._spawn(self._restore_all(self._stored))
+            self._tasks.spawn(self._restore_all(self._stored))
 
     async def _restore_all(self, stored: RoomMemberRepository) -> None:
         """Back into every stored room after a restart (kill -9 included), without any action of the users: each
@@ -634,7 +630,7 @@ class MucService:
         member = self._members.get(key)
         self._parked_out.setdefault(key, []).append(message)
         if member is not None:
-            self._spawn(self._unpark(key, member))
+            self._tasks.spawn(self._unpark(key, member))
         else:
             self._hold(key)
 
@@ -647,8 +643,8 @@ class MucService:
         for _, future in self._parked_in.pop(key, []):
             future.cancel()  # still pending in the journal: the next start tries again
         minutes = f"{self.resume_hold / 60:g} minute(s)"
-        self._spawn(self._fail_parked(key, f"Not sent: you did not join the room again within {minutes} of the "
-                                           "gateway's restart."))
+        self._tasks.spawn(self._fail_parked(key, f"Not sent: you did not join the room again within {minutes} of the "
+                                                 "gateway's restart."))
 
     async def _fail_parked(self, key: tuple[str, str], text: str) -> None:
         timer = self._hold_timers.pop(key, None) if key not in self._parked_in else None
@@ -742,7 +738,7 @@ class MucService:
                                                   added=((new, renamed),))
         if own:
             member.nick = new
-            self._spawn(self._renamed(user, member.room, new))
+            self._tasks.spawn(self._renamed(user, member.room, new))
         codes = (110,) if own else ()
         for full in sorted(member.resources):
             self._presence(full, member.jid, old, occupant, ptype="unavailable", codes=(303, *codes), new_nick=new)
@@ -754,7 +750,7 @@ class MucService:
         if member is None:
             return
         self._occupants.leave(member.jid)
-        self._spawn(self._forget(user, member.room))
+        self._tasks.spawn(self._forget(user, member.room))
         codes = (110, 307) if kicked_by else (110, 333)
         for full in sorted(member.resources):
             self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
@@ -795,14 +791,9 @@ class MucService:
         """Tell occupants (332), then let presences being handled finish; what is still waiting on the network
         after `timeout` s (a join the server never answers) is cancelled, so that a stop never hangs."""
         self._shut_down()
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
-            if pending and asyncio.get_running_loop().time() >= deadline:
-                log.warning("%s: %d room task(s) still waiting at stop; cancelled", self.xmpp.domain, len(pending))
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
+        cancelled = await self._tasks.close(grace=timeout)
+        if cancelled:
+            log.warning("%s: %d room task(s) still waiting at stop; cancelled", self.xmpp.domain, cancelled)
 
 
 def _all(futures: list[asyncio.Future[None]]) -> asyncio.Future[None]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.events import Undeliverable
+from gateway.core.tasks import TaskSet
 from gateway.xmpp.wire import wire_size
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class AckedOutbox:
         self._connected = False
         self._probing = False  # suspects are being written one at a time (see the module docstring)
         self._prober: asyncio.Task[None] | None = None
-        self._pings: set[asyncio.Task[None]] = set()
+        self._pings = TaskSet(log)
         self._ping_due = False  # a ping task that has not started yet: it will cover what is written until then
         self._timer: asyncio.TimerHandle | None = None
         self._last_ping = -1e9  # loop time the last ping was written
@@ -147,9 +148,9 @@ class AckedOutbox:
         """The stream is gone; `refused` is the server's reason when it closed the stream over what we wrote."""
         self._connected = False
         self._text.clear()  # still pending: connected() writes it again
-        for task in [*self._pings, *([self._prober] if self._prober is not None else [])]:
-            task.cancel()
-        self._pings.clear()
+        self._pings.cancel()
+        if self._prober is not None:
+            self._prober.cancel()
         self._prober = None
         self._ping_due = False
         if self._timer is not None:
@@ -194,9 +195,7 @@ class AckedOutbox:
                 self._timer.cancel()
                 self._timer = None
             self._ping_due = True
-            task = loop.create_task(self._ping_written(), name="outbox-ping")
-            self._pings.add(task)
-            task.add_done_callback(self._pings.discard)
+            self._pings.spawn(self._ping_written(), name="outbox-ping")
         elif self._timer is None:
             self._timer = loop.call_later(wait, self._on_timer)
 

@@ -37,6 +37,7 @@ from gateway import __version__
 from gateway.core.backoff import Backoff
 from gateway.core.events import Refusal
 from gateway.core.pacing import TokenBucket
+from gateway.core.tasks import TaskSet
 from gateway.transports.irc.addressing import check_channel, check_nick, check_target
 from gateway.transports.irc.channel import Channel, ChannelDirectory, Member, ServerInfo
 from gateway.transports.irc.events import (
@@ -239,7 +240,7 @@ class IrcConnection:
         self._liveness_timer: asyncio.TimerHandle | None = None  # a timer while idle; a task only while pinging
         self._liveness_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log)  # work started from a line handler that must not hold up reading
 
         # Per link, reset by _open.
         self._registration: asyncio.Future[None] | None = None
@@ -309,7 +310,7 @@ class IrcConnection:
         self._joined.pop(self.server.fold(name), None)
         successor = self.directory.leave(name, self)
         if successor is not None:
-            successor._spawn(successor._take_over(name))
+            successor._tasks.spawn(successor._take_over(name))
 
     def _leave_all(self) -> None:
         for name in list(self._joined.values()):
@@ -613,8 +614,7 @@ class IrcConnection:
                     await asyncio.wait_for(asyncio.shield(self._read_task), 3.0)
         self._abort("quit")
         await self._link_down(gen, "quit")
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     # -- events -----------------------------------------------------------------------------------------------
 
@@ -623,11 +623,6 @@ class IrcConnection:
             await call
         except Exception:
             log.exception("%s on %s: an event handler failed", self.owner, self.network.name)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- outbound ---------------------------------------------------------------------------------------------
 
@@ -675,7 +670,7 @@ class IrcConnection:
             return [], None
         written = await self._queue.put_all([message.line for message in messages])
         if "echo-message" not in self.caps and self.events.own_messages:  # else the server's echo reports it
-            self._spawn(self._report_own(written, target, messages, notice))
+            self._tasks.spawn(self._report_own(written, target, messages, notice))
         return messages, written
 
     async def action(self, target: str, text: str) -> list[OutgoingMessage]:
@@ -959,7 +954,7 @@ class IrcConnection:
         if self._registration is None or self._registration.done():
             return
         if self.identity.nickserv_password and self.account is None:
-            self._spawn(self._identify())
+            self._tasks.spawn(self._identify())
         else:
             self._registration_complete()
 

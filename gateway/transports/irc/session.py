@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.core.events import Refusal
+from gateway.core.tasks import TaskSet
 from gateway.transports.irc.channel import Channel, ChannelDirectory
 from gateway.transports.irc.connection import IrcConnection, IrcIdentity
 from gateway.transports.irc.events import IrcEvents
@@ -47,7 +48,7 @@ class IrcSessions:
         self._connections: dict[Key, IrcConnection] = {}
         self._opening: dict[Key, asyncio.Task[IrcConnection]] = {}
         self._idle_timers: dict[Key, asyncio.TimerHandle] = {}
-        self._closing: set[asyncio.Task[None]] = set()
+        self._closing = TaskSet(log)  # idle connections being closed
         self._directories: dict[str, ChannelDirectory[IrcConnection]] = {}
 
     async def _from_settings(self, name: str) -> IrcNetwork | None:
@@ -168,9 +169,7 @@ class IrcSessions:
         connection = self._connections.get(key)
         if connection is None or connection.wanted_channels:
             return
-        task = asyncio.get_running_loop().create_task(self.close(*key, message="No channels left"))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._closing.spawn(self.close(*key, message="No channels left"))
 
     async def close(self, owner: str, network: str, message: str = "") -> None:
         """QUIT the user's connection to that network now."""

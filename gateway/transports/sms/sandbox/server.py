@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from aiohttp import BasicAuth, ClientError, ClientSession, ClientTimeout, web
 from twilio.request_validator import RequestValidator
 
+from gateway.core.tasks import TaskSet
 from gateway.transports.sms.sandbox import magic
 from gateway.transports.sms.sandbox.page import render_page
 from gateway.transports.sms.segments import MAX_BODY, count_segments, utf16_length
@@ -193,7 +194,7 @@ class SmsSandbox:
         self._messages: dict[str, SandboxMessage] = {}
         self._injected: list[_Injected] = []
         self._validator = RequestValidator(auth_token)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log)  # messages' status life cycles and webhook posts
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -237,9 +238,7 @@ class SmsSandbox:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -257,8 +256,7 @@ class SmsSandbox:
 
     async def idle(self) -> None:
         """Wait until every message has reached its final status and every callback was posted."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait()
 
     # -- accessors for tests and the page ---------------------------------------------------------------------
     @property
@@ -376,9 +374,7 @@ class SmsSandbox:
 
     # -- status life cycle ------------------------------------------------------------------------------------
     def _start_lifecycle(self, message: SandboxMessage) -> None:
-        task = asyncio.create_task(self._lifecycle(message), name=f"sandbox-{message.sid}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._lifecycle(message), name=f"sandbox-{message.sid}")
 
     async def _lifecycle(self, message: SandboxMessage) -> None:
         steps: list[tuple[str, magic.DeliveryFailure | None]] = []
