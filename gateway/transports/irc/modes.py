@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from irc.features import FeatureSet
 
-Role = Literal["moderator", "participant", "visitor", "none"]
-Affiliation = Literal["owner", "admin", "member", "outcast", "none"]
+from gateway.core.rooms import Affiliation, Role
 
 DEFAULT_PREFIX = "(ov)@+"
 DEFAULT_CHANMODES = ("beI", "k", "l", "imnpst")  # RFC-ish defaults: lists, always-arg, arg-when-set, flags
