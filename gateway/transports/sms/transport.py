@@ -224,12 +224,14 @@ class SmsTransport(Transport[SmsSettings]):
             self._in_flight.pop(message.journal_id, None)
             done.set()
 
-    async def failed(self, message: OutboundMessage, sender: str | None, error: TwilioErrorInfo) -> None:
+    async def failed(self, message: OutboundMessage, sender: str | None, error: TwilioErrorInfo,
+                     provider_id: str | None = None) -> None:
         """Tell the sender why a text failed; a 21610 also marks the recipient as opted out of `sender`."""
         if error.opt_out and sender:
             await self._store.sms.opt_out(sender, message.peer)
-        await self.router.outcome(Outcome(message, Status.FAILED, error_condition=error.condition,
-                                          error_text=error.text, error_type=error.type))
+        await self.router.outcome(Outcome(message, Status.FAILED, provider_id=provider_id,
+                                          error_condition=error.condition, error_text=error.text,
+                                          error_type=error.type))
 
     # -- in -------------------------------------------------------------------------------------------------
     async def inbound(self, sender: str, recipient: str, body: str, message_sid: str, media: tuple[str, ...]
@@ -257,8 +259,11 @@ class SmsTransport(Transport[SmsSettings]):
                                                      media=media, sender_name=name))
 
     async def status(self, journal_id: int, part: int, parts: int, status: str, error_code: int | None,
-                     sender: str | None) -> None:
-        """A status callback: a receipt once every part is delivered, an error as soon as one part fails."""
+                     sender: str | None, sid: str | None) -> None:
+        """A status callback: a receipt once every part is delivered, an error as soon as one part fails.
+
+        The first part's SID is the text's provider id: recorded here too, since a stop during the create can
+        leave the callback as the only word of it."""
         in_flight = self._in_flight.get(journal_id)
         if in_flight is not None:  # Twilio can call back before its answer to the create is recorded
             with contextlib.suppress(TimeoutError):
@@ -271,11 +276,13 @@ class SmsTransport(Transport[SmsSettings]):
             return  # queued, sent...: nothing to tell yet
         # A text in several parts is delivered once every part is; the parts' states outlive a restart.
         delivered = await self._store.sms.record_part(journal_id, part, status, error_code) if parts > 1 else 1
+        provider_id = sid if part == 1 else None
         if failed:
             error = describe(error_code)
-            await self.failed(message, sender, error if parts == 1 else part_not_delivered(error, part, parts))
+            await self.failed(message, sender, error if parts == 1 else part_not_delivered(error, part, parts),
+                              provider_id)
         elif delivered == parts:
-            await self.router.outcome(Outcome(message, Status.DELIVERED))
+            await self.router.outcome(Outcome(message, Status.DELIVERED, provider_id=provider_id))
 
 
 def _today() -> date:

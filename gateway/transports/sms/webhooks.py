@@ -90,7 +90,8 @@ class SmsWebhooks:
         journal_id, part, parts = _callback_ids(Form(request.query))
         error_code = form.number("ErrorCode", 0, 999_999, default=0) or None
         return await self._stored(request, self._transport.status(journal_id, part, parts, status, error_code,
-                                                                  form.get("From", MAX_SHORT) or None))
+                                                                  form.get("From", MAX_SHORT) or None,
+                                                                  form.get("MessageSid", MAX_SHORT) or None))
 
     async def _stored(self, request: web.Request, work: Coroutine[Any, Any, None]) -> web.Response:
         """200 once `work` has stored the request; 503 if it takes longer than `store_timeout` (it goes on)."""

@@ -53,6 +53,7 @@ async def test_a_later_delivered_callback_gives_a_receipt(
     [row] = await journal(running, Direction.OUT)
     assert row.status == Status.DELIVERED
     assert len(sandbox.creates(CREATED_SLOWLY)) == 1
+    assert row.provider_id == sandbox.sent_to(CREATED_SLOWLY)[0].sid  # the callback was the only word of it
 
 
 async def test_a_later_failure_is_told_with_its_reason(
@@ -69,7 +70,8 @@ async def test_a_later_failure_is_told_with_its_reason(
     [running] = sms_stack.running
 
     async def failed() -> bool:
-        return [r.status for r in await journal(running, Direction.OUT)] == [Status.FAILED]
+        return [(r.status, r.provider_id) for r in await journal(running, Direction.OUT)] == [
+            (Status.FAILED, message.sid)]
 
     await wait_until(failed)
     assert not inbox.matching(lambda m: bool(m["receipt"]))

@@ -130,7 +130,7 @@ async def test_a_status_callback_reaches_the_transport(server: Server) -> None:
     params = {"AccountSid": ACCOUNT_SID, "MessageSid": "SM1", "MessageStatus": "undelivered", "ErrorCode": "30003",
               "From": GATEWAY_NUMBER, "To": PHONE}
     assert await server.post("/sms/status?j=7&part=2&of=3", params) == (200, EMPTY_TWIML)
-    assert server.transport.status_calls == [(7, 2, 3, "undelivered", 30003, GATEWAY_NUMBER)]
+    assert server.transport.status_calls == [(7, 2, 3, "undelivered", 30003, GATEWAY_NUMBER, "SM1")]
 
 
 async def test_a_text_that_cannot_be_stored_is_not_acknowledged(server: Server) -> None:
@@ -314,4 +314,4 @@ async def test_valid_requests_still_pass_the_strict_rules(server: Server) -> Non
     assert server.transport.inbound_calls[-1][2:4] == ("caf\u00e9 \U0001f600", "SM1")
     path = f"/sms/status?j={2**63 - 1}&part={MAX_PARTS}&of={MAX_PARTS}"
     assert (await post_raw(server, path, form(**callback(ErrorCode="", MessageStatus="delivered"))))[0] == 200
-    assert server.transport.status_calls == [(2**63 - 1, MAX_PARTS, MAX_PARTS, "delivered", None, GATEWAY_NUMBER)]
+    assert server.transport.status_calls == [(2**63 - 1, MAX_PARTS, MAX_PARTS, "delivered", None, GATEWAY_NUMBER, "SM1")]
