@@ -32,6 +32,7 @@ from gateway.config import Config, ConfigError, default_config_path, load_config
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
 from gateway.store.store import Store
+from gateway.transports.discovery import descriptors
 from gateway.transports.irc import admin as irc_admin
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.settings import SmsSettings
@@ -115,24 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
         flag = command(name, handler, text, parent=users)  # a running gateway sees it within 2 s
         flag.add_argument("jid")
 
-    contacts = admin.add_parser("contact", help="names for SMS numbers and IRC nicks in a user's roster"
-                                ).add_subparsers(title="contact commands", metavar="COMMAND")
+    contacts = admin.add_parser("contact", help="names for contacts (their address on a transport) in a user's "
+                                "roster").add_subparsers(title="contact commands", metavar="COMMAND")
+    addressed = contact_admin.contact_transports()
 
     def address_options(sub: argparse.ArgumentParser) -> None:
         which = sub.add_mutually_exclusive_group(required=True)
-        which.add_argument("--sms", metavar="NUMBER", help="a phone number, e.g. +14155552671")
-        which.add_argument("--irc", metavar="NICK%NETWORK", help="an IRC nick on a network, e.g. alice%%libera")
+        for kind, addresses in addressed.items():
+            which.add_argument(f"--{kind}", dest=f"address_{kind}", metavar=addresses.metavar,
+                               help=addresses.description.replace("%", "%%"))
 
     contact_add = command("add", _contact_add, "map a contact into a user's roster under a name", parent=contacts)
     contact_add.add_argument("jid", help="the user, e.g. alice@example.org")
     address_options(contact_add)
     contact_add.add_argument("--name", required=True, help="the name shown in the roster, e.g. Mom")
     contact_add.add_argument("--group", help="a roster group, e.g. Family")
-    contact_add.add_argument("--via", metavar="NUMBER",
-                             help="send texts to this contact from this of the user's numbers, not the default")
+    contact_add.add_argument("--via", metavar="ADDRESS",
+                             help="send to this contact from this one of the user's bound addresses, not their "
+                                  "default one")
     contact_list = command("list", _contact_list, "list a user's contacts", parent=contacts)
     contact_list.add_argument("jid", help="the user, e.g. alice@example.org")
-    contact_list.add_argument("--transport", choices=contact_admin.TRANSPORTS, help="only this transport's")
+    contact_list.add_argument("--transport", choices=sorted(descriptors()), help="only this transport's")
     contact_list.add_argument("--json", action="store_true", help="print JSON")
     contact_remove = command("remove", _contact_remove, "remove a contact from a user's roster", parent=contacts)
     contact_remove.add_argument("jid", help="the user, e.g. alice@example.org")
@@ -140,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     contact_import = command("import", _contact_import,
                              "map many contacts for a user from a CSV file, all or nothing", parent=contacts)
     contact_import.formatter_class = argparse.RawDescriptionHelpFormatter
-    contact_import.epilog = contact_admin.CSV_HELP
+    contact_import.epilog = contact_admin.csv_help()
     contact_import.add_argument("jid", help="the user, e.g. alice@example.org")
     contact_import.add_argument("file", type=Path, help="the CSV file (UTF-8)")
     contact_import.add_argument("--skip-bad", action="store_true",
@@ -321,14 +325,16 @@ def _user_unset_admin(args: argparse.Namespace) -> int:
 
 
 def _contact_address(args: argparse.Namespace) -> tuple[str, str]:
-    return (contact_admin.SMS, args.sms) if args.sms is not None else (contact_admin.IRC, args.irc)
+    """(transport, address as typed) from whichever --<transport> option was given."""
+    return next((kind, text) for kind in contact_admin.contact_transports()
+                if (text := getattr(args, f"address_{kind}")) is not None)
 
 
 def _contact_add(args: argparse.Namespace) -> int:
     config = _config(args)
     transport, text = _contact_address(args)
     contact = _with_store(args, lambda store: contact_admin.add_contact(
-        store, args.jid, transport, text, args.name, args.group, _sms_settings(config), args.via), config)
+        store, args.jid, transport, text, args.name, args.group, config.transports, args.via), config)
     group = f" in group {contact.group}" if contact.group else ""
     via = f", texted from {contact.via}" if contact.via else ""
     print(f"{contact.jid} sees {contact.transport} {contact.address} as {contact.name!r}{group}{via}")
@@ -346,7 +352,7 @@ def _contact_remove(args: argparse.Namespace) -> int:
     config = _config(args)
     transport, text = _contact_address(args)
     stored = _with_store(args, lambda store: contact_admin.remove_contact(
-        store, args.jid, transport, text, _sms_settings(config)), config)
+        store, args.jid, transport, text, config.transports), config)
     print(f"removed the {transport} contact {stored} of {args.jid}")
     return 0
 
@@ -359,7 +365,7 @@ def _contact_import(args: argparse.Namespace) -> int:
     config = _config(args)
     text = contact_admin.read_csv_file(args.file)
     report = _with_store(args, lambda store: contact_admin.import_contacts(
-        store, args.jid, text, _sms_settings(config), skip_bad=args.skip_bad, progress=ProgressBar(sys.stderr)),
+        store, args.jid, text, config.transports, skip_bad=args.skip_bad, progress=ProgressBar(sys.stderr)),
         config)
     failed = bool(report.rejected) and not args.skip_bad
     if args.json:

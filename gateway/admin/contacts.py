@@ -1,14 +1,15 @@
-"""Contact administration: a name (and a roster group) for an SMS number or an IRC nick, per user; CSV import.
+"""Contact administration: a name (and a roster group) for an address on a transport, per user; CSV import.
 
-SMS numbers are read by the SMS transport's own rules (`gateway.transports.sms.admin.number`: the configured
-default region and number check), IRC addresses `nick%network` by the IRC transport's addressing module.
+Each transport reads its own addresses (its descriptor's `contact_addresses`: e.g. a phone number by the
+configured default region and number check), with its settings when it is configured.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,36 +17,50 @@ from gateway.admin.users import AdminError, bare_jid
 from gateway.store.contacts import ContactExists, ContactNotFound, ContactRecord, NewContact
 from gateway.store.store import Store
 from gateway.store.users import UserNotFound
-from gateway.transports.base import AddressError
-from gateway.transports.irc.addressing import EXAMPLE_NICK, Casemapping, parse_local_part
-from gateway.transports.sms import admin as sms_admin
-from gateway.transports.sms.settings import SmsSettings
+from gateway.transports.descriptor import ContactAddresses
+from gateway.transports.discovery import descriptors
+from gateway.transports.settings import TransportSettings
 
-SMS = "sms"
-IRC = "irc"
-TRANSPORTS = (SMS, IRC)
 MAX_TEXT = 255  # the width of the name, address and group columns
 
-
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+# The configured transports' settings by name (Config.transports); a transport without any reads addresses by
+# its defaults.
+Settings = Mapping[str, TransportSettings] | None
 
-CSV_HELP = """\
-The CSV file has a header row naming its columns, in any order:
-  name       the name shown in the roster, e.g. Mom (required)
-  transport  sms or irc (required)
-  address    sms: a phone number, +14155552671 (or national, in the configured
-             default region); irc: nick%network, e.g. alice%libera (required)
-  group      a roster group (optional column, may be empty)
-for example:
-  name,transport,address,group
-  Mom,sms,+14155552671,Family
-  Alice,irc,alice%libera,
-Rows already mapped for the user, listed twice in the file or with a bad
-address are rejected, with their line number and the reason. By default
-nothing is stored when any row is rejected (one transaction per file) and the
-command exits 1; with --skip-bad the good rows are stored and it exits 0.
-Blank lines are ignored.
-"""
+
+def contact_transports() -> dict[str, ContactAddresses]:
+    """The installed transports whose contacts an admin may write, by kind."""
+    found = {kind: d.contact_addresses() for kind, d in descriptors().items()}
+    return {kind: addresses for kind, addresses in found.items() if addresses is not None}
+
+
+def _either(words: list[str]) -> str:
+    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def csv_help() -> str:
+    """How to write a contacts file, for the installed transports."""
+    kinds = contact_transports()
+    lines = ["The CSV file has a header row naming its columns, in any order:",
+             "  name       the name shown in the roster, e.g. Mom (required)",
+             f"  transport  {_either(list(kinds))} (required)",
+             "  address    the contact's address on that transport (required):"]
+    for kind, addresses in kinds.items():
+        lines += textwrap.wrap(f"{kind}: {addresses.csv_description}", 80, initial_indent=" " * 13,
+                               subsequent_indent=" " * (15 + len(kind)))
+    lines += ["  group      a roster group (optional column, may be empty)",
+              "for example:",
+              "  name,transport,address,group"]
+    names = ("Alice", "Bob", "Carol", "Dave", "Erin")
+    lines += [f"  {names[i % len(names)]},{kind},{addresses.example},{'Friends' if i == 0 else ''}"
+              for i, (kind, addresses) in enumerate(kinds.items())]
+    lines += ["Rows already mapped for the user, listed twice in the file or with a bad",
+              "address are rejected, with their line number and the reason. By default",
+              "nothing is stored when any row is rejected (one transaction per file) and the",
+              "command exits 1; with --skip-bad the good rows are stored and it exits 0.",
+              "Blank lines are ignored.", ""]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -61,29 +76,12 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def irc_address(text: str) -> str:
-    """`nick%network` checked by the IRC transport's addressing rules; stored as the address's key (the nick folded
-    with the rfc1459 casemapping, the network lower-cased), so one IRC user is one contact however it is typed."""
-    text = text.strip()
-    try:
-        parsed = parse_local_part(text)
-    except AddressError as exc:
-        raise AdminError(exc.text.rstrip(".")) from None
-    if parsed.kind == "channel":
-        raise AdminError(f"{text!r} is a channel: channels are group chats, a contact is nick%network "
-                         f"(e.g. {EXAMPLE_NICK})")
-    if parsed.kind == "network":
-        raise AdminError(f"{text!r} is a network: a contact is nick%network (e.g. {EXAMPLE_NICK})")
-    return parsed.key(Casemapping.RFC1459)
-
-
-def address(transport: str, text: str, settings: SmsSettings | None) -> str:
+def address(transport: str, text: str, settings: Settings) -> str:
     """The stored form of an address on `transport` as an admin typed it."""
-    if transport == SMS:
-        return sms_admin.number(text, settings)
-    if transport == IRC:
-        return irc_address(text)
-    raise AdminError(f"unknown transport {transport!r}: use sms or irc")
+    addresses = contact_transports().get(transport)
+    if addresses is None:
+        raise AdminError(f"unknown transport {transport!r}: use {_either(list(contact_transports()))}")
+    return addresses.parse(text, (settings or {}).get(transport))
 
 
 def _text(value: str, what: str, required: bool = True) -> str | None:
@@ -105,18 +103,23 @@ async def _require_user(store: Store, jid: str) -> str:
 
 
 async def add_contact(store: Store, jid: str, transport: str, text: str, name: str, group: str | None,
-                      settings: SmsSettings | None, via: str | None = None) -> ContactRecord:
-    """Map a contact; `via` names which of the user's own numbers texts to them go from (SMS only)."""
+                      settings: Settings, via: str | None = None) -> ContactRecord:
+    """Map a contact; `via` names which of the user's own addresses messages to them go from (on transports that
+    bind addresses to users)."""
     jid, stored = bare_jid(jid), address(transport, text, settings)
     shown = _text(name, "name")
     assert shown is not None
     roster_group = _text(group or "", "group", required=False)
     if via is not None:
-        if transport != SMS:
-            raise AdminError("--via names one of the user's SMS numbers: it applies to SMS contacts only")
-        via = address(SMS, via, settings)
-        if via not in {b.address for b in await store.bindings.find(SMS, jid)}:
-            raise AdminError(f"{via} is not bound to {jid} (bind it with `xmpp-gateway admin sms bind`)")
+        kinds = contact_transports()
+        bind_command = kinds[transport].bind_command
+        if bind_command is None:
+            titles = [descriptors()[kind].title for kind, addresses in kinds.items() if addresses.bind_command]
+            raise AdminError("--via names one of the user's bound addresses: it applies to "
+                             f"{_either(titles)} contacts only")
+        via = address(transport, via, settings)
+        if via not in {b.address for b in await store.bindings.find(transport, jid)}:
+            raise AdminError(f"{via} is not bound to {jid} (bind it with `{bind_command}`)")
     try:
         return await store.contacts.add(jid, transport, stored, shown, roster_group, via)
     except UserNotFound:
@@ -125,7 +128,7 @@ async def add_contact(store: Store, jid: str, transport: str, text: str, name: s
         raise AdminError(f"{jid} already has the {transport} contact {stored}") from None
 
 
-async def remove_contact(store: Store, jid: str, transport: str, text: str, settings: SmsSettings | None) -> str:
+async def remove_contact(store: Store, jid: str, transport: str, text: str, settings: Settings) -> str:
     """Remove a mapping; returns the address as stored."""
     jid = await _require_user(store, jid)
     stored = address(transport, text, settings)
@@ -154,7 +157,7 @@ def read_csv_file(path: Path) -> str:
         raise AdminError(f"{path} is not UTF-8 text (line {line}): save it as CSV UTF-8") from None
 
 
-def parse_contacts_csv(text: str, settings: SmsSettings | None, progress: Progress | None = None
+def parse_contacts_csv(text: str, settings: Settings, progress: Progress | None = None
                        ) -> tuple[list[tuple[int, NewContact]], list[Rejected], int]:
     """Read and check every row: (good rows with their line numbers, rejected rows, number of data rows).
 
@@ -199,7 +202,7 @@ def parse_contacts_csv(text: str, settings: SmsSettings | None, progress: Progre
             cells = dict(zip(columns, record + [""] * (len(columns) - len(record)), strict=True))
             transport = cells["transport"].strip().lower()
             if not transport:
-                raise AdminError("the transport is empty: use sms or irc")
+                raise AdminError(f"the transport is empty: use {_either(list(contact_transports()))}")
             if not cells["address"].strip():
                 raise AdminError("the address is empty")
             stored = address(transport, cells["address"], settings)
@@ -217,9 +220,9 @@ def parse_contacts_csv(text: str, settings: SmsSettings | None, progress: Progre
     return good, rejected, len(rows)
 
 
-async def import_contacts(store: Store, jid: str, text: str, settings: SmsSettings | None,
+async def import_contacts(store: Store, jid: str, text: str, settings: Settings,
                           skip_bad: bool = False, progress: Progress | None = None) -> ImportReport:
-    """Map the contacts of a CSV file (see CSV_HELP) for one user, all or nothing unless `skip_bad`."""
+    """Map the contacts of a CSV file (see csv_help) for one user, all or nothing unless `skip_bad`."""
     jid = await _require_user(store, jid)
     good, rejected, count = parse_contacts_csv(text, settings, progress)
     existing = {(c.transport, c.address): c.name for c in await store.contacts.find(jid)}

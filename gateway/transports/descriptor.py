@@ -41,19 +41,21 @@ class ContactAddresses:
 
     metavar: str  # the CLI option's value, e.g. NUMBER
     example: str  # one address as an admin would type it, e.g. +14155552671
-    description: str  # what an address is, for the CLI and the CSV help: "a phone number, e.g. ..."
-    label: str  # the address field of the contact commands, e.g. "Phone number"
+    description: str  # one line: "a phone number, e.g. +14155552671"
+    csv_description: str  # for the CSV help, where the rules may take a few more words
     # The stored form of an address as typed, judged with the transport's settings when it is configured (None
     # when not); raises AdminError with the reason.
     parse: Callable[[str, TransportSettings | None], str]
-    # Contacts may name one of the user's bound addresses to send from (`--via`).
-    via: bool = False
+    # How an admin binds an address to a user, when contacts may name one of theirs to send from (`--via`), e.g.
+    # "xmpp-gateway admin sms bind"; None when they may not.
+    bind_command: str | None = None
 
 
 class TransportDescriptor(ABC):
     """Registered under the entry point group `xmpp_gateway.transports`, its name being `kind`."""
 
     kind: ClassVar[str]  # the entry point's name and the default `[transports.<kind>]` table name
+    title: ClassVar[str]  # how people call it in a sentence: "SMS", "IRC"
     settings: ClassVar[type[TransportSettings]]
     # Said after the access policy in the registration instructions, e.g. what registering does not do.
     registration_note: ClassVar[str] = ""

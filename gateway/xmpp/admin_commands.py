@@ -11,7 +11,7 @@ from gateway.store.contacts import ContactExists, ContactNotFound
 from gateway.store.users import UserNotFound
 from gateway.xmpp.addressing import peer_jid
 
-ADDRESS = Field("address", "Address (phone number, or nick%network on IRC)")
+ADDRESS = Field("address", "Address")  # commands_for says which addresses, per transport
 NAME = Field("name", "Name shown in the roster", rest=True)  # chat: the rest of the line (names have spaces)
 GROUP = Field("group", "Roster group", required=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from gateway.commands.command import Command
 from gateway.commands.command_set import CommandSet
@@ -12,7 +13,7 @@ from gateway.core.policy import AccessControl
 from gateway.store.store import Store
 from gateway.transports.descriptor import TransportDescriptor
 from gateway.xmpp.adhoc import AdhocCommands
-from gateway.xmpp.admin_commands import ADMIN_COMMANDS
+from gateway.xmpp.admin_commands import ADDRESS, ADMIN_COMMANDS
 from gateway.xmpp.chat import ChatCommands
 from gateway.xmpp.component import GatewayComponent
 from gateway.xmpp.redaction import redact_stanza_logs
@@ -24,8 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def commands_for(descriptor: TransportDescriptor) -> tuple[Command, ...]:
-    """User commands, then admin commands, then the transport's own."""
-    return USER_COMMANDS + ADMIN_COMMANDS + descriptor.commands()
+    """User commands, then admin commands, then the transport's own; the address field says what an address is
+    on this transport."""
+    shared = USER_COMMANDS + ADMIN_COMMANDS
+    addresses = descriptor.contact_addresses()
+    if addresses is not None:
+        address = replace(ADDRESS, label=f"Address ({addresses.description})")
+        shared = tuple(replace(c, fields=tuple(address if f is ADDRESS else f for f in c.fields)) for c in shared)
+    return shared + descriptor.commands()
 
 
 class Administration:

@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.admin.contacts import (
-    IRC,
-    SMS,
     ImportReport,
     Rejected,
     add_contact,
+    csv_help,
     import_contacts,
-    irc_address,
     list_contacts,
     parse_contacts_csv,
     remove_contact,
@@ -21,9 +19,12 @@ from gateway.admin.contacts import (
 from gateway.admin.users import AdminError, add_user
 from gateway.store.contacts import ContactExists, ContactRecord, NewContact
 from gateway.store.store import Store
+from gateway.transports.irc.admin import contact_address as irc_address
+from gateway.transports.settings import TransportSettings
 from gateway.transports.sms.settings import SmsSettings
 
 ALICE = "alice@example.org"
+SMS, IRC = "sms", "irc"
 
 
 @pytest.fixture
@@ -34,9 +35,10 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await opened.close()
 
 
-def gb_settings() -> SmsSettings:
-    return SmsSettings.model_validate({"jid": "sms.example.org", "secret": "s", "account_sid": "AC" + "ab" * 16,
-                                       "auth_token": "t", "default_region": "GB"})
+def gb_settings() -> dict[str, TransportSettings]:
+    """The configured transports: SMS in the United Kingdom."""
+    return {SMS: SmsSettings.model_validate({"jid": "sms.example.org", "secret": "s", "account_sid": "AC" + "ab" * 16,
+                                             "auth_token": "t", "default_region": "GB"})}
 
 
 # -- addresses ----------------------------------------------------------------------------------------------
@@ -154,10 +156,10 @@ async def test_one_bad_row_stores_nothing_and_each_is_named_with_its_line(store:
     report = await import_contacts(store, ALICE, BAD, None)
 
     assert report.stored == 0 and report.rows == 9
-    assert [(r.line, r.reason.split(":")[0]) for r in report.rejected] == [
+    assert [(r.line, r.reason.split(":")[0] if "fax" not in r.reason else r.reason) for r in report.rejected] == [
         (3, "the name is empty"),
         (4, "'alice' is a network"),
-        (5, "unknown transport 'fax'"),
+        (5, "unknown transport 'fax': use irc or sms"),
         (6, "sms +12025550100 is already on line 2"),
         (7, "4 fields, the header names 3"),
         (8, "'555' (read as +1555) is not a phone number"),
@@ -233,3 +235,11 @@ async def test_via_names_one_of_the_users_own_numbers(store: Store) -> None:
         await add_contact(store, ALICE, SMS, "+12025550123", "Other", None, None, via="+12025550199")
     with pytest.raises(AdminError, match="SMS contacts only"):
         await add_contact(store, ALICE, IRC, "bob%libera", "Bob", None, None, via="+12025550101")
+
+
+def test_the_csv_help_names_each_installed_transport_with_its_addresses() -> None:
+    text = csv_help()
+    assert "  transport  irc or sms (required)" in text
+    assert "irc: nick%network, e.g. alice%libera" in text
+    assert "sms: a phone number, +14155552671 (or national" in text
+    assert "  Bob,sms,+14155552671," in text

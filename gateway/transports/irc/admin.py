@@ -1,6 +1,7 @@
 """`xmpp-gateway admin irc network add | list | remove`, and the same for ad-hoc commands: the networks users may
 join. What an admin types is checked by the transport's own `IrcNetwork` model, so a stored network is always one
-the transport can use; a change reaches a running gateway within its cache time (accounts.py)."""
+the transport can use; a change reaches a running gateway within its cache time (accounts.py). Also how an admin
+writes an IRC contact (`nick%network`), for the CLI and CSV import."""
 
 from __future__ import annotations
 
@@ -10,11 +11,30 @@ from gateway.admin.users import AdminError
 from gateway.store.irc import ADMIN, CONFIG, NetworkExists, NetworkNotFound, NetworkRecord
 from gateway.store.secrets import SecretsUnavailable
 from gateway.store.store import Store
+from gateway.transports.base import AddressError
+from gateway.transports.irc.addressing import EXAMPLE_NICK, Casemapping, parse_local_part
 from gateway.transports.irc.records import to_record
 from gateway.transports.irc.settings import IRC_LINE_BYTES, IrcNetwork, check_network_name
+from gateway.transports.settings import TransportSettings
 
 COLUMNS = ("name", "host", "port", "tls", "verify_certificate", "ca_file", "password", "encoding_fallback",
            "max_line_bytes", "origin")
+
+
+def contact_address(text: str, settings: TransportSettings | None = None) -> str:
+    """`nick%network` checked by the IRC transport's addressing rules; stored as the address's key (the nick folded
+    with the rfc1459 casemapping, the network lower-cased), so one IRC user is one contact however it is typed."""
+    text = text.strip()
+    try:
+        parsed = parse_local_part(text)
+    except AddressError as exc:
+        raise AdminError(exc.text.rstrip(".")) from None
+    if parsed.kind == "channel":
+        raise AdminError(f"{text!r} is a channel: channels are group chats, a contact is nick%network "
+                         f"(e.g. {EXAMPLE_NICK})")
+    if parsed.kind == "network":
+        raise AdminError(f"{text!r} is a network: a contact is nick%network (e.g. {EXAMPLE_NICK})")
+    return parsed.key(Casemapping.RFC1459)
 
 
 def network(name: str, host: str, *, port: int | None = None, tls: bool = True, verify_certificate: bool = True,

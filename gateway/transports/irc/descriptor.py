@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import RegistrationField, TransportDescriptor
+from gateway.transports.descriptor import ContactAddresses, RegistrationField, TransportDescriptor
 from gateway.transports.irc.settings import IrcSettings
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class IrcDescriptor(TransportDescriptor):
     kind = "irc"
+    title = "IRC"
     settings = IrcSettings
 
     def adapter_class(self) -> type[Transport[Any]]:
@@ -25,6 +26,14 @@ class IrcDescriptor(TransportDescriptor):
         from gateway.transports.irc.commands import COMMANDS
 
         return COMMANDS
+
+    def contact_addresses(self) -> ContactAddresses:
+        from gateway.transports.irc.addressing import EXAMPLE_NICK
+        from gateway.transports.irc.admin import contact_address
+
+        return ContactAddresses(metavar="NICK%NETWORK", example=EXAMPLE_NICK,
+                                description=f"an IRC nick on a network, e.g. {EXAMPLE_NICK}",
+                                csv_description=f"nick%network, e.g. {EXAMPLE_NICK}", parse=contact_address)
 
     def registration_fields(self) -> tuple[RegistrationField, ...]:
         from gateway.transports.irc.addressing import check_nick

@@ -389,7 +389,7 @@ class _UserEvents(IrcEventsBase):
                 timestamp=event.time, room_nick=event.source, room_private=True))
             return
         self.transport.contact_seen(self.owner, self.network, connection, event.source)
-        # Contacts are stored under the rfc1459-folded nick (gateway/admin/contacts.py): look them up the same way.
+        # Contacts are stored under the rfc1459-folded nick (admin.contact_address): look them up the same way.
         contact = await self.transport.context.store.contacts.get(
             self.owner, self.transport.name, f"{Casemapping.RFC1459.fold(event.source)}%{self.network}")
         await self.transport.router.receive(InboundMessage(

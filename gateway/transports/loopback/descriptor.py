@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 class LoopbackDescriptor(TransportDescriptor):
     kind = "loopback"
+    title = "Loopback"
     settings = LoopbackSettings
 
     def adapter_class(self) -> type[Transport[Any]]:

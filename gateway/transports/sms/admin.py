@@ -7,6 +7,7 @@ from gateway.store.bindings import BindingExists, BindingNotFound, BindingRecord
 from gateway.store.store import Store
 from gateway.store.users import UserNotFound
 from gateway.transports.base import AddressError
+from gateway.transports.settings import TransportSettings
 from gateway.transports.sms.addressing import prompt_to_e164
 from gateway.transports.sms.settings import SmsSettings
 
@@ -21,6 +22,11 @@ def number(text: str, settings: SmsSettings | None) -> str:
         return prompt_to_e164(text, settings.default_region, check=settings.number_check)
     except AddressError as exc:
         raise AdminError(exc.text) from None
+
+
+def contact_address(text: str, settings: TransportSettings | None) -> str:
+    """A contact's number as stored (E.164), read as `number` reads it."""
+    return number(text, settings if isinstance(settings, SmsSettings) else None)
 
 
 async def bind(store: Store, jid: str, text: str, settings: SmsSettings | None, default: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import TransportDescriptor
+from gateway.transports.descriptor import ContactAddresses, TransportDescriptor
 from gateway.transports.sms.settings import SmsSettings
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class SmsDescriptor(TransportDescriptor):
     kind = "sms"
+    title = "SMS"
     settings = SmsSettings
 
     registration_note = "Phone numbers are bound by an admin, not by registering."
@@ -27,5 +28,13 @@ class SmsDescriptor(TransportDescriptor):
         from gateway.transports.sms.commands import COMMANDS
 
         return COMMANDS
+
+    def contact_addresses(self) -> ContactAddresses:
+        from gateway.transports.sms.admin import contact_address
+
+        return ContactAddresses(
+            metavar="NUMBER", example="+14155552671", description="a phone number, e.g. +14155552671",
+            csv_description="a phone number, +14155552671 (or national, in the configured default region)",
+            parse=contact_address, bind_command="xmpp-gateway admin sms bind")
 
 DESCRIPTOR = SmsDescriptor()
