@@ -21,7 +21,7 @@ demo: system-packages $(STAMP)
 	$(VENV)/bin/xmpp-gateway demo
 
 test: PACKAGES = $(TEST_PACKAGES)
-test: system-packages $(STAMP) lint typecheck pytest
+test: ejabberd-backports system-packages $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway migrations tests bench
@@ -36,12 +36,29 @@ pytest: $(STAMP)
 .PHONY: system-packages
 system-packages:
 	@missing=""; \
-	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PACKAGES); do \
+		[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing="$$missing $$p"; \
+	done; \
 	$(PYTHON) -m venv --help >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Debian 12's ejabberd (23.01) grants roster access and then fails every privileged roster set
+# (processone/ejabberd#3942); bookworm-backports carries 24.12, where the tests see names and groups pushed.
+.PHONY: ejabberd-backports
+ejabberd-backports:
+	@. /etc/os-release; [ "$${VERSION_CODENAME:-}" = bookworm ] || exit 0; \
+	have=$$(dpkg-query -W -f='$${db:Status-Status} $${Version}' ejabberd 2>/dev/null || true); \
+	if [ "$${have%% *}" != installed ] || dpkg --compare-versions "$${have#* }" lt 23.10; then \
+		echo "installing ejabberd from bookworm-backports"; \
+		grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/ || \
+			printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' | \
+			$(SUDO) tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -t bookworm-backports ejabberd; \
 	fi
 
 venv: $(STAMP)
