@@ -89,7 +89,7 @@ def summarize(raw: Path, top: int = 12) -> ProfileSummary:
         else:
             packages[_package(leaf)] += count
         for name in set(frames):
-            if "(gateway/" in name and not name.startswith(("<module>", "main (", "_run (", "_run_async (")):
+            if "(gateway/" in name and not name.startswith(("<module>", "main (", "_run (", "run_async (")):
                 inclusive[name] += count
 
     def share(n: int) -> float:

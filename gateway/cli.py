@@ -7,15 +7,12 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from typing import Any
 
 from gateway import __version__
 from gateway.admin import contacts as contact_admin
+from gateway.admin.command_line import CliError, Handler, add_command, load, run_async, safe_url, with_store
 from gateway.admin.output import print_records
 from gateway.admin.progress import ProgressBar
 from gateway.admin.users import (
@@ -28,26 +25,19 @@ from gateway.admin.users import (
     set_admin,
     set_enabled,
 )
-from gateway.config import Config, ConfigError, default_config_path, load_config
+from gateway.config import ConfigError
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
 from gateway.store.store import Store
-from gateway.transports.discovery import descriptors
-from gateway.transports.irc import admin as irc_admin
-from gateway.transports.sms import admin as sms_admin
-from gateway.transports.sms.settings import SmsSettings
-
-T = TypeVar("T")
-
-
-class CliError(Exception):
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
+from gateway.transports.discovery import DiscoveryError, descriptors
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except DiscoveryError as exc:  # an installed transport that cannot be loaded
+        print(f"xmpp-gateway: {exc}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.print_help(sys.stderr)
@@ -70,14 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="XMPP components bridging users to SMS and IRC.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str,
-                parent: Any = commands, config: bool = True) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
-        sub.set_defaults(handler=handler)
-        if config:
-            sub.add_argument("-c", "--config", type=Path, default=None,
-                             help=f"config file (default: $XMPP_GATEWAY_CONFIG or {default_config_path({})})")
-        return sub
+    def command(name: str, handler: Handler, help: str, parent: Any = commands, config: bool = True
+                ) -> argparse.ArgumentParser:
+        return add_command(parent, name, handler, help, config)
 
     run = command("run", _run, "run the gateway")
     run.add_argument("--log-json", action="store_true", help="log JSON lines instead of text")
@@ -152,73 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
     contact_import.add_argument("--json", action="store_true",
                                 help="print the outcome as JSON: imported, rows and rejected (line, reason)")
 
-    sms = admin.add_parser("sms", help="SMS numbers bound to users, and their block lists").add_subparsers(
-        title="sms commands", metavar="COMMAND")
-    bind = command("bind", _sms_bind, "bind a Twilio number to a user (adds the user if needed)", parent=sms)
-    bind.add_argument("jid")
-    bind.add_argument("number", help="the Twilio number, e.g. +14155552671")
-    bind.add_argument("--default", action="store_true", help="make it the user's default sending number")
-    sms_list = command("list", _sms_list, "list bound numbers", parent=sms)
-    sms_list.add_argument("jid", nargs="?", help="only this user's numbers")
-    sms_list.add_argument("--json", action="store_true", help="print JSON")
-    for name, number_handler, text in (
-            ("unbind", _sms_number_command(sms_admin.unbind, "unbound {number} from {jid}"),
-             "unbind a number from a user"),
-            ("block", _sms_number_command(sms_admin.block, "{jid} no longer receives texts from {number}"),
-             "drop a number's texts to a user (journaled as blocked)"),
-            ("unblock", _sms_number_command(sms_admin.unblock, "{jid} receives texts from {number} again"),
-             "deliver a blocked number's texts again")):
-        sub = command(name, number_handler, text, parent=sms)
-        sub.add_argument("jid")
-        sub.add_argument("number")
-
-    irc = admin.add_parser("irc", help="IRC networks users may join").add_subparsers(
-        title="irc areas", metavar="AREA")
-    networks = irc.add_parser("network", help="the IRC networks users may join").add_subparsers(
-        title="network commands", metavar="COMMAND")
-    network_add = command("add", _irc_network_add, "let users join a network's channels (a running gateway sees it "
-                          "within 2 s)", parent=networks)
-    network_add.add_argument("name", help="short name, the JID part: #channel%%NAME@<irc domain>")
-    network_add.add_argument("host", help="server host name or IP address")
-    network_add.add_argument("--port", type=int, help="default 6697 with TLS, 6667 without")
-    network_add.add_argument("--no-tls", action="store_true", help="plain text connection (not recommended)")
-    network_add.add_argument("--no-verify", action="store_true", help="do not check the server's TLS certificate")
-    network_add.add_argument("--ca-file", help="PEM file of the CAs to trust for this network")
-    network_add.add_argument("--password-file", metavar="PATH",
-                             help="file holding the server password ('-': read it from stdin); stored encrypted, "
-                                  "needs [database] secret_key")
-    network_add.add_argument("--encoding", default="latin-1", help="how to read text that is not UTF-8")
-    network_add.add_argument("--max-line-bytes", type=int, default=512, help="longest line the server accepts")
-    network_add.add_argument("--replace", action="store_true", help="replace a network of that name")
-    network_list = command("list", _irc_network_list, "list the networks", parent=networks)
-    network_list.add_argument("--json", action="store_true", help="print JSON")
-    network_remove = command("remove", _irc_network_remove, "remove a network", parent=networks)
-    network_remove.add_argument("name")
-
-    sandbox = command("sms-sandbox", _sms_sandbox,
-                      "run the local Twilio-compatible sandbox, with its phone page (development only)")
-    sandbox.add_argument("--listen", default="127.0.0.1:8088", help="host:port (default 127.0.0.1:8088)")
-    sandbox.add_argument("--number", action="append", default=[],
-                         help="a number of the account (repeatable; default: any)")
+    for installed in descriptors().values():  # each transport's `admin <kind> ...` and tools
+        installed.add_cli(admin, commands)
     return parser
 
 
 # -- commands ---------------------------------------------------------------------------------------------
-def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config or default_config_path())
-
-
 def _version(_args: argparse.Namespace) -> int:
     print(f"xmpp-gateway {__version__}")
     return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
     print(f"{config.path}: valid")
     print(f"  XMPP server:  {config.xmpp.host}:{config.xmpp.component_port}"
           f"  admins: {', '.join(config.xmpp.admins) or '(none)'}")
-    print(f"  database:     {_safe_url(config.database.sqlalchemy_url)}")
+    print(f"  database:     {safe_url(config.database.sqlalchemy_url)}")
     print(f"  HTTP:         {config.http.listen}  public URL: {config.http.base_url}")
     for name, settings in config.transports.items():
         print(f"  transport {name}: {settings.jid}  access: {settings.access}")
@@ -230,9 +165,9 @@ def _check_config(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from gateway.app import Gateway  # keeps `check-config` and `admin` from importing slixmpp
 
-    config = _config(args)
+    config = load(args)
     setup_logging(config.log.level, args.log_json or config.log.format == "json", config.secrets())
-    _run_async(Gateway(config).run(), config)
+    run_async(Gateway(config).run(), config)
     return 0
 
 
@@ -245,7 +180,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
 
     async def upgrade() -> str | None:
         store = await Store.open(config.database.sqlalchemy_url, migrate=True)
@@ -254,15 +189,15 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    revision = _run_async(upgrade(), config)
-    print(f"database at {_safe_url(config.database.sqlalchemy_url)} is at revision {revision}")
+    revision = run_async(upgrade(), config)
+    print(f"database at {safe_url(config.database.sqlalchemy_url)} is at revision {revision}")
     return 0
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
     transports = check_transports(args.transport, list(config.transports))
-    user = _with_store(args, lambda store: add_user(store, args.jid, admin=args.admin, transports=transports),
+    user = with_store(args, lambda store: add_user(store, args.jid, admin=args.admin, transports=transports),
                        config)
     where = f" for {', '.join(sorted(user.transports))}" if user.transports else ""
     print(f"added {user.jid}{' (admin)' if user.is_admin else ''}{where}")
@@ -270,8 +205,8 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _user_list(args: argparse.Namespace) -> int:
-    config = _config(args)
-    users = _with_store(args, lambda store: list_users(store, config.xmpp.admins), config)
+    config = load(args)
+    users = with_store(args, lambda store: list_users(store, config.xmpp.admins), config)
     rows = [{**dataclasses.asdict(u), "transports": sorted(u.transports)} for u in users]
     if not args.json:
         rows = [{**row, "transports": ",".join(row["transports"])} for row in rows]
@@ -280,10 +215,10 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _user_remove(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
     if args.transport is not None:
         check_transports([args.transport], list(config.transports))
-    gone = _with_store(args, lambda store: remove_user(store, args.jid, args.transport), config)
+    gone = with_store(args, lambda store: remove_user(store, args.jid, args.transport), config)
     if args.transport is None:
         print(f"removed {args.jid} and all their data")
     else:
@@ -293,13 +228,13 @@ def _user_remove(args: argparse.Namespace) -> int:
 
 
 def _user_flag(args: argparse.Namespace, enabled: bool | None = None, admin: bool | None = None) -> int:
-    config = _config(args)
+    config = load(args)
     if enabled is not None:
-        user, changed = _with_store(args, lambda store: set_enabled(store, args.jid, enabled), config)
+        user, changed = with_store(args, lambda store: set_enabled(store, args.jid, enabled), config)
         state = "enabled" if enabled else "disabled"
     else:
         assert admin is not None
-        user, changed = _with_store(args, lambda store: set_admin(store, args.jid, admin), config)
+        user, changed = with_store(args, lambda store: set_admin(store, args.jid, admin), config)
         state = "an admin" if admin else "not an admin"
     print(f"{user.jid} is {state}{'' if changed else ' (it already was)'}")
     if user.jid in config.xmpp.admins and (enabled is False or admin is False):
@@ -331,9 +266,9 @@ def _contact_address(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _contact_add(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
     transport, text = _contact_address(args)
-    contact = _with_store(args, lambda store: contact_admin.add_contact(
+    contact = with_store(args, lambda store: contact_admin.add_contact(
         store, args.jid, transport, text, args.name, args.group, config.transports, args.via), config)
     group = f" in group {contact.group}" if contact.group else ""
     via = f", texted from {contact.via}" if contact.via else ""
@@ -342,16 +277,16 @@ def _contact_add(args: argparse.Namespace) -> int:
 
 
 def _contact_list(args: argparse.Namespace) -> int:
-    found = _with_store(args, lambda store: contact_admin.list_contacts(store, args.jid, args.transport))
+    found = with_store(args, lambda store: contact_admin.list_contacts(store, args.jid, args.transport))
     print_records([dataclasses.asdict(c) for c in found], ["name", "transport", "address", "group"], sys.stdout,
                   as_json=args.json)
     return 0
 
 
 def _contact_remove(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
     transport, text = _contact_address(args)
-    stored = _with_store(args, lambda store: contact_admin.remove_contact(
+    stored = with_store(args, lambda store: contact_admin.remove_contact(
         store, args.jid, transport, text, config.transports), config)
     print(f"removed the {transport} contact {stored} of {args.jid}")
     return 0
@@ -362,9 +297,9 @@ _REJECTS_SHOWN = 100
 
 
 def _contact_import(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = load(args)
     text = contact_admin.read_csv_file(args.file)
-    report = _with_store(args, lambda store: contact_admin.import_contacts(
+    report = with_store(args, lambda store: contact_admin.import_contacts(
         store, args.jid, text, config.transports, skip_bad=args.skip_bad, progress=ProgressBar(sys.stderr)),
         config)
     failed = bool(report.rejected) and not args.skip_bad
@@ -383,127 +318,3 @@ def _contact_import(args: argparse.Namespace) -> int:
         skipped = f"; {len(report.rejected)} rows rejected" if report.rejected else ""
         print(f"imported {report.stored} contacts for {bare_jid(args.jid)} from {args.file}{skipped}")
     return 0
-
-
-def _sms_settings(config: Config) -> SmsSettings | None:
-    settings = config.transports.get("sms")
-    return settings if isinstance(settings, SmsSettings) else None
-
-
-def _sms_bind(args: argparse.Namespace) -> int:
-    config = _config(args)
-    binding, added = _with_store(args, lambda store: sms_admin.bind(
-        store, args.jid, args.number, _sms_settings(config), default=args.default), config)
-    if added:
-        print(f"added user {binding.jid}")
-    print(f"bound {binding.address} to {binding.jid}{' (default)' if binding.is_default else ''}")
-    return 0
-
-
-def _sms_number_command(operation: Callable[[Store, str, str, SmsSettings | None], Awaitable[str]], done: str
-                        ) -> Callable[[argparse.Namespace], int]:
-    """A command that applies `operation` to (JID, number) and reports `done` with the number as understood."""
-
-    def handler(args: argparse.Namespace) -> int:
-        config = _config(args)
-        number = _with_store(args, lambda store: operation(store, args.jid, args.number, _sms_settings(config)),
-                             config)
-        print(done.format(jid=args.jid, number=number))
-        return 0
-
-    return handler
-
-
-def _sms_list(args: argparse.Namespace) -> int:
-    bindings = _with_store(args, lambda store: sms_admin.list_bindings(store, args.jid))
-    print_records([dataclasses.asdict(b) for b in bindings], ["jid", "address", "is_default"], sys.stdout,
-                  as_json=args.json)
-    return 0
-
-
-def _irc_network_add(args: argparse.Namespace) -> int:
-    password = None
-    if args.password_file:
-        try:
-            source = sys.stdin.read() if args.password_file == "-" else Path(args.password_file).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read the password file {args.password_file}: {exc}") from None
-        password = source.strip()
-    checked = irc_admin.network(args.name, args.host, port=args.port, tls=not args.no_tls,
-                                verify_certificate=not args.no_verify, ca_file=args.ca_file, password=password,
-                                encoding_fallback=args.encoding, max_line_bytes=args.max_line_bytes)
-    record = _with_store(args, lambda store: irc_admin.add_network(store, checked, replace=args.replace))
-    shown = irc_admin.row(record)
-    tls = ("TLS" if record.verify_certificate else "TLS without certificate check") if record.tls else "no TLS"
-    secret = ", server password stored encrypted" if record.has_password else ""
-    print(f"network {record.name}: {record.host}:{shown['port']}, {tls}{secret}")
-    return 0
-
-
-def _irc_network_list(args: argparse.Namespace) -> int:
-    records = _with_store(args, irc_admin.list_networks)
-    print_records([irc_admin.row(r) for r in records], irc_admin.COLUMNS, sys.stdout, as_json=args.json)
-    return 0
-
-
-def _irc_network_remove(args: argparse.Namespace) -> int:
-    record = _with_store(args, lambda store: irc_admin.remove_network(store, args.name))
-    print(f"removed the network {record.name}")
-    note = irc_admin.removal_note(record)
-    if note:
-        print(note)
-    return 0
-
-
-def _sms_sandbox(args: argparse.Namespace) -> int:
-    from gateway.transports.sms.sandbox import run_sandbox
-
-    config = _config(args)
-    settings = _sms_settings(config)
-    if settings is None:
-        raise CliError(f"{config.path} has no [transports.sms] table: the sandbox takes the account SID and "
-                       "auth token from it", status=2)
-    host, _, port = args.listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise CliError(f"--listen {args.listen!r} is not host:port", status=2)
-    setup_logging("info")
-    webhook = f"{config.http.base_url}/sms/inbound"
-    asyncio.run(run_sandbox(host, int(port), settings.account_sid, settings.auth_token.get_secret_value(), webhook,
-                            numbers=args.number,
-                            on_ready=lambda sandbox: print(f"SMS sandbox on {sandbox.url}: the phone page is "
-                                                           f"{sandbox.url}/ and inbound texts go to {webhook}",
-                                                           flush=True)))
-    return 0
-
-
-# -- plumbing ---------------------------------------------------------------------------------------------
-def _with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable[T]],
-                config: Config | None = None) -> T:
-    config = config or _config(args)
-
-    async def go() -> T:
-        store = await Store.open(config.database.sqlalchemy_url, secret_key=config.database.secret_key_value)
-        try:
-            current, head = await schema_revision(store.engine)
-            if current != head:
-                raise CliError(f"the database schema is at {current or 'nothing'}, this gateway needs {head}: "
-                               f"run `xmpp-gateway db upgrade -c {config.path}` first")
-            return await operation(store)
-        finally:
-            await store.close()
-
-    return _run_async(go(), config)
-
-
-def _run_async(coroutine: Coroutine[Any, Any, T], config: Config) -> T:
-    try:
-        return asyncio.run(coroutine)
-    except (DBAPIError, SQLAlchemyError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise CliError(f"database {_safe_url(config.database.sqlalchemy_url)}: {reason}") from None
-    except OSError as exc:  # a port in use, a database server that is down, a directory we cannot write
-        raise CliError(str(exc)) from None
-
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import ContactAddresses, RegistrationField, TransportDescriptor
+from gateway.transports.descriptor import ContactAddresses, RegistrationField, SubParsers, TransportDescriptor
 from gateway.transports.irc.settings import IrcSettings
 
 if TYPE_CHECKING:
@@ -40,6 +40,11 @@ class IrcDescriptor(TransportDescriptor):
 
         return (RegistrationField("nick", "Default IRC nick, for every network (optional; a nick set for one "
                                           "network with irc-nick wins there)", check_nick),)
+
+    def add_cli(self, admin: SubParsers, commands: SubParsers) -> None:
+        from gateway.transports.irc.cli import add_cli
+
+        add_cli(admin, commands)
 
 
 DESCRIPTOR = IrcDescriptor()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import ContactAddresses, TransportDescriptor
+from gateway.transports.descriptor import ContactAddresses, SubParsers, TransportDescriptor
 from gateway.transports.sms.settings import SmsSettings
 
 if TYPE_CHECKING:
@@ -36,5 +36,11 @@ class SmsDescriptor(TransportDescriptor):
             metavar="NUMBER", example="+14155552671", description="a phone number, e.g. +14155552671",
             csv_description="a phone number, +14155552671 (or national, in the configured default region)",
             parse=contact_address, bind_command="xmpp-gateway admin sms bind")
+
+    def add_cli(self, admin: SubParsers, commands: SubParsers) -> None:
+        from gateway.transports.sms.cli import add_cli
+
+        add_cli(admin, commands)
+
 
 DESCRIPTOR = SmsDescriptor()
