@@ -7,6 +7,30 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal, TypeGuard, get_args
+
+# The stanza error conditions of RFC 6120 8.3.3, the only ones a stanza may carry: a Literal, so that a misspelt
+# condition is a type error rather than an error stanza that clients cannot read.
+ErrorCondition = Literal[
+    "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone", "internal-server-error",
+    "item-not-found", "jid-malformed", "not-acceptable", "not-allowed", "not-authorized", "policy-violation",
+    "recipient-unavailable", "redirect", "registration-required", "remote-server-not-found",
+    "remote-server-timeout", "resource-constraint", "service-unavailable", "subscription-required",
+    "undefined-condition", "unexpected-request",
+]
+# The error types of RFC 6120 8.3.2: what the sender may do about it ("wait": trying again later may work).
+ErrorType = Literal["auth", "cancel", "continue", "modify", "wait"]
+_CONDITIONS: frozenset[str] = frozenset(get_args(ErrorCondition))
+
+
+def as_error_condition(value: str | None) -> ErrorCondition:
+    """A condition read back as text (from the journal) as one a stanza may carry: an unknown or missing one
+    is undefined-condition."""
+    return value if _is_condition(value) else "undefined-condition"
+
+
+def _is_condition(value: str | None) -> TypeGuard[ErrorCondition]:
+    return value in _CONDITIONS
 
 
 class Direction(StrEnum):
@@ -98,9 +122,11 @@ class Outcome:
     message: OutboundMessage
     status: Status
     provider_id: str | None = None
-    error_condition: str | None = None  # an XMPP stanza error condition, for FAILED and UNKNOWN
+    # For FAILED and UNKNOWN. Text, not ErrorCondition, because the journal reads it back from a column;
+    # as_error_condition checks it before it becomes XML.
+    error_condition: str | None = None
     error_text: str | None = None
-    error_type: str = "cancel"  # "wait" when trying again later may work
+    error_type: ErrorType = "cancel"
 
     @property
     def needs_report(self) -> bool:
@@ -132,7 +158,7 @@ class Refusal(Exception):
     A plain exception, not a frozen dataclass: raising machinery (contextlib, tracebacks) sets attributes on it.
     """
 
-    def __init__(self, condition: str, text: str) -> None:
+    def __init__(self, condition: ErrorCondition, text: str) -> None:
         super().__init__(condition, text)
         self.condition = condition
         self.text = text

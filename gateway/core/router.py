@@ -12,6 +12,7 @@ from typing import Any
 from gateway.core.backlog import RoomBacklog
 from gateway.core.events import (
     Direction,
+    ErrorCondition,
     InboundMessage,
     JournalError,
     OutboundMessage,
@@ -168,7 +169,7 @@ class Router:
                 message, Status.FAILED, error_condition="recipient-unavailable",
                 error_text=f"Not sent: the connection was lost before it went out ({error}).")))
 
-    async def _failed_in_room(self, message: OutboundMessage, condition: str, text: str) -> None:
+    async def _failed_in_room(self, message: OutboundMessage, condition: ErrorCondition, text: str) -> None:
         if await self._journal.record_outcome(Outcome(message, Status.FAILED, error_condition=condition,
                                                       error_text=text)):
             assert message.journal_id is not None

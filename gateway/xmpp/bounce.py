@@ -1,4 +1,5 @@
-"""Error replies built afresh: the id, the addresses swapped and the error, never a copy of what was received.
+"""The one builder of error stanzas: built afresh from the id, the addresses and the error, never a copy of what
+was received. Conditions and types are checked Literals (core.events.ErrorCondition, ErrorType).
 
 RFC 6120 8.3.1 lets an error carry the original payload; we never do: the payload is untrusted (slixmpp would write
 a namespace value like `urn:x:a"b` unescaped and cut the stream, and copying a deeply nested tree raises
@@ -14,6 +15,7 @@ from slixmpp import JID
 from slixmpp.jid import InvalidJID
 from slixmpp.stanza.error import Error
 
+from gateway.core.events import ErrorCondition, ErrorType
 from gateway.xmpp.stanza_text import attribute
 from gateway.xmpp.stanza_text import text as escape
 
@@ -26,17 +28,18 @@ STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 Error.conditions = Error.conditions | {"policy-violation"}
 
 # RFC 6120 8.3.3: the type each condition usually has.
-_TYPES = {"bad-request": "modify", "jid-malformed": "modify", "not-acceptable": "modify", "policy-violation": "modify",
-          "forbidden": "auth", "not-authorized": "auth", "registration-required": "auth",
-          "resource-constraint": "wait", "recipient-unavailable": "wait", "remote-server-timeout": "wait"}
+_TYPES: dict[ErrorCondition, ErrorType] = {
+    "bad-request": "modify", "jid-malformed": "modify", "not-acceptable": "modify", "policy-violation": "modify",
+    "forbidden": "auth", "not-authorized": "auth", "registration-required": "auth",
+    "resource-constraint": "wait", "recipient-unavailable": "wait", "remote-server-timeout": "wait"}
 
 
-def error_type(condition: str) -> str:
+def error_type(condition: ErrorCondition) -> ErrorType:
     return _TYPES.get(condition, "cancel")
 
 
-def bounce(xmpp: Any, kind: str, *, id: str | None, to: JID | str, sender: JID | str, condition: str, text: str,
-           etype: str | None = None) -> Any:
+def bounce(xmpp: Any, kind: str, *, id: str | None, to: JID | str, sender: JID | str, condition: ErrorCondition,
+           text: str, etype: ErrorType | None = None) -> Any:
     """An error `kind` stanza (message, presence or iq) with `id`, to `to` from `sender`; None when an address is
     no JID (nothing can be answered then)."""
     try:
@@ -58,7 +61,8 @@ def bounce(xmpp: Any, kind: str, *, id: str | None, to: JID | str, sender: JID |
     return reply
 
 
-def answer_error(xmpp: Any, stanza: Any, condition: str, text: str, etype: str | None = None) -> None:
+def answer_error(xmpp: Any, stanza: Any, condition: ErrorCondition, text: str, etype: ErrorType | None = None
+                 ) -> None:
     """Send the error reply to a received stanza (see `bounce`); error stanzas are never answered."""
     if stanza.xml.get("type") == "error":
         return
@@ -69,8 +73,9 @@ def answer_error(xmpp: Any, stanza: Any, condition: str, text: str, etype: str |
 
 
 def error_condition(stanza: Any) -> str | None:
-    """The condition of a received error stanza. Read from the XML: slixmpp's error plugin looks for the error
-    element in jabber:client and, on a component stream (jabber:component:accept), makes an empty one instead."""
+    """The condition of a received error stanza, as text (foreign input may name anything). Read from the XML:
+    slixmpp's error plugin looks for the error element in jabber:client and, on a component stream
+    (jabber:component:accept), makes an empty one instead."""
     for element in stanza.xml:
         if element.tag.endswith("}error"):
             for child in element:
@@ -80,8 +85,8 @@ def error_condition(stanza: Any) -> str | None:
     return None
 
 
-def error_text(kind: str, *, id: str | None, to: str, sender: str, condition: str, text: str,
-               etype: str | None = None) -> str:
+def error_text(kind: str, *, id: str | None, to: str, sender: str, condition: ErrorCondition, text: str,
+               etype: ErrorType | None = None) -> str:
     """An error stanza written as text: for an address that the server took and slixmpp's JID refuses (its
     stringprep is stricter, e.g. about code points Unicode 3.2 did not assign), which no stanza object can hold."""
     id_xml = f" id={attribute(id)}" if id else ""

@@ -22,7 +22,17 @@ from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 from gateway import __version__
 from gateway.core.backoff import Backoff
-from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status
+from gateway.core.events import (
+    ErrorCondition,
+    ErrorType,
+    InboundMessage,
+    OutboundMessage,
+    Outcome,
+    Refusal,
+    Status,
+    Undeliverable,
+    as_error_condition,
+)
 from gateway.core.router import Router
 from gateway.core.tasks import TaskSet
 from gateway.transports.base import Transport
@@ -456,11 +466,7 @@ class GatewayComponent(ComponentXMPP):
         try:
             address = self.adapter.address_from_prompt(iq["gateway"]["prompt"])
         except Refusal as refusal:
-            reply = iq.reply()
-            reply["error"]["type"] = "modify"
-            reply["error"]["condition"] = "not-acceptable"
-            reply["error"]["text"] = refusal.text
-            reply.send()
+            answer_error(self, iq, "not-acceptable", refusal.text, "modify")
             return
         reply = iq.reply()
         reply["gateway"]["jid"] = str(peer_jid(address, self.domain))
@@ -469,8 +475,8 @@ class GatewayComponent(ComponentXMPP):
     def _reply(self, stanza: Message, text: str) -> None:
         self.make_message(mto=stanza["from"], mfrom=stanza["to"], mbody=text, mtype="chat").send()
 
-    def _error(self, stanza: Message, condition: str, text: str) -> None:
-        etype = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
+    def _error(self, stanza: Message, condition: ErrorCondition, text: str) -> None:
+        etype: ErrorType = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
         answer_error(self, stanza, condition, text, etype)
 
     def _on_subscribe(self, presence: Presence) -> None:
@@ -524,9 +530,9 @@ class GatewayComponent(ComponentXMPP):
             stanza["id"] = f"receipt-{message.journal_id}"
             stanza["receipt"] = message.xmpp_id or ""
         else:
-            stanza = self.make_message(mto=to, mfrom=sender, mtype="error")
-            stanza["id"] = message.xmpp_id or f"error-{message.journal_id}"
-            stanza["error"]["type"] = outcome.error_type
-            stanza["error"]["condition"] = outcome.error_condition or "undefined-condition"
-            stanza["error"]["text"] = outcome.error_text or "The message could not be delivered."
+            stanza = bounce(self, "message", id=message.xmpp_id or f"error-{message.journal_id}", to=to, sender=sender,
+                            condition=as_error_condition(outcome.error_condition),
+                            text=outcome.error_text or "The message could not be delivered.", etype=outcome.error_type)
+            if stanza is None:
+                raise Undeliverable(f"no error can be addressed to {to!r}")
         return self.outbox.send(stanza)

@@ -28,7 +28,16 @@ from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Refusal, Status, new_id
+from gateway.core.events import (
+    ErrorCondition,
+    ErrorType,
+    InboundMessage,
+    OutboundMessage,
+    Outcome,
+    Refusal,
+    Status,
+    new_id,
+)
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.core.tasks import TaskSet
 from gateway.store.rooms import RoomMemberRepository, StoredMembership
@@ -226,14 +235,13 @@ class MucService:
             page = await self.rooms.list_rooms(str(iq["from"].bare), peer_of(iq["to"]), after=rsm["after"] or None,
                                                limit=limit)
         except Refusal as refusal:
-            reply: Iq = iq.reply()
-            reply["error"]["type"] = "cancel" if refusal.condition != "resource-constraint" else "wait"
-            reply["error"]["condition"] = refusal.condition
-            reply["error"]["text"] = refusal.text
-            return reply
+            refused: Iq | None = bounce(self.xmpp, "iq", id=iq["id"], to=iq["from"], sender=iq["to"],
+                                        condition=refusal.condition, text=refusal.text,
+                                        etype="cancel" if refusal.condition != "resource-constraint" else "wait")
+            return refused
         if page is None:
             return None
-        reply = iq.reply()
+        reply: Iq = iq.reply()
         items = reply["disco_items"]
         for listing in page.items:
             name = f"{listing.name} ({listing.occupants})" + (f": {listing.topic}" if listing.topic else "")
@@ -300,15 +308,15 @@ class MucService:
         self._presence(to, member.jid, member.nick, own or Occupant(member.nick), codes=(110, *extra_codes))
         self._subject(to, member)
 
-    def _error_presence(self, presence: Presence, condition: str, text: str) -> None:
-        etype = "auth" if condition in ("forbidden", "not-authorized", "registration-required") else "cancel"
+    def _error_presence(self, presence: Presence, condition: ErrorCondition, text: str) -> None:
+        etype: ErrorType = "auth" if condition in ("forbidden", "not-authorized", "registration-required") else "cancel"
         reply = bounce(self.xmpp, "presence", id=presence["id"], to=presence["from"], sender=presence["to"],
                        condition=condition, text=text, etype=etype)
         if reply is not None:
             ET.SubElement(reply.xml, f"{{{MUC_NS}}}x")
             reply.send()
 
-    def _error_message(self, stanza: Message, condition: str, text: str) -> None:
+    def _error_message(self, stanza: Message, condition: ErrorCondition, text: str) -> None:
         answer_error(self.xmpp, stanza, condition, text, "wait" if condition == "resource-constraint" else "cancel")
 
     # -- presences from users ---------------------------------------------------------------------------------
@@ -682,7 +690,7 @@ class MucService:
         finally:
             self._send_order.release(key, previous, turn)
 
-    def _error_to(self, message: OutboundMessage, room_jid: str, condition: str, text: str) -> None:
+    def _error_to(self, message: OutboundMessage, room_jid: str, condition: ErrorCondition, text: str) -> None:
         to = f"{message.user}/{message.resource}" if message.resource else message.user
         reply = bounce(self.xmpp, "message", id=message.xmpp_id, to=to, sender=room_jid, condition=condition,
                        text=text, etype="wait" if condition == "resource-constraint" else "cancel")

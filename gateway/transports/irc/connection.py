@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from gateway import __version__
 from gateway.core.backoff import Backoff
-from gateway.core.events import Refusal
+from gateway.core.events import ErrorCondition, Refusal
 from gateway.core.pacing import TokenBucket
 from gateway.core.tasks import TaskSet
 from gateway.transports.irc.addressing import check_channel, check_nick, check_target
@@ -99,7 +99,7 @@ JoinErrorKind = Literal["banned", "invite-only", "bad-key", "full", "other", "ti
 _JOIN_ERRORS: dict[str, JoinErrorKind] = {"474": "banned", "473": "invite-only", "475": "bad-key", "471": "full"}
 # Numerics that refuse a JOIN, with the channel as their second parameter.
 _JOIN_REFUSALS = frozenset({"403", "405", "437", "470", "471", "473", "474", "475", "476", "477", "479", "489"})
-_JOIN_CONDITIONS: dict[JoinErrorKind, str] = {
+_JOIN_CONDITIONS: dict[JoinErrorKind, ErrorCondition] = {
     "banned": "forbidden",
     "invite-only": "registration-required",
     "bad-key": "not-authorized",

@@ -7,21 +7,21 @@ as ErrorCode. Each text says what happened and what the user can do. The texts a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
 
-ErrorType = Literal["cancel", "wait", "modify", "auth"]
+from gateway.core.events import ErrorCondition, ErrorType
 
 
 @dataclass(frozen=True)
 class TwilioErrorInfo:
     code: int
-    condition: str  # an XMPP stanza error condition (RFC 6120, 8.3.3)
-    type: ErrorType  # the stanza error type: "wait" means trying again later may work
+    condition: ErrorCondition
+    type: ErrorType
     text: str
     opt_out: bool = False  # the recipient has unsubscribed: refuse further texts locally until they opt in again
 
 
-def _info(code: int, condition: str, type_: ErrorType, text: str, *, opt_out: bool = False) -> TwilioErrorInfo:
+def _info(code: int, condition: ErrorCondition, type_: ErrorType, text: str, *, opt_out: bool = False
+          ) -> TwilioErrorInfo:
     return TwilioErrorInfo(code, condition, type_, text, opt_out)
 
 
