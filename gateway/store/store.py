@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.bindings import BindingRepository
@@ -14,13 +16,18 @@ from gateway.store.roster import RosterRepository
 from gateway.store.secrets import SecretBox
 from gateway.store.sms import SmsRepository
 from gateway.store.users import UserRepository
+from gateway.transports.discovery import descriptors
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, secret_key: str | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, secret_key: str | None = None,
+                 user_tables: Mapping[str, Sequence[str]] | None = None) -> None:
+        """`user_tables`: each transport's own per-user tables; by default those the installed transports declare."""
         self.engine = engine
         sessions = sessionmaker(engine)
-        self.users = UserRepository(sessions)
+        if user_tables is None:
+            user_tables = {kind: d.user_tables for kind, d in descriptors().items()}
+        self.users = UserRepository(sessions, user_tables)
         self.journal = JournalRepository(engine)
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)

@@ -8,15 +8,15 @@ row goes with their last transport.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import column, delete, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.core.ports import UserRecord
-from gateway.store.models import Binding, Contact, IrcAccount, JournalEntry, RoomMember, SmsBlock, User, UserTransport
+from gateway.store.models import Binding, Contact, JournalEntry, RoomMember, User, UserTransport
 from gateway.store.roster import mark_all_transports, mark_changed
 
 
@@ -28,14 +28,11 @@ class UserNotFound(Exception):
     pass
 
 
-# A transport's own per-user tables, deleted when the user leaves it. (Daily SMS usage is kept: leaving and
-# being added again must not reset the limit; it goes with the user row.)
-_OWN_TABLES: dict[str, tuple[Any, ...]] = {"sms": (SmsBlock,), "irc": (IrcAccount,)}
-
-
 class UserRepository:
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], user_tables: Mapping[str, Sequence[str]]) -> None:
         self._sessions = sessions
+        # Each transport's own per-user tables (by transport), emptied of a user's rows when they leave it.
+        self._user_tables = user_tables
 
     @staticmethod
     async def _record(session: AsyncSession, user: User) -> UserRecord:
@@ -138,8 +135,9 @@ class UserRepository:
                                                               UserTransport.transport == transport))
             for model in (Contact, Binding):
                 await session.execute(delete(model).where(model.user_id == user_id, model.transport == transport))
-            for table in _OWN_TABLES.get(transport, ()):
-                await session.execute(delete(table).where(table.user_id == user_id))
+            for name in self._user_tables.get(transport, ()):
+                own = table(name, column("user_id"))
+                await session.execute(delete(own).where(own.c.user_id == user_id))
             for keyed in (JournalEntry, RoomMember):
                 await session.execute(delete(keyed).where(keyed.user_jid == jid, keyed.transport == transport))
             left = await session.scalar(select(UserTransport.id).where(UserTransport.user_id == user_id).limit(1))

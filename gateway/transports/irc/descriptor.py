@@ -16,6 +16,7 @@ class IrcDescriptor(TransportDescriptor):
     kind = "irc"
     title = "IRC"
     settings = IrcSettings
+    user_tables = ("irc_accounts",)  # nick and credentials per network
 
     def adapter_class(self) -> type[Transport[Any]]:
         from gateway.transports.irc.transport import IrcTransport
