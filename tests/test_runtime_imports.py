@@ -1,0 +1,92 @@
+"""Development tooling stays out of the runtime path: `xmpp-gateway run` never imports the local servers of
+gateway/devstack/ nor the SMS sandbox, which only `demo`, `sms-sandbox` and the tests use.
+
+What a process imported is read from `python -X importtime`, which names every module as it is first imported,
+so also what a running gateway imports lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.devstack.ports import free_port
+from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, http_get, raw_config, to_toml
+
+DEVELOPMENT = ("gateway.devstack", "gateway.transports.sms.sandbox", "gateway.demo")
+
+
+def imported(importtime_output: str) -> set[str]:
+    """The modules named by -X importtime lines ("import time: self | cumulative | name")."""
+    return {line.rpartition("|")[2].strip() for line in importtime_output.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def development(modules: set[str]) -> set[str]:
+    return {m for m in modules if any(m == d or m.startswith(d + ".") for d in DEVELOPMENT)}
+
+
+def test_run_help_imports_no_development_tooling() -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "gateway", "run", "--help"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    modules = imported(result.stderr)
+    assert "gateway.cli" in modules  # the probe sees the command line's imports
+    assert development(modules) == set()
+
+
+def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> None:
+    if not prosody_available():
+        pytest.skip("prosody is not installed")
+    sms, irc = ComponentSpec("sms.localhost", "sms-secret"), ComponentSpec("irc.localhost", "irc-secret")
+    prosody = ProsodyServer(tmp_path / "prosody", components=[ComponentSpec(LOOPBACK, LOOPBACK_SECRET), sms, irc])
+    prosody.start()
+    try:
+        http_port = free_port()
+        raw = raw_config(
+            component_port=prosody.component_port, http_port=http_port,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+            transports={
+                "loopback": {"jid": LOOPBACK, "secret": LOOPBACK_SECRET, "access": "open"},
+                "sms": {"jid": sms.domain, "secret": sms.secret, "account_sid": "AC" + "5a" * 16,
+                        "auth_token": "token", "api_base_url": f"http://127.0.0.1:{free_port()}"},
+                "irc": {"jid": irc.domain, "secret": irc.secret},
+            })
+        config = tmp_path / "config.toml"
+        config.write_text(to_toml(raw))
+        output = tmp_path / "gateway.log"
+        with output.open("wb") as log:
+            process = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "gateway", "run", "-c", str(config)],
+                                       stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+            try:
+                _wait_healthy(process, f"http://127.0.0.1:{http_port}/healthz", output)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
+    finally:
+        prosody.stop()
+    modules = imported(output.read_text(errors="replace"))
+    # The probe saw the whole run path: the composition root, the components and each configured transport.
+    assert {"gateway.app", "gateway.xmpp.component", "gateway.transports.sms.transport",
+            "gateway.transports.irc.transport", "gateway.transports.loopback.transport"} <= modules
+    assert development(modules) == set()
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str, output: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited with {process.returncode}:\n{output.read_text(errors='replace')}")
+        try:
+            if http_get(url, timeout=1)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"gateway not healthy within {timeout} s:\n{output.read_text(errors='replace')}")
