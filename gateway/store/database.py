@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,26 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from gateway.transports.discovery import descriptors
+
+
+def package_dir(package: str) -> str:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the package {package} is missing: reinstall it")
+    return str(spec.submodule_search_locations[0])
+
 
 def migrations_dir() -> str:
     # Shipped as the package gateway.migrations (mapped from the top-level migrations/ folder).
-    spec = importlib.util.find_spec("gateway.migrations")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the package gateway.migrations is missing: reinstall xmpp-gateway")
-    return str(spec.submodule_search_locations[0])
+    return package_dir("gateway.migrations")
+
+
+def version_locations() -> list[str]:
+    """Where revisions are: the shared ones, then each installed transport's own (its own branch, so that its
+    tables come with it)."""
+    own = [package_dir(d.migrations) for d in descriptors().values() if d.migrations is not None]
+    return [os.path.join(migrations_dir(), "versions"), *own]
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -76,11 +90,13 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", migrations_dir())
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(version_locations()).replace("%", "%%"))
     config.attributes["connection"] = connection
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     await _migrate(engine, lambda sync: command.upgrade(alembic_config(sync), revision))
 
 
@@ -107,11 +123,16 @@ async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], None])
 
 
 async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:
-    """(the database's revision, the newest revision this version of the gateway knows)."""
+    """(the database's revision, the newest revision this version of the gateway knows); with transports that
+    have revisions of their own, each is several heads, sorted and joined with ", "."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _joined(ScriptDirectory.from_config(alembic_config()).get_heads())
     async with engine.connect() as connection:
-        current = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+        current = await connection.run_sync(lambda sync: _joined(MigrationContext.configure(sync).get_current_heads()))
     return current, head
+
+
+def _joined(revisions: Sequence[str]) -> str | None:
+    return ", ".join(sorted(revisions)) or None

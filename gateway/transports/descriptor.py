@@ -62,6 +62,10 @@ class TransportDescriptor(ABC):
     # Tables holding a user's data on this transport (each with a `user_id` column): emptied of their rows when
     # the user leaves the transport.
     user_tables: ClassVar[tuple[str, ...]] = ()
+    # A package holding the Alembic revisions of the transport's own tables, on a branch of their own: the first
+    # has down_revision None, branch_labels (kind,) and depends_on "0001" (the shared users table).
+    # `xmpp-gateway db upgrade` applies them with the shared ones.
+    migrations: ClassVar[str | None] = None
 
     @abstractmethod
     def adapter_class(self) -> type[Transport[Any]]:
