@@ -314,4 +314,5 @@ async def test_valid_requests_still_pass_the_strict_rules(server: Server) -> Non
     assert server.transport.inbound_calls[-1][2:4] == ("caf\u00e9 \U0001f600", "SM1")
     path = f"/sms/status?j={2**63 - 1}&part={MAX_PARTS}&of={MAX_PARTS}"
     assert (await post_raw(server, path, form(**callback(ErrorCode="", MessageStatus="delivered"))))[0] == 200
-    assert server.transport.status_calls == [(2**63 - 1, MAX_PARTS, MAX_PARTS, "delivered", None, GATEWAY_NUMBER, "SM1")]
+    assert server.transport.status_calls == [
+        (2**63 - 1, MAX_PARTS, MAX_PARTS, "delivered", None, GATEWAY_NUMBER, "SM1")]
