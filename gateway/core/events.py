@@ -122,9 +122,7 @@ class Outcome:
     message: OutboundMessage
     status: Status
     provider_id: str | None = None
-    # For FAILED and UNKNOWN. Text, not ErrorCondition, because the journal reads it back from a column;
-    # as_error_condition checks it before it becomes XML.
-    error_condition: str | None = None
+    error_condition: ErrorCondition | None = None  # for FAILED and UNKNOWN
     error_text: str | None = None
     error_type: ErrorType = "cancel"
 

@@ -15,7 +15,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.core.events import Direction, InboundMessage, JournalError, OutboundMessage, Outcome, Status, new_id
+from gateway.core.events import (
+    Direction,
+    InboundMessage,
+    JournalError,
+    OutboundMessage,
+    Outcome,
+    Status,
+    as_error_condition,
+    new_id,
+)
 from gateway.store.batch import BatchWriter, Bulk
 from gateway.store.models import JournalEntry, utcnow
 
@@ -466,4 +475,4 @@ def _inbound(row: Row[Any]) -> InboundMessage:
 def _outcome(row: Row[Any]) -> Outcome:
     condition, _, text = (row.error or "").partition(": ")
     return Outcome(_outbound(row), Status(row.status), provider_id=row.provider_id,
-                   error_condition=condition or None, error_text=text or None)
+                   error_condition=as_error_condition(condition) if condition else None, error_text=text or None)

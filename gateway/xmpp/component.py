@@ -31,7 +31,6 @@ from gateway.core.events import (
     Refusal,
     Status,
     Undeliverable,
-    as_error_condition,
 )
 from gateway.core.router import Router
 from gateway.core.tasks import TaskSet
@@ -531,7 +530,7 @@ class GatewayComponent(ComponentXMPP):
             stanza["receipt"] = message.xmpp_id or ""
         else:
             stanza = bounce(self, "message", id=message.xmpp_id or f"error-{message.journal_id}", to=to, sender=sender,
-                            condition=as_error_condition(outcome.error_condition),
+                            condition=outcome.error_condition or "undefined-condition",
                             text=outcome.error_text or "The message could not be delivered.", etype=outcome.error_type)
             if stanza is None:
                 raise Undeliverable(f"no error can be addressed to {to!r}")
