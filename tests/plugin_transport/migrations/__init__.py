@@ -1,0 +1,1 @@
+"""The pager transport's Alembic revisions: a branch of their own, labelled `pager`."""
