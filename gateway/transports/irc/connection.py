@@ -20,26 +20,25 @@ Safety: every line is built by `lines.build_line` / `privmsg_lines` (or checked 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import email.utils
 import logging
-import random
 import re
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Coroutine, Iterator
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from gateway import __version__
 from gateway.core.backoff import Backoff
-from gateway.core.events import ErrorCondition, Refusal
+from gateway.core.events import Refusal
 from gateway.core.pacing import TokenBucket
 from gateway.core.tasks import TaskSet
 from gateway.transports.irc.addressing import check_channel, check_nick, check_target
 from gateway.transports.irc.channel import Channel, ChannelDirectory, Member, ServerInfo
+from gateway.transports.irc.errors import ConnectError, JoinError, JoinErrorKind, NickError, NotConnected, disconnected
 from gateway.transports.irc.events import (
     AccountEvent,
     AwayEvent,
@@ -74,81 +73,28 @@ from gateway.transports.irc.lines import (
     privmsg_lines,
 )
 from gateway.transports.irc.modes import MemberModeChange, member_mode_changes
+from gateway.transports.irc.registration import NICK_CHANGED, REGISTERED, WANTED_CAPS, IrcIdentity, Registration
+from gateway.transports.irc.replies import Replies, Reply
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings
-from gateway.transports.irc.wire import Line, parse_received
+from gateway.transports.irc.wire import Line, parse_received, words
+
+__all__ = [
+    "CTCP_REPLIES", "WANTED_CAPS", "ChannelListing", "ChannelPage", "ConnectError", "IrcConnection", "IrcIdentity",
+    "JoinError", "NickError", "NotConnected",
+]
 
 log = logging.getLogger(__name__)
 
-# The IRCv3 capabilities we use when a server offers them (sasl is asked for only with SASL credentials).
-WANTED_CAPS = (
-    "multi-prefix",
-    "server-time",
-    "message-tags",
-    "echo-message",
-    "away-notify",
-    "account-notify",
-    "chghost",
-    "userhost-in-names",
-)
 _READ_LIMIT = 1 << 16
-_SASL_CHUNK = 400
-_WELCOME_MASK = re.compile(r"(\S+)!(\S+)@(\S+)$")
 _RAW_COMMAND = re.compile(r"^(?:[A-Za-z]+|[0-9]{3})$")
-
-JoinErrorKind = Literal["banned", "invite-only", "bad-key", "full", "other", "timeout", "disconnected"]
 _JOIN_ERRORS: dict[str, JoinErrorKind] = {"474": "banned", "473": "invite-only", "475": "bad-key", "471": "full"}
-# Numerics that refuse a JOIN, with the channel as their second parameter.
-_JOIN_REFUSALS = frozenset({"403", "405", "437", "470", "471", "473", "474", "475", "476", "477", "479", "489"})
-_JOIN_CONDITIONS: dict[JoinErrorKind, ErrorCondition] = {
-    "banned": "forbidden",
-    "invite-only": "registration-required",
-    "bad-key": "not-authorized",
-    "full": "service-unavailable",
-    "other": "not-allowed",
-    "timeout": "remote-server-timeout",
-    "disconnected": "remote-server-timeout",
-}
 CTCP_REPLIES, CTCP_WINDOW = 3, 10.0  # at most 3 CTCP replies per 10 s per connection
-_NICK_REFUSALS = frozenset({"431", "432", "433", "436", "437"})
-_SASL_FAILURES = frozenset({"902", "904", "905", "906", "908"})
 
-
-class ConnectError(Refusal):
-    """The connection could not be opened or registered; the text says why (TLS, refused, password...)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__("remote-server-not-found", text)
-
-
-class NotConnected(Refusal):
-    def __init__(self, text: str) -> None:
-        super().__init__("recipient-unavailable", text)
-
-
-class JoinError(Refusal):
-    """A JOIN the server refused (`kind` from the numeric) or that got no answer; `text` is the server's."""
-
-    def __init__(self, kind: JoinErrorKind, channel: str, text: str) -> None:
-        super().__init__(_JOIN_CONDITIONS[kind], text)
-        self.kind: JoinErrorKind = kind
-        self.channel = channel
-
-
-class NickError(Refusal):
-    def __init__(self, text: str) -> None:
-        super().__init__("conflict", text)
-
-
-@dataclass(frozen=True)
-class IrcIdentity:
-    """Who the user is on a network. username/realname default to the transport's settings (never the server's)."""
-
-    nick: str
-    username: str | None = None
-    realname: str | None = None
-    sasl_account: str | None = None
-    sasl_password: str | None = None
-    nickserv_password: str | None = None
+# What the server's answers resolve (replies.py), and what their waiters get when the link drops.
+JOINED: Reply[Channel] = Reply(
+    "joined", lambda channel, reason: JoinError("disconnected", channel, disconnected(reason))
+)
+PARTED: Reply[None] = Reply("parted", lambda _key, reason: NotConnected(disconnected(reason)))
 
 
 @dataclass(frozen=True)
@@ -168,18 +114,20 @@ class ChannelPage:
     last: str | None
 
 
+LISTED: Reply[list[ChannelListing]] = Reply("list", lambda _key, reason: NotConnected(disconnected(reason)))
+
+
 class IrcConnection:
     """One user's connection to one network. See the module docstring; the events are in events.py."""
 
     # One per user and network: slots keep each connection's own state small.
     __slots__ = (
-        "_cap_done", "_closing", "_ctcp_replies", "_established", "_gen", "_join_keys", "_join_waiters",
-        "_joined", "_last_rx", "_link_up", "_list_cache", "_list_future", "_list_items", "_liveness_task",
-        "_liveness_timer", "_lost_reason", "_names", "_nick_candidates", "_nick_waiter", "_nickserv_waiter", "_offered",
-        "_part_waiters", "_ping_counter", "_queue", "_read_task", "_reconnect_task", "_registration", "_sasl_done",
-        "_ssl_context", "_tasks", "_wanted", "_writer", "account", "away", "caps", "connect_timeout", "directory",
-        "events", "host", "identity", "join_timeout", "list_cache_seconds", "network", "nick", "owner", "realname",
-        "reconnect_min_delay", "server", "settings", "user", "username", "wanted_nick",
+        "_closing", "_ctcp_replies", "_established", "_gen", "_join_keys", "_joined", "_last_rx",
+        "_link_up", "_list_cache", "_list_items", "_liveness_task", "_liveness_timer", "_lost_reason", "_names",
+        "_ping_counter", "_queue", "_read_task", "_reconnect_task", "_registration", "_replies",
+        "_ssl_context", "_tasks", "_wanted", "_writer", "account", "away", "caps", "connect_timeout",
+        "directory", "events", "host", "identity", "join_timeout", "list_cache_seconds", "network", "nick", "owner",
+        "realname", "reconnect_min_delay", "server", "settings", "user", "username", "wanted_nick",
     )
 
     def __init__(
@@ -242,24 +190,17 @@ class IrcConnection:
         self._reconnect_task: asyncio.Task[None] | None = None
         self._tasks = TaskSet(log)  # work started from a line handler that must not hold up reading
 
+        self._replies = Replies()  # requests waiting for the server's answer; all fail when the link drops
+        self._registration = Registration(self)
+
         # Per link, reset by _open.
-        self._registration: asyncio.Future[None] | None = None
-        self._offered: dict[str, str] = {}
-        self._cap_done = False
-        self._sasl_done = False
-        self._nick_candidates: Iterator[str] = iter(())
         self._names: dict[str, list[Member]] = {}
-        self._nickserv_waiter: asyncio.Future[str] | None = None
         self._ping_counter = 0
         self._ctcp_replies = TokenBucket(CTCP_REPLIES / CTCP_WINDOW, CTCP_REPLIES)
 
         # Channels: what the user wants to be in (kept across reconnects), with keys.
         self._wanted: dict[str, tuple[str, str | None]] = {}
-        self._join_waiters: dict[str, asyncio.Future[Channel]] = {}
-        self._join_keys: dict[str, str | None] = {}
-        self._part_waiters: dict[str, asyncio.Future[None]] = {}
-        self._nick_waiter: asyncio.Future[str] | None = None
-        self._list_future: asyncio.Future[list[ChannelListing]] | None = None
+        self._join_keys: dict[str, str | None] = {}  # the key of each JOIN awaiting the server's answer
         self._list_items: list[ChannelListing] = []
         self._list_cache: tuple[float, list[ChannelListing]] | None = None
 
@@ -396,32 +337,20 @@ class IrcConnection:
         self._link_up = True
         self._lost_reason = None
         self._last_rx = time.monotonic()
-        self._registration = asyncio.get_running_loop().create_future()
-        self._offered = {}
-        self._cap_done = False
-        self._sasl_done = False
+        registered, _ = self._replies.expect(REGISTERED)
         self.caps = frozenset()
         self.server = ServerInfo()
         self._leave_all()
         self.account = None
         self.nick = self.wanted_nick
-        self._nick_candidates = self._alternates(self.wanted_nick)
         self._names = {}
+        lines = self._registration.begin()
         self._queue.reset()
         self._queue.start()
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop(gen, reader), name="irc-read")
-
-        lines = []
-        if self.network.password is not None:
-            lines.append(build_line("PASS", trailing=self.network.password.get_secret_value()))
-        lines += [
-            "CAP LS 302",
-            build_line("NICK", self.nick),
-            build_line("USER", self.username, "0", "*", trailing=self.realname),
-        ]
         try:
             await self._queue.put_all(lines)
-            await asyncio.wait_for(asyncio.shield(self._registration), self.connect_timeout)
+            await self._replies.wait(REGISTERED, registered, self.connect_timeout)
         except BaseException as exc:
             reason = str(exc.text) if isinstance(exc, Refusal) else "registration failed"
             if isinstance(exc, TimeoutError):
@@ -432,28 +361,9 @@ class IrcConnection:
                 raise
             raise ConnectError(reason) from exc
         self._established = True
-        # Only needed while registering: the rest of the connection's life is long.
-        self._offered = {}
-        self._nick_candidates = iter(())
+        self._registration.done()
         self._check_liveness(gen)
         log.info("%s connected to %s as %s (caps: %s)", self.owner, self.network.name, self.nick, sorted(self.caps))
-
-    def _alternates(self, nick: str) -> Iterator[str]:
-        limit = self.server.nicklen or 30
-        for suffix in ("_", "__", "___"):
-            yield (nick + suffix)[:limit] if len(nick) < limit else nick[: limit - len(suffix)] + suffix
-        for _ in range(5):
-            digits = str(random.randint(1000, 9999))
-            yield nick[: limit - 4] + digits
-
-    def _registration_failed(self, text: str) -> None:
-        if self._registration is not None and not self._registration.done():
-            self._registration.set_exception(ConnectError(text))
-            self._registration.exception()  # retrieved: _open may have stopped waiting
-
-    def _registration_complete(self) -> None:
-        if self._registration is not None and not self._registration.done():
-            self._registration.set_result(None)
 
     # -- the link ---------------------------------------------------------------------------------------------
 
@@ -513,21 +423,8 @@ class IrcConnection:
         if self._liveness_task is not None and self._liveness_task is not asyncio.current_task():
             self._liveness_task.cancel()
         self._liveness_task = None
-        self._registration_failed(reason)
-        for channel, waiter in list(self._join_waiters.items()):
-            if not waiter.done():
-                waiter.set_exception(JoinError("disconnected", channel, f"Disconnected from the network: {reason}"))
-        for part_waiter in self._part_waiters.values():
-            if not part_waiter.done():
-                part_waiter.set_result(None)
-        if self._nick_waiter is not None and not self._nick_waiter.done():
-            self._nick_waiter.set_exception(NickError(f"Disconnected from the network: {reason}"))
-        if self._list_future is not None and not self._list_future.done():
-            self._list_future.set_exception(NotConnected(f"Disconnected from the network: {reason}"))
-        pending: list[asyncio.Future[Any] | None] = [*self._join_waiters.values(), self._nick_waiter, self._list_future]
-        for future in pending:
-            if future is not None and future.done() and not future.cancelled():
-                future.exception()  # retrieved: nobody may be waiting any more
+        self._replies.fail_all(reason)
+        self._join_keys.clear()
         await self._queue.stop(reason)
         self._leave_all()
         if not was_established:
@@ -713,24 +610,19 @@ class IrcConnection:
         known = self.channel(channel)
         if known is not None:
             return known
-        waiter = self._join_waiters.get(folded)
-        if waiter is None:
-            waiter = asyncio.get_running_loop().create_future()
-            self._join_waiters[folded] = waiter
+        line = build_line("JOIN", channel, key) if key else build_line("JOIN", channel)
+
+        async def send() -> None:
             self._join_keys[folded] = key
-            line = build_line("JOIN", channel, key) if key else build_line("JOIN", channel)
-            try:
-                await self._queue.put(line)
-            except BaseException:
-                del self._join_waiters[folded]
-                raise
+            await self._queue.put(line)
+
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter), self.join_timeout)
+            return await self._replies.request(JOINED, send, self.join_timeout, folded)
         except TimeoutError:
             raise JoinError("timeout", channel, f"{self.network.name} did not answer the JOIN of {channel}.") from None
         finally:
-            if self._join_waiters.get(folded) is waiter and waiter.done():
-                del self._join_waiters[folded]
+            if not self._replies.waiting(JOINED, folded):
+                self._join_keys.pop(folded, None)
 
     async def part(self, channel: str, reason: str | None = None) -> None:
         """Leave a channel (and stop rejoining it). Returns when the server confirmed, or after 5 s."""
@@ -741,14 +633,10 @@ class IrcConnection:
             return
         text = one_line(reason) if reason else ""
         line = build_line("PART", channel, trailing=text) if text else build_line("PART", channel)
-        waiter = self._part_waiters.get(folded) or asyncio.get_running_loop().create_future()
-        self._part_waiters[folded] = waiter
         try:
-            await self._queue.put(line)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(waiter), 5.0)
+            with contextlib.suppress(TimeoutError, Refusal):  # unanswered or disconnected: we are out either way
+                await self._replies.request(PARTED, lambda: self._queue.put(line), 5.0, folded)
         finally:
-            self._part_waiters.pop(folded, None)
             self._leave(channel)
 
     async def set_topic(self, channel: str, topic: str) -> None:
@@ -776,16 +664,13 @@ class IrcConnection:
             return False
         if not self._established:
             return True  # used at the next registration
-        if self._nick_waiter is not None and not self._nick_waiter.done():
+        if self._replies.waiting(NICK_CHANGED):
             raise NickError("A nick change is already under way.")
-        self._nick_waiter = asyncio.get_running_loop().create_future()
-        await self._queue.put(build_line("NICK", nick))
+        line = build_line("NICK", nick)
         try:
-            await asyncio.wait_for(asyncio.shield(self._nick_waiter), 10.0)
+            await self._replies.request(NICK_CHANGED, lambda: self._queue.put(line), 10.0)
         except TimeoutError:
             raise NickError(f"{self.network.name} did not answer the nick change.") from None
-        finally:
-            self._nick_waiter = None
         return True
 
     async def send_raw(self, line: str) -> None:
@@ -806,12 +691,13 @@ class IrcConnection:
         if self._list_cache is not None and now - self._list_cache[0] < self.list_cache_seconds:
             items = self._list_cache[1]
         else:
-            if self._list_future is None or self._list_future.done():
-                self._list_future = asyncio.get_running_loop().create_future()
+
+            async def send() -> None:
                 self._list_items = []
                 await self._queue.put("LIST")
+
             try:
-                items = await asyncio.wait_for(asyncio.shield(self._list_future), 60.0)
+                items = await self._replies.request(LISTED, send, 60.0)
             except TimeoutError:
                 raise NotConnected(f"{self.network.name} did not finish the channel list.") from None
             items = sorted(items, key=lambda item: self.server.fold(item.name))
@@ -833,6 +719,8 @@ class IrcConnection:
         handler = getattr(self, "_on_" + line.command.lower(), None)
         if handler is not None:
             await handler(line)
+        elif (registering := Registration.HANDLERS.get(line.command)) is not None:
+            await registering(self._registration, line)
         elif line.command.isdigit() and line.command[0] in "45" and len(line.params) >= 2:
             target = line.params[1] if len(line.params) > 2 else None
             await self._emit(self.events.on_error(ErrorEvent(line.params[-1], line.command, target)))
@@ -847,101 +735,7 @@ class IrcConnection:
     async def _on_error(self, line: Line) -> None:
         text = line.param(0, "closing link")
         self._lost_reason = f"the server closed the link: {text}"
-        self._registration_failed(f"{self.network.name} refused the connection: {text}")
-
-    # registration
-
-    async def _on_cap(self, line: Line) -> None:
-        sub = line.param(1).upper()
-        if sub == "LS":
-            more = len(line.params) > 3 and line.params[2] == "*"
-            for item in _words(line.param(-1)):
-                name, _, value = item.partition("=")
-                self._offered[name] = value
-            if not more and not self._cap_done:
-                wanted = [cap for cap in WANTED_CAPS if cap in self._offered]
-                if self._wants_sasl() and "PLAIN" in self._offered.get("sasl", "PLAIN").upper().split(","):
-                    wanted.append("sasl")
-                if wanted:
-                    await self._queue.put(build_line("CAP", "REQ", trailing=" ".join(wanted)))
-                else:
-                    await self._cap_end()
-        elif sub == "ACK":
-            acked = {cap.removeprefix("-") for cap in _words(line.param(-1)) if not cap.startswith("-")}
-            self.caps = self.caps | acked
-            if "sasl" in acked and not self._sasl_done:
-                await self._queue.put("AUTHENTICATE PLAIN")
-            elif not self._cap_done:
-                await self._cap_end()
-        elif sub == "NAK":
-            await self._cap_end()
-        elif sub == "NEW":  # cap-notify (implied by CAP LS 302): ask for what we want among the new ones
-            new = {}
-            for item in _words(line.param(-1)):
-                name, _, value = item.partition("=")
-                new[name] = value
-            self._offered.update(new)
-            wanted = [cap for cap in WANTED_CAPS if cap in new and cap not in self.caps]
-            if wanted:
-                await self._queue.put(build_line("CAP", "REQ", trailing=" ".join(wanted)))
-        elif sub == "DEL":
-            gone = set(_words(line.param(-1)))
-            self.caps = self.caps - gone
-            for name in gone:
-                self._offered.pop(name, None)
-
-    def _wants_sasl(self) -> bool:
-        return bool(self.identity.sasl_account and self.identity.sasl_password)
-
-    async def _cap_end(self) -> None:
-        if not self._cap_done and not self._established:
-            self._cap_done = True
-            await self._queue.put("CAP END")
-
-    async def _on_authenticate(self, line: Line) -> None:
-        if line.param(0) != "+" or not self._wants_sasl():
-            return
-        account, password = self.identity.sasl_account or "", self.identity.sasl_password or ""
-        payload = base64.b64encode(f"{account}\0{account}\0{password}".encode()).decode()
-        chunks = [payload[i : i + _SASL_CHUNK] for i in range(0, len(payload), _SASL_CHUNK)]
-        if not chunks or len(chunks[-1]) == _SASL_CHUNK:
-            chunks.append("+")
-        await self._queue.put_all([f"AUTHENTICATE {chunk}" for chunk in chunks])
-
-    async def _on_900(self, line: Line) -> None:  # RPL_LOGGEDIN
-        self.account = line.param(2) or None
-        if self._nickserv_waiter is not None and not self._nickserv_waiter.done():
-            self._nickserv_waiter.set_result("900")
-
-    async def _on_901(self, line: Line) -> None:  # RPL_LOGGEDOUT
-        self.account = None
-
-    async def _on_903(self, line: Line) -> None:  # SASL success
-        self._sasl_done = True
-        await self._cap_end()
-
-    async def _on_907(self, line: Line) -> None:
-        await self._on_903(line)
-
-    async def _sasl_failed(self, line: Line) -> None:
-        self._sasl_done = True
-        text = f"SASL login as {self.identity.sasl_account} failed: {line.param(-1)}"
-        await self._emit(self.events.on_error(ErrorEvent(text, "SASL")))
-        await self._cap_end()
-
-    _on_902 = _on_904 = _on_905 = _on_906 = _on_908 = _sasl_failed
-
-    async def _on_001(self, line: Line) -> None:
-        given = line.param(0)
-        if given and given != self.nick:
-            await self._own_nick(self.nick, given, "server")
-        match = _WELCOME_MASK.search(line.param(-1))
-        if match and self.same(match[1], self.nick):
-            self.user, self.host = match[2], match[3]
-        self.server.server_name = line.source
-        self._cap_done = True  # registered: a late CAP reply must not send CAP END
-        if self.nick != self.wanted_nick:
-            await self._own_nick(self.wanted_nick, self.nick, "in-use")
+        self._registration.failed(f"{self.network.name} refused the connection: {text}")
 
     async def _on_005(self, line: Line) -> None:
         before = self.server.casemapping
@@ -950,71 +744,11 @@ class IrcConnection:
             self.directory.rekey(self.server.casemapping)
             self._joined = {self.server.fold(name): name for name in self._joined.values()}
 
-    async def _end_of_motd(self, line: Line) -> None:
-        if self._registration is None or self._registration.done():
-            return
-        if self.identity.nickserv_password and self.account is None:
-            self._tasks.spawn(self._identify())
-        else:
-            self._registration_complete()
-
-    _on_376 = _on_422 = _end_of_motd
-
-    async def _identify(self) -> None:
-        """NickServ IDENTIFY before any join; waits for the login (900) or NickServ's answer, at most 5 s."""
-        password = self.identity.nickserv_password or ""
-        self._nickserv_waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._queue.put(build_line("PRIVMSG", "NickServ", trailing=f"IDENTIFY {self.wanted_nick} {password}"))
-            answer = ""
-            with contextlib.suppress(TimeoutError):
-                answer = await asyncio.wait_for(asyncio.shield(self._nickserv_waiter), 5.0)
-                if answer != "900":  # NickServ's notice may come before the server's 900
-                    self._nickserv_waiter = asyncio.get_running_loop().create_future()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(self._nickserv_waiter), 1.0)
-            if self.account is None:
-                text = f"NickServ did not confirm the login: {answer}" if answer else "NickServ did not answer."
-                await self._emit(self.events.on_error(ErrorEvent(text, "NICKSERV")))
-        except (ConnectionError, OSError):
-            return
-        finally:
-            self._nickserv_waiter = None
-            self._registration_complete()
-
-    async def _nick_refused(self, line: Line) -> None:
-        refused = line.param(1)
-        text = line.param(-1)
-        if not self._established and (self._registration is not None and not self._registration.done()):
-            candidate = next(self._nick_candidates, None)
-            if candidate is None:
-                self._registration_failed(f"No free nick on {self.network.name}: {refused} is in use ({text}).")
-                return
-            self.nick = candidate
-            await self._queue.put(build_line("NICK", candidate))
-            return
-        if self._nick_waiter is not None and not self._nick_waiter.done():
-            self._nick_waiter.set_exception(NickError(f"{refused}: {text}"))
-            self._nick_waiter.exception()
-        else:
-            await self._emit(self.events.on_error(ErrorEvent(f"{refused}: {text}", line.command, refused)))
-
-    _on_431 = _on_432 = _on_433 = _on_436 = _nick_refused
-
     async def _on_437(self, line: Line) -> None:  # nick or channel temporarily unavailable
         if self.server.is_channel(line.param(1)):
             await self._join_refused(line)
         else:
-            await self._nick_refused(line)
-
-    async def _on_464(self, line: Line) -> None:
-        self._registration_failed(f"{self.network.name} refused the server password: {line.param(-1)}")
-
-    async def _on_465(self, line: Line) -> None:
-        self._registration_failed(f"{self.network.name} refused the connection: {line.param(-1)}")
-
-    async def _on_396(self, line: Line) -> None:  # RPL_VISIBLEHOST
-        self.host = line.param(1) or self.host
+            await self._registration.on_nick_refused(line)
 
     async def _own_nick(self, old: str, new: str, reason: OwnNickReason) -> None:
         await self._emit(self.events.on_own_nick(OwnNickEvent(old, new, reason, self.wanted_nick)))
@@ -1041,9 +775,8 @@ class IrcConnection:
             source, target, text, action=action, notice=notice, time=line.server_time, tags=line.tags, own=own,
             private=private, from_server=line.from_server or line.source is None, user=user, host=host,
         )  # fmt: skip
-        waiter = self._nickserv_waiter
-        if private and notice and waiter is not None and not waiter.done() and source.lower() == "nickserv":
-            waiter.set_result(text)
+        if private and notice and source.lower() == "nickserv":
+            self._registration.nickserv_notice(text)
         await self._emit(self.events.on_message(event))
 
     async def _ctcp_query(self, source: str, text: str) -> None:
@@ -1094,7 +827,7 @@ class IrcConnection:
         if not self.is_joined(name) or not self._writes(name):
             return
         entries = self._names.setdefault(self.server.fold(name), [])
-        for entry in _words(line.param(3)):
+        for entry in words(line.param(3)):
             modes, nick = self.server.prefixes.split_name(entry)
             user = host = None
             if "!" in entry:
@@ -1113,12 +846,10 @@ class IrcConnection:
             channel.replace_members(members)
             # After a hand-over every connection in the channel learns what changed. After our own join, only
             # the others: those that joined at the same moment answered their join with the list as it was.
-            own_join = folded in self._join_waiters
+            own_join = self._replies.waiting(JOINED, folded)
             await self._names_changed(channel, before, skip=self if own_join else None)
         await self._emit(self.events.on_names(NamesEvent(channel.name, tuple(channel.snapshot()))))
-        waiter = self._join_waiters.get(folded)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(channel)
+        self._replies.resolve(JOINED, channel, folded)
 
     async def _names_changed(self, channel: Channel, before: dict[str, Member], skip: IrcConnection | None) -> None:
         """What a NAMES read found that the lines had not said: joins, parts and mode changes."""
@@ -1139,11 +870,7 @@ class IrcConnection:
         name = line.param(1)
         text = line.param(-1)
         kind = _JOIN_ERRORS.get(line.command, "other")
-        waiter = self._join_waiters.get(self.server.fold(name))
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(JoinError(kind, name, f"{name}: {text}"))
-            waiter.exception()
-        else:
+        if not self._replies.fail(JOINED, JoinError(kind, name, f"{name}: {text}"), self.server.fold(name)):
             await self._emit(self.events.on_error(ErrorEvent(f"{name}: {text}", line.command, name)))
 
     _on_403 = _on_405 = _on_470 = _on_471 = _on_473 = _on_474 = _on_475 = _join_refused
@@ -1157,9 +884,7 @@ class IrcConnection:
             self._leave(name)
             folded = self.server.fold(name)
             self._wanted.pop(folded, None)
-            waiter = self._part_waiters.get(folded)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            self._replies.resolve(PARTED, None, folded)
             await self._emit(self.events.on_part(PartEvent(channel.name if channel else name, nick, reason, True)))
             return
         channel = self.channel(name)
@@ -1211,10 +936,7 @@ class IrcConnection:
                         per_holder.setdefault(holder, []).append(channel.name)
         if self.same(old, self.nick):
             self.nick = new
-            waiter = self._nick_waiter
-            asked = waiter is not None and not waiter.done()
-            if waiter is not None and not waiter.done():
-                waiter.set_result(new)
+            asked = self._replies.resolve(NICK_CHANGED, new)
             await self._own_nick(old, new, "changed" if asked else "server")
         else:
             per_holder.setdefault(self, [])
@@ -1293,14 +1015,11 @@ class IrcConnection:
         self._list_items.append(ChannelListing(line.param(1), int(users) if users.isdigit() else 0, line.param(3)))
 
     async def _on_323(self, line: Line) -> None:  # RPL_LISTEND
-        if self._list_future is not None and not self._list_future.done():
-            self._list_future.set_result(self._list_items)
+        self._replies.resolve(LISTED, self._list_items)
         self._list_items = []
 
     async def _on_263(self, line: Line) -> None:  # RPL_TRYAGAIN
-        if self._list_future is not None and not self._list_future.done():
-            self._list_future.set_exception(NotConnected(f"{self.network.name}: {line.param(-1)}"))
-            self._list_future.exception()
+        self._replies.fail(LISTED, NotConnected(f"{self.network.name}: {line.param(-1)}"))
 
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
@@ -1319,8 +1038,3 @@ def _ack_at_once(sock: socket.socket | None) -> None:
 
 _LINE_BREAKERS = re.compile("[\0\r\n]")
 
-
-def _words(text: str) -> list[str]:
-    """The space-separated items of a parameter. Not str.split(): that also splits at U+0085, U+2028 and other
-    characters Python calls whitespace, which a nick may hold."""
-    return [word for word in text.split(" ") if word]

@@ -93,3 +93,9 @@ def parse(raw: str) -> Line | None:
             parsed = Tag.parse(item)
             tags[str(parsed["key"])] = str(parsed["value"] or "")
     return Line(command=match["command"].upper(), params=tuple(params), source=match["source"], tags=tags)
+
+
+def words(text: str) -> list[str]:
+    """The space-separated items of a parameter. Not str.split(): that also splits at U+0085, U+2028 and other
+    characters Python calls whitespace, which a nick may hold."""
+    return [word for word in text.split(" ") if word]
