@@ -58,6 +58,7 @@ class RosterSync:
         self._mode: str | None = None  # the roster mode last logged
         self._full = True  # compare every user at the next pass (after connecting)
         self._stopping = False
+        self._in_pass = False  # a comparison is under way: a stop lets it finish
         self.passes = 0  # comparisons completed, for whoever waits for one
         self._wake = asyncio.Event()
         self._advertised = asyncio.Event()
@@ -100,9 +101,9 @@ class RosterSync:
         while the gateway is down would stay in the roster), then stop."""
         if self._task is not None:
             self._stopping = True
-            self._wake.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            if self._in_pass:  # between passes (or waiting for the grant) there is nothing to finish
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._task), timeout)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
@@ -130,12 +131,15 @@ class RosterSync:
         self._log_mode()
         while not self._stopping:
             self._wake.clear()
+            self._in_pass = True
             try:
                 await self.sync()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("%s: roster comparison failed; retrying", self.domain)
+            finally:
+                self._in_pass = False
             if not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
