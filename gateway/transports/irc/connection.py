@@ -24,7 +24,6 @@ import contextlib
 import email.utils
 import logging
 import re
-import socket
 import ssl
 import time
 from collections.abc import Awaitable, Coroutine
@@ -32,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import __version__
-from gateway.core.backoff import Backoff
 from gateway.core.events import Refusal
 from gateway.core.pacing import TokenBucket
 from gateway.core.tasks import TaskSet
@@ -59,7 +57,7 @@ from gateway.transports.irc.events import (
     ReconnectedEvent,
     TopicEvent,
 )
-from gateway.transports.irc.flood import Clock, FloodQueue
+from gateway.transports.irc.flood import Clock
 from gateway.transports.irc.lines import (
     CTCP,
     OutgoingMessage,
@@ -72,11 +70,12 @@ from gateway.transports.irc.lines import (
     one_line,
     privmsg_lines,
 )
+from gateway.transports.irc.link import IrcLink
 from gateway.transports.irc.modes import MemberModeChange, member_mode_changes
 from gateway.transports.irc.registration import NICK_CHANGED, REGISTERED, WANTED_CAPS, IrcIdentity, Registration
 from gateway.transports.irc.replies import Replies, Reply
 from gateway.transports.irc.settings import IrcNetwork, IrcSettings
-from gateway.transports.irc.wire import Line, parse_received, words
+from gateway.transports.irc.wire import Line, words
 
 __all__ = [
     "CTCP_REPLIES", "WANTED_CAPS", "ChannelListing", "ChannelPage", "ConnectError", "IrcConnection", "IrcIdentity",
@@ -122,10 +121,8 @@ class IrcConnection:
 
     # One per user and network: slots keep each connection's own state small.
     __slots__ = (
-        "_closing", "_ctcp_replies", "_established", "_gen", "_join_keys", "_joined", "_last_rx",
-        "_link_up", "_list_cache", "_list_items", "_liveness_task", "_liveness_timer", "_lost_reason", "_names",
-        "_ping_counter", "_queue", "_read_task", "_reconnect_task", "_registration", "_replies",
-        "_ssl_context", "_tasks", "_wanted", "_writer", "account", "away", "caps", "connect_timeout",
+        "_ctcp_replies", "_established", "_join_keys", "_joined", "_link", "_list_cache", "_list_items", "_names",
+        "_queue", "_registration", "_replies", "_tasks", "_wanted", "account", "away", "caps", "connect_timeout",
         "directory", "events", "host", "identity", "join_timeout", "list_cache_seconds", "network", "nick", "owner",
         "realname", "reconnect_min_delay", "server", "settings", "user", "username", "wanted_nick",
     )
@@ -156,7 +153,6 @@ class IrcConnection:
         self.realname = identity.realname or settings.realname
         check_param(self.username, "username")
         check_trailing(self.realname, "real name")
-        self._ssl_context = ssl_context
         self.reconnect_min_delay = reconnect_min_delay
         self.connect_timeout = connect_timeout
         self.join_timeout = join_timeout
@@ -174,20 +170,9 @@ class IrcConnection:
         self._joined: dict[str, str] = {}
         self.away: str | None = None
 
-        self._queue = FloodQueue(
-            self._write, burst=settings.flood_burst, rate=settings.flood_rate, size=settings.queue_size, clock=clock
-        )
-        self._writer: asyncio.StreamWriter | None = None
-        self._gen = 0
-        self._link_up = False
+        self._link = IrcLink(self, ssl_context, clock)
+        self._queue = self._link.queue  # every line goes through it, paced (flood.py)
         self._established = False
-        self._closing = False
-        self._lost_reason: str | None = None
-        self._last_rx = 0.0
-        self._read_task: asyncio.Task[None] | None = None
-        self._liveness_timer: asyncio.TimerHandle | None = None  # a timer while idle; a task only while pinging
-        self._liveness_task: asyncio.Task[None] | None = None
-        self._reconnect_task: asyncio.Task[None] | None = None
         self._tasks = TaskSet(log)  # work started from a line handler that must not hold up reading
 
         self._replies = Replies()  # requests waiting for the server's answer; all fail when the link drops
@@ -195,7 +180,6 @@ class IrcConnection:
 
         # Per link, reset by _open.
         self._names: dict[str, list[Member]] = {}
-        self._ping_counter = 0
         self._ctcp_replies = TokenBucket(CTCP_REPLIES / CTCP_WINDOW, CTCP_REPLIES)
 
         # Channels: what the user wants to be in (kept across reconnects), with keys.
@@ -213,7 +197,7 @@ class IrcConnection:
 
     @property
     def closed(self) -> bool:
-        return self._closing
+        return self._link.closing
 
     @property
     def max_line_bytes(self) -> int:
@@ -290,53 +274,13 @@ class IrcConnection:
         """
         if self._established:
             return
-        self._closing = False
+        self._link.closing = False
         await self._open()
 
-    def _tls_context(self) -> ssl.SSLContext | None:
-        if not self.network.tls:
-            return None
-        if self._ssl_context is not None:
-            return self._ssl_context
-        context = ssl.create_default_context(cafile=self.network.ca_file)
-        if not self.network.verify_certificate:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
-
     async def _open(self) -> None:
-        host, port = self.network.host, self.network.effective_port
-        context = self._tls_context()
-        self._gen += 1
-        gen = self._gen
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(
-                    self.network.address or host, port, ssl=context, server_hostname=host if context else None,
-                    limit=_READ_LIMIT,
-                ),
-                self.connect_timeout,
-            )
-        except ssl.SSLCertVerificationError as exc:
-            raise ConnectError(
-                f"The TLS certificate of {host}:{port} was refused: {exc.verify_message or exc.reason}."
-                " The gateway does not connect to a server it cannot verify."
-            ) from exc
-        except ssl.SSLError as exc:
-            raise ConnectError(f"TLS with {host}:{port} failed: {exc.reason or exc}.") from exc
-        except TimeoutError as exc:
-            raise ConnectError(f"{host}:{port} did not answer within {self.connect_timeout:g} s.") from exc
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__  # some carry no text at all
-            raise ConnectError(f"Cannot connect to {host}:{port}: {reason}.") from exc
-
-        self._writer = writer
-        # drain() then returns once every byte is with the kernel: a line counts as sent (and is not sent again after
-        # a crash) only when a kill -9 can no longer lose it in our own buffer.
-        writer.transport.set_write_buffer_limits(high=0)
-        self._link_up = True
-        self._lost_reason = None
-        self._last_rx = time.monotonic()
+        """A new link, registered; ConnectError with the reason when either fails."""
+        reader = await self._link.open()
+        gen = self._link.gen
         registered, _ = self._replies.expect(REGISTERED)
         self.caps = frozenset()
         self.server = ServerInfo()
@@ -345,140 +289,60 @@ class IrcConnection:
         self.nick = self.wanted_nick
         self._names = {}
         lines = self._registration.begin()
-        self._queue.reset()
-        self._queue.start()
-        self._read_task = asyncio.get_running_loop().create_task(self._read_loop(gen, reader), name="irc-read")
+        self._link.start(reader)
         try:
             await self._queue.put_all(lines)
             await self._replies.wait(REGISTERED, registered, self.connect_timeout)
         except BaseException as exc:
             reason = str(exc.text) if isinstance(exc, Refusal) else "registration failed"
             if isinstance(exc, TimeoutError):
-                reason = f"{host}:{port} did not complete the IRC registration within {self.connect_timeout:g} s."
-            self._abort(reason)
+                where = f"{self.network.host}:{self.network.effective_port}"
+                reason = f"{where} did not complete the IRC registration within {self.connect_timeout:g} s."
+            self._link.abort(reason)
             await self._link_down(gen, reason)
             if isinstance(exc, ConnectError) or not isinstance(exc, Exception):
                 raise
             raise ConnectError(reason) from exc
         self._established = True
         self._registration.done()
-        self._check_liveness(gen)
+        self._link.watch()
         log.info("%s connected to %s as %s (caps: %s)", self.owner, self.network.name, self.nick, sorted(self.caps))
 
     # -- the link ---------------------------------------------------------------------------------------------
 
-    async def _write(self, lines: list[str]) -> None:
-        writer = self._writer
-        if writer is None or writer.is_closing() or not self._link_up:
-            raise ConnectionError("not connected")
-        limit = self.max_line_bytes
-        writer.write(b"".join([encode_line(line, limit) for line in lines]))
-        await writer.drain()
-
     def _abort(self, reason: str) -> None:
-        """Drop the socket now; the read loop then reports the loss with this reason."""
-        if self._lost_reason is None:
-            self._lost_reason = reason
-        if self._writer is not None:
-            self._writer.transport.abort()
-
-    async def _read_loop(self, gen: int, reader: asyncio.StreamReader) -> None:
-        reason = "the server closed the connection"
-        sock = self._writer.get_extra_info("socket") if self._writer is not None else None
-        try:
-            while True:
-                try:
-                    data = await reader.readuntil(b"\n")
-                except asyncio.LimitOverrunError as exc:  # an absurdly long line: skip it
-                    await reader.readexactly(exc.consumed)
-                    continue
-                self._last_rx = time.monotonic()
-                _ack_at_once(sock)
-                line = parse_received(data, self.network.encoding_fallback)
-                if line is not None:
-                    try:
-                        await self._dispatch(line)
-                    except Exception:
-                        log.exception("%s on %s: handling %r failed", self.owner, self.network.name, line)
-                del data, line  # not kept while the connection waits for the next line (mostly idle)
-        except asyncio.IncompleteReadError:
-            pass
-        except (OSError, ssl.SSLError) as exc:
-            reason = f"connection error: {exc}"
-        except asyncio.CancelledError:
-            reason = "closed"
-        await self._link_down(gen, self._lost_reason or reason)
+        """Drop the socket now; the loss is then reported with this reason."""
+        self._link.abort(reason)
 
     async def _link_down(self, gen: int, reason: str) -> None:
-        if gen != self._gen or not self._link_up:
+        """Link generation `gen` was lost: every pending request fails, the channels are left, and an established
+        connection reports it and reconnects (unless closing)."""
+        if not self._link.drop(gen):
             return
-        self._link_up = False
         was_established = self._established
         self._established = False
-        if self._writer is not None:
-            self._writer.transport.abort()
-        if self._liveness_timer is not None:
-            self._liveness_timer.cancel()
-            self._liveness_timer = None
-        if self._liveness_task is not None and self._liveness_task is not asyncio.current_task():
-            self._liveness_task.cancel()
-        self._liveness_task = None
         self._replies.fail_all(reason)
         self._join_keys.clear()
         await self._queue.stop(reason)
         self._leave_all()
         if not was_established:
             return
-        reconnecting = not self._closing
+        reconnecting = not self._link.closing
         log.info("%s lost %s: %s (reconnecting: %s)", self.owner, self.network.name, reason, reconnecting)
         await self._emit(self.events.on_disconnected(DisconnectedEvent(reason, reconnecting)))
-        if reconnecting and (self._reconnect_task is None or self._reconnect_task.done()):
-            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(), name="irc-reconnect")
+        if reconnecting:
+            self._link.reconnect()
 
-    def _check_liveness(self, gen: int) -> None:
-        """A PING once the link has been silent for ping_interval; until then a timer, not a waiting task."""
-        self._liveness_timer = None
-        if gen != self._gen or not self._link_up:
-            return
-        idle = time.monotonic() - self._last_rx
-        loop = asyncio.get_running_loop()
-        if idle < self.settings.ping_interval:
-            self._liveness_timer = loop.call_later(self.settings.ping_interval - idle, self._check_liveness, gen)
-        else:
-            self._liveness_task = loop.create_task(self._ping(gen), name="irc-liveness")
-
-    async def _ping(self, gen: int) -> None:
-        timeout = self.settings.ping_timeout
-        self._ping_counter += 1
-        written = await self._queue.put(build_line("PING", trailing=f"gw{self._ping_counter}"))
-        await written
-        sent = time.monotonic()
-        await asyncio.sleep(timeout)
-        if self._last_rx < sent:
-            self._abort(f"no reply from the server within {timeout:g} s of a PING")
-            return
-        self._liveness_task = None
-        self._check_liveness(gen)
-
-    async def _reconnect(self) -> None:
-        backoff = Backoff(self.reconnect_min_delay, self.settings.reconnect_max_delay)
-        while not self._closing:
-            await asyncio.sleep(backoff.next())
-            if self._closing:
-                return
-            try:
-                await self._open()
-            except ConnectError as exc:
-                log.info("%s: reconnecting to %s failed: %s", self.owner, self.network.name, exc.text)
-                continue
-            backoff.reset()
-            rejoined, lost = await self._rejoin()
-            if not self._established:
-                continue  # lost again while rejoining
-            if self.away is not None:
-                await self._queue.put(build_line("AWAY", trailing=self.away))
-            await self._emit(self.events.on_reconnected(ReconnectedEvent(tuple(rejoined), tuple(lost))))
-            return
+    async def _restore(self) -> bool:
+        """Registered again after a loss: rejoin, be away again if we were, report it. False when the link was lost
+        again meanwhile (the reconnect loop goes on)."""
+        rejoined, lost = await self._rejoin()
+        if not self._established:
+            return False
+        if self.away is not None:
+            await self._queue.put(build_line("AWAY", trailing=self.away))
+        await self._emit(self.events.on_reconnected(ReconnectedEvent(tuple(rejoined), tuple(lost))))
+        return True
 
     async def _rejoin(self) -> tuple[list[str], list[tuple[str, str]]]:
         wanted = list(self._wanted.values())
@@ -497,20 +361,7 @@ class IrcConnection:
 
     async def quit(self, message: str = "") -> None:
         """Send QUIT (ahead of any queued line) and close; no reconnect follows."""
-        self._closing = True
-        if self._reconnect_task is not None and self._reconnect_task is not asyncio.current_task():
-            self._reconnect_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnect_task
-        gen = self._gen
-        if self._link_up:
-            with contextlib.suppress(ConnectionError, OSError, UnsafeParameter):
-                await self._queue.send_now(build_line("QUIT", trailing=one_line(message) or "Leaving"))
-            if self._read_task is not None:
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(self._read_task), 3.0)
-        self._abort("quit")
-        await self._link_down(gen, "quit")
+        await self._link.close(build_line("QUIT", trailing=one_line(message) or "Leaving"))
         self._tasks.cancel()
 
     # -- events -----------------------------------------------------------------------------------------------
@@ -524,7 +375,7 @@ class IrcConnection:
     # -- outbound ---------------------------------------------------------------------------------------------
 
     def _require_connected(self) -> None:
-        if self._closing:
+        if self._link.closing:
             raise NotConnected(f"The connection to {self.network.name} is closed.")
         if not self._established:
             raise NotConnected(f"Not connected to {self.network.name} right now (reconnecting); try again shortly.")
@@ -726,15 +577,11 @@ class IrcConnection:
             await self._emit(self.events.on_error(ErrorEvent(line.params[-1], line.command, target)))
 
     async def _on_ping(self, line: Line) -> None:
-        # The token as far as a PONG line can carry it: a server may send one our answer could not hold (longer
-        # than a line, a NUL, a bare CR); an answer that fits keeps the connection, a lost one would cut it.
-        room = self.max_line_bytes - len(b"PONG :\r\n")
-        token = _LINE_BREAKERS.sub("", line.param(-1)).encode()[:room].decode(errors="ignore")
-        await self._queue.send_now(build_line("PONG", trailing=token))
+        await self._link.pong(line)
 
     async def _on_error(self, line: Line) -> None:
         text = line.param(0, "closing link")
-        self._lost_reason = f"the server closed the link: {text}"
+        self._link.closed_by_server(text)
         self._registration.failed(f"{self.network.name} refused the connection: {text}")
 
     async def _on_005(self, line: Line) -> None:
@@ -1022,19 +869,4 @@ class IrcConnection:
         self._replies.fail(LISTED, NotConnected(f"{self.network.name}: {line.param(-1)}"))
 
 
-_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
-
-
-def _ack_at_once(sock: socket.socket | None) -> None:
-    """Acknowledge what arrives at once rather than on the delayed-ACK timer. IRC servers commonly leave Nagle's
-    algorithm on (ngircd does): the server then holds every line after the first of a burst until our ACK of it,
-    which the kernel delays by up to 40 ms when we have nothing to send back. Linux leaves quick-ACK mode by
-    itself, so it is set again as lines arrive. Measured with make bench: a burst of channel lines to one user
-    (IRC->XMPP, 1 user) went from stalling on these ACKs to flowing."""
-    if sock is not None and _QUICKACK is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-
-
-_LINE_BREAKERS = re.compile("[\0\r\n]")
 
