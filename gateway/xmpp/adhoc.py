@@ -18,6 +18,7 @@ from slixmpp.plugins.xep_0030.stanza.items import DiscoItems
 
 from gateway.commands.command import Command, CommandError, Forbidden, Result
 from gateway.commands.command_set import CommandSet
+from gateway.xmpp.bounce import answer_error
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,7 @@ class AdhocCommands:
         if session is None or session["from"] == stanza["from"]:
             return stanza
         log.warning("%s tried to continue a command session of %s", stanza["from"], session["from"])
-        reply = stanza.reply()
-        reply["error"]["type"] = "cancel"
-        reply["error"]["condition"] = "forbidden"
-        reply["error"]["text"] = "This command session belongs to someone else."
-        reply.send()
+        answer_error(self.xmpp, stanza, "forbidden", "This command session belongs to someone else.", "cancel")
         return None
 
     # -- discovery --------------------------------------------------------------------------------------------

@@ -25,12 +25,13 @@ from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from gateway.core.events import Refusal
+from gateway.core.events import ErrorCondition, Refusal
 from gateway.core.policy import AccessControl
 from gateway.store.store import Store
 from gateway.store.users import UserNotFound
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.descriptor import TransportDescriptor
+from gateway.xmpp.bounce import answer_error
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,7 @@ class Registration:
         self._on_unregistered(jid)
 
 
-def _error(iq: Iq, condition: str, text: str) -> None:
-    reply = iq.reply(clear=False)
-    reply["type"] = "error"
-    reply["error"]["type"] = "cancel" if condition != "not-acceptable" else "modify"
-    reply["error"]["condition"] = condition
-    reply["error"]["text"] = text
-    reply.send()
+def _error(iq: Iq, condition: ErrorCondition, text: str) -> None:
+    """XEP-0077's errors are all of type cancel but a form to fix (modify); the form is not echoed back (it may
+    hold a password)."""
+    answer_error(iq.stream, iq, condition, text, "modify" if condition == "not-acceptable" else "cancel")

@@ -82,6 +82,7 @@ async def test_irc_registration_offers_a_default_nick_used_on_every_network(
         await submit(alice, "9lives")
     assert raised.value.iq["error"]["condition"] == "not-acceptable"
     assert "must not start with a digit" in raised.value.iq["error"]["text"]
+    assert raised.value.iq.xml.find(f"{{{NS}}}query") is None, "the form is not echoed back"
     assert await store.users.get_user("alice@localhost") is None
 
     await submit(alice, "alice_reg")
