@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
-
-from aiohttp import web
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from gateway.core.events import ContactPresence, OutboundMessage, Refusal
 from gateway.core.rooms import RoomTransport
-from gateway.core.router import Router
-from gateway.store.store import Store
 from gateway.transports.settings import TransportSettings
+
+if TYPE_CHECKING:  # the command line reads transports' addresses without loading the web and database stacks
+    from aiohttp import web
+
+    from gateway.core.router import Router
+    from gateway.store.store import Store
 
 S = TypeVar("S", bound=TransportSettings)
 
