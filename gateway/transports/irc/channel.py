@@ -199,13 +199,15 @@ H = TypeVar("H")
 
 
 class ChannelDirectory(Generic[H]):
-    """One network's shared channels and the local connections (holders) in each; see the module docstring."""
+    """One network's shared channels, the local connections (holders) in each, and the channels each holder is in
+    (by folded name, with the name as first seen); see the module docstring."""
 
-    __slots__ = ("_holders", "table")
+    __slots__ = ("_held", "_holders", "table")
 
     def __init__(self, casemapping: Casemapping = Casemapping.RFC1459) -> None:
         self.table = ChannelTable(casemapping)
         self._holders: dict[str, list[H]] = {}
+        self._held: dict[H, dict[str, str]] = {}
 
     def fold(self, name: str) -> str:
         return self.table.casemapping.fold(name)
@@ -215,14 +217,21 @@ class ChannelDirectory(Generic[H]):
 
     def enter(self, name: str, holder: H) -> Channel:
         """`holder` is in the channel (its JOIN was confirmed); the first one in is the writer."""
-        holders = self._holders.setdefault(self.fold(name), [])
+        key = self.fold(name)
+        holders = self._holders.setdefault(key, [])
         if holder not in holders:
             holders.append(holder)
+        self._held.setdefault(holder, {})[key] = name
         return self.table.open(name)
 
     def leave(self, name: str, holder: H) -> H | None:
         """`holder` left the channel; the new writer if the writer left and someone is still in, else None."""
         key = self.fold(name)
+        held = self._held.get(holder)
+        if held is not None:
+            held.pop(key, None)
+            if not held:
+                del self._held[holder]
         holders = self._holders.get(key, [])
         if holder not in holders:
             return None
@@ -233,6 +242,14 @@ class ChannelDirectory(Generic[H]):
             self.table.close(name)
             return None
         return holders[0] if was_writer else None
+
+    def holds(self, name: str, holder: H) -> bool:
+        """Whether `holder` is in that channel."""
+        return self.fold(name) in self._held.get(holder, ())
+
+    def held(self, holder: H) -> list[str]:
+        """The names of the channels `holder` is in."""
+        return list(self._held.get(holder, {}).values())
 
     def writer(self, name: str) -> H | None:
         holders = self._holders.get(self.fold(name))
@@ -247,3 +264,5 @@ class ChannelDirectory(Generic[H]):
             return
         self.table.rekey(casemapping)
         self._holders = {casemapping.fold(key): holders for key, holders in self._holders.items()}
+        self._held = {holder: {casemapping.fold(name): name for name in held.values()}
+                      for holder, held in self._held.items()}

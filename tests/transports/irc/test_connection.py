@@ -69,7 +69,7 @@ async def test_an_idle_connection_keeps_one_task_and_no_registration_state(
     own = [task for task in asyncio.all_tasks() if task.get_name().startswith("irc-")]
     assert [task.get_name() for task in own] == ["irc-read"]  # liveness is a timer, the send queue only runs busy
     assert conn._link._liveness_timer is not None
-    assert conn._registration.offered == {} and conn._join_keys == {} and len(conn._replies) == 0
+    assert conn._registration.offered == {} and conn._membership._join_keys == {} and len(conn._replies) == 0
     assert not hasattr(conn, "__dict__")
 
 
