@@ -7,10 +7,9 @@ made one line, and a message body becomes one PRIVMSG per line. A line longer th
 when it relays it) is split at word boundaries, never inside a UTF-8 character nor, where avoidable, inside a
 grapheme cluster. `/me` bodies become CTCP ACTIONs and CTCP ACTIONs become `/me` bodies.
 
-In: `decode` reads UTF-8, else the network's fallback encoding, and never raises; `FallbackLineBuffer` does it
-for `irc.client` connections (`connection.buffer_class`).
+In: `decode` reads UTF-8, else the network's fallback encoding, and never raises.
 
-The splitter and the grapheme rules are hand-written: neither the standard library nor the `irc` package splits
+The splitter and the grapheme rules are hand-written: neither the standard library nor an IRC library splits
 text to a byte budget, and the project carries no Unicode segmentation library. The rules cover what users send:
 combining marks, ZWJ emoji sequences, skin-tone modifiers, variation selectors, flag pairs and tag sequences,
 Hangul jamo.
@@ -18,14 +17,9 @@ Hangul jamo.
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from jaraco.stream.buffer import LineBuffer  # type: ignore[import-untyped]
 
 from gateway.core.events import Refusal
 
@@ -309,21 +303,3 @@ def decode(data: bytes, fallback: str = "latin-1") -> str:
         return data.decode(fallback, errors="replace")
     except LookupError:
         return data.decode("latin-1")  # a fallback that is no text codec: latin-1 decodes every byte
-
-
-class FallbackLineBuffer(LineBuffer):  # type: ignore[misc]
-    """jaraco's line splitting with `decode` per line, for `irc.client` connections.
-
-    irc instantiates `buffer_class()` without arguments: use `functools.partial(FallbackLineBuffer, "cp1252")`.
-    (jaraco's LenientDecodingLineBuffer knows only latin-1 as the fallback.)
-    """
-
-    def __init__(self, fallback: str = "latin-1") -> None:
-        super().__init__()
-        codecs.lookup(fallback)  # a bad name fails here, at connection setup, not on the first odd byte
-        self.fallback = fallback
-
-    def lines(self) -> Iterator[str]:
-        raw: Any
-        for raw in super().lines():
-            yield decode(raw, self.fallback)

@@ -7,20 +7,21 @@
     none                       -> none, participant
 
 A mode letter the table does not know is ranked by its place in PREFIX: above o like a, between o and v like h,
-below v like v. PREFIX is parsed by `irc.features.FeatureSet`; the walk over a MODE line is hand-written because
-`irc.modes` assumes a fixed set of argument-taking modes instead of the network's CHANMODES.
+below v like v. PREFIX is parsed here (a library would be a dependency for these few lines); the walk over a
+MODE line is hand-written because jaraco's `irc.modes` assumes a fixed set of argument-taking modes instead of the
+network's CHANMODES.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from irc.features import FeatureSet
 
 from gateway.core.rooms import Affiliation, Role
 
 DEFAULT_PREFIX = "(ov)@+"
+_PREFIX = re.compile(r"\((?P<modes>[^()\s]+)\)(?P<symbols>[^()\s]+)")
 DEFAULT_CHANMODES = ("beI", "k", "l", "imnpst")  # RFC-ish defaults: lists, always-arg, arg-when-set, flags
 
 _KNOWN: dict[str, tuple[Role, Affiliation]] = {
@@ -43,17 +44,11 @@ class Prefixes:
     @classmethod
     def from_isupport(cls, value: str | None) -> Prefixes:
         """From the PREFIX value (`(qaohv)~&@%+`); the RFC 1459 `(ov)@+` when absent or unreadable."""
-        if not value:
+        match = _PREFIX.fullmatch(value or "")
+        if match is None:
             return cls()
-        features = FeatureSet()
-        try:
-            features.load_feature(f"PREFIX={value}")
-            mapping: dict[str, str] = dict(features.prefix)
-        except (ValueError, AttributeError):
-            return cls()
-        if not mapping or any(len(k) != 1 or len(v) != 1 for k, v in mapping.items()):
-            return cls()
-        return cls(modes="".join(mapping.values()), symbols="".join(mapping.keys()))
+        pairs = dict(zip(match["symbols"], match["modes"], strict=False))  # uneven: what pairs is kept
+        return cls(modes="".join(pairs.values()), symbols="".join(pairs))
 
     def mode_of(self, symbol: str) -> str | None:
         index = self.symbols.find(symbol)

@@ -1,7 +1,8 @@
 """Received IRC lines, parsed: IRCv3 tags, the source, the command and its parameters.
 
-The tag values are unescaped by `irc.message.Tag` (the `irc` package); the split of a line into its parts is a
-regular expression of our own because `irc.client` keeps its parser inside its reactor.
+Parsed by hand: irctokens, the sans-IO tokenizer, ends a line at its first NUL or CR, and a hostile server's
+lines must be read whole to be refused or cleaned (a PING token, a nick holding NUL); jaraco's `irc` keeps a tag
+value's trailing lone backslash, which the IRCv3 message-tags spec drops.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from irc.message import Tag
 
 from gateway.transports.irc.lines import decode
 
@@ -90,9 +89,28 @@ def parse(raw: str) -> Line | None:
     tags: dict[str, str] = {}
     for item in (match["tags"] or "").split(";"):
         if item:
-            parsed = Tag.parse(item)
-            tags[str(parsed["key"])] = str(parsed["value"] or "")
+            key, _, value = item.partition("=")
+            tags[key] = _unescape(value)
     return Line(command=match["command"].upper(), params=tuple(params), source=match["source"], tags=tags)
+
+
+_ESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+
+
+def _unescape(value: str) -> str:
+    """An IRCv3 tag value: `\\:` `\\s` `\\\\` `\\r` `\\n` unescaped, another escaped character stands for itself,
+    a backslash at the end is dropped."""
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            escaped = next(chars, "")
+            out.append(_ESCAPES.get(escaped, escaped))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def words(text: str) -> list[str]:

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import functools
 import unicodedata
 
 import pytest
 
 from gateway.transports.irc.lines import (
-    FallbackLineBuffer,
     UnsafeParameter,
     body_lines,
     build_line,
@@ -207,13 +205,3 @@ def test_decode_utf8_then_fallback_never_raises() -> None:
     assert decode(b"\x81\xff", "utf-16") is not None  # an odd length: replaced, not raised
     assert decode(b"caf\xe9", "no-such-codec") == "café"
     assert decode(bytes(range(256))) is not None
-
-
-def test_fallback_line_buffer_for_irc_client() -> None:
-    buffer = functools.partial(FallbackLineBuffer, "cp1252")()
-    buffer.feed("héllo\r\n".encode() + b"\x80 cp1252\r\npartial")
-    assert list(buffer.lines()) == ["héllo", "€ cp1252"]
-    buffer.feed(b"\n")
-    assert list(buffer.lines()) == ["partial"]
-    with pytest.raises(LookupError):
-        FallbackLineBuffer("no-such-codec")

@@ -63,3 +63,8 @@ def test_mode_changes_skip_other_arguments() -> None:
     assert member_mode_changes(["+o"], INSPIRCD) == []
     assert member_mode_changes([], INSPIRCD) == []
     assert chanmodes_from_isupport("b,k") == ("b", "k", "", "")
+
+
+def test_a_prefix_with_a_repeated_symbol_keeps_one_mode_for_it() -> None:
+    assert Prefixes.from_isupport("(oa)@@") == Prefixes("a", "@")
+    assert Prefixes.from_isupport("()") == Prefixes("ov", "@+")
