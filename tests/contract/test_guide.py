@@ -142,3 +142,13 @@ def test_the_paths_and_dotted_names_it_mentions_exist() -> None:
             resolve(token)
     for command in re.findall(r"`(?:xmpp-gateway )?admin ([a-z]+) ", TEXT):
         assert command in ("pager", "contact"), command
+
+
+def test_the_readme_picture_names_what_exists() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    assert "(docs/adding-a-transport.md)" in section
+    for path in set(re.findall(r"gateway/[\w/.]+", section)) | {"tests/contract", "tests/test_layers.py"}:
+        assert (ROOT / path.rstrip("/")).exists(), path
+    for name in re.findall(r"`(core/\w+\.py)`", section):
+        assert (ROOT / "gateway" / name).exists(), name
