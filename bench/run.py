@@ -146,7 +146,7 @@ class Bench:
         try:
             for index in range(self.sizes.sms_idle_users + 1 if count is None else count):
                 with contextlib.suppress(AdminError):  # bound by an earlier run on the same database
-                    await sms_admin.bind(store, self.clients[index].bare, user_number(index), None)
+                    await sms_admin.bind(store, "sms", self.clients[index].bare, user_number(index), None)
         finally:
             await store.close()
 

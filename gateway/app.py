@@ -59,9 +59,9 @@ class Gateway:
         policies = {name: AccessPolicy(s.access, s.allowlist) for name, s in config.transports.items()}
         access = AccessControl(store.users, frozenset(config.xmpp.admins), policies)
         self.router = router = Router(store.journal, access, self.metrics.count_message)
-        context = TransportContext(router=router, store=store, public_url=config.http.base_url)
         for name, settings in config.transports.items():
-            installed = descriptor(name)
+            installed = descriptor(config.kind(name))
+            context = TransportContext(router=router, store=store, public_url=config.http.base_url, name=name)
             transport = installed.adapter_class()(settings, context)
             component = GatewayComponent(
                 transport, router, host=config.xmpp.host, port=config.xmpp.component_port,

@@ -156,7 +156,8 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"  database:     {safe_url(config.database.sqlalchemy_url)}")
     print(f"  HTTP:         {config.http.listen}  public URL: {config.http.base_url}")
     for name, settings in config.transports.items():
-        print(f"  transport {name}: {settings.jid}  access: {settings.access}")
+        kind = f" (type {config.kind(name)})" if config.kind(name) != name else ""
+        print(f"  transport {name}{kind}: {settings.jid}  access: {settings.access}")
     if not config.transports:
         print("  no transports configured: add a [transports.<name>] table")
     return 0

@@ -7,9 +7,11 @@ traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
@@ -148,7 +150,17 @@ class Config:
     database: DatabaseSettings
     http: HttpSettings
     log: LogSettings
-    transports: Mapping[str, TransportSettings]
+    transports: Mapping[str, TransportSettings]  # by instance name: the `[transports.<name>]` table's
+    # Each instance's kind (its `type`, which defaults to the table's name), e.g. {"sms-work": "sms"}.
+    kinds: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+    def kind(self, name: str) -> str:
+        """The kind of the transport instance `name`."""
+        return self.kinds.get(name, name)
+
+    def instances(self, kind: str) -> list[str]:
+        """The names of the configured instances of `kind`, in the file's order."""
+        return [name for name in self.transports if self.kind(name) == kind]
 
     def secrets(self) -> list[str]:
         """Every secret value, so that logging can mask them wherever they appear."""
@@ -222,16 +234,17 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
     if not isinstance(transports_raw, dict):
         problems.append("transports: must be a table of [transports.<name>] tables")
         transports_raw = {}
+    kinds: dict[str, str] = {}
     for name, table_raw in transports_raw.items():
         key = f"transports.{name}"
-        installed = descriptors().get(name)
-        if installed is None:
-            known = ", ".join(sorted(descriptors()))
-            problems.append(f"{key}: unknown transport {name!r} (known: {known})")
+        kind = _kind(name, table_raw, key, problems)
+        if kind is None:
             continue
-        settings = _table(installed.settings, table_raw, key, base_dir, environ, problems)
+        table_raw = {k: v for k, v in table_raw.items() if k != "type"}
+        settings = _table(descriptors()[kind].settings, table_raw, key, base_dir, environ, problems)
         if settings is not None:
             transports[name] = settings
+            kinds[name] = kind
 
     owners: dict[str, str] = {}
     for name, settings in transports.items():
@@ -245,7 +258,37 @@ def parse_config(raw: dict[str, Any], path: Path | None, environ: Mapping[str, s
     database = tables["database"]
     database = database.model_copy(update={"url": SecretStr(_beside(database.sqlalchemy_url, base_dir))})
     return Config(path=path, xmpp=tables["xmpp"], database=database, http=tables["http"], log=tables["log"],
-                  transports=transports)
+                  transports=transports, kinds=kinds)
+
+
+# An instance's name appears in webhook paths, environment variable names and the journal.
+_INSTANCE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def _kind(name: str, raw: Any, key: str, problems: list[str]) -> str | None:
+    """The installed kind of the instance `[transports.<name>]`: its `type`, or its name when it has none."""
+    known = ", ".join(sorted(descriptors()))
+    if not _INSTANCE_NAME.match(name):
+        problems.append(f"{key}: {name!r} is no transport name: lower-case letters, digits, - and _, starting "
+                        "with a letter (at most 32)")
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"{key}: must be a table, [{key}]")
+        return None
+    if "type" not in raw:
+        if name in descriptors():
+            return name
+        problems.append(f"{key}: unknown transport {name!r} (known: {known}); a table named otherwise gives its "
+                        "kind as type = \"<kind>\"")
+        return None
+    kind = raw["type"]
+    if not isinstance(kind, str):
+        problems.append(f"{key}.type: must be a transport kind (a string; known: {known})")
+        return None
+    if kind not in descriptors():
+        problems.append(f"{key}.type: no transport of type {kind!r} is installed (known: {known})")
+        return None
+    return kind
 
 
 def _table(model: type[M], raw: Any, key: str, base_dir: Path, environ: Mapping[str, str],

@@ -17,6 +17,7 @@ from gateway.devstack.ports import LOOPBACK, can_listen, free_port
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
 from gateway.transports.sms import admin as sms_admin
 from gateway.transports.sms.sandbox import SmsSandbox
+from gateway.transports.sms.webhooks import inbound_path
 
 DEMO_DOMAIN = "localhost"
 DEMO_USER = "demo"
@@ -120,7 +121,7 @@ async def run_demo(directory: Path) -> None:
     prosody = ProsodyServer(workdir / "prosody", domain=DEMO_DOMAIN, c2s_port=pick_port(5222),
                             component_port=pick_port(5347), components=components)
     http_port = pick_port(8080)
-    sandbox = SmsSandbox(SANDBOX_ACCOUNT, secret, f"http://{LOOPBACK}:{http_port}/sms/inbound",
+    sandbox = SmsSandbox(SANDBOX_ACCOUNT, secret, f"http://{LOOPBACK}:{http_port}{inbound_path('sms')}",
                          numbers=[DEMO_NUMBER], status_delay=1.0)
     await sandbox.start(LOOPBACK, pick_port(8088))
     config_path = workdir / "config.toml"
@@ -146,7 +147,7 @@ async def run_demo(directory: Path) -> None:
         if not running.done():
             assert gateway.store is not None
             if not await gateway.store.bindings.find("sms", user):
-                await sms_admin.bind(gateway.store, user, DEMO_NUMBER, None)
+                await sms_admin.bind(gateway.store, "sms", user, DEMO_NUMBER, None)
             print(_banner(prosody, password, http_port, workdir, sandbox.url, irc), flush=True)
         await running
     finally:

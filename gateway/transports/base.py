@@ -33,10 +33,15 @@ class TransportContext:
     router: Router
     store: Store  # repositories only: SQL stays in store/
     public_url: str  # the gateway's HTTP base URL as the outside world calls it (webhooks, callbacks)
+    # The instance's name, its `[transports.<name>]` table; None: the kind's own name. Several instances of a
+    # kind (two SMS accounts on two domains) keep apart by it.
+    name: str | None = None
 
 
 class Transport(ABC, Generic[S]):
-    name: ClassVar[str]
+    # A subclass sets its kind here; an instance is called by its table's name, which keys its journal rows,
+    # bindings, contacts and memberships.
+    name: str
     # XEP-0100 / disco identity: category "gateway", this type (sms, irc, ...).
     gateway_type: ClassVar[str]
     description: ClassVar[str]
@@ -48,6 +53,8 @@ class Transport(ABC, Generic[S]):
         self.settings = settings
         self.context = context
         self.router = context.router
+        if context.name is not None:
+            self.name = context.name
 
     @abstractmethod
     def normalize_peer(self, local_part: str) -> str:

@@ -1,4 +1,7 @@
-"""`xmpp-gateway admin sms ...` (bind numbers to users, block numbers for a user) and `xmpp-gateway sms-sandbox`."""
+"""`xmpp-gateway admin sms ...` (bind numbers to users, block numbers for a user) and `xmpp-gateway sms-sandbox`.
+
+With several SMS transports configured (`type = "sms"` tables), each command names the one it applies to with
+`--transport NAME`; with one, that one is meant."""
 
 from __future__ import annotations
 
@@ -24,12 +27,14 @@ def add_cli(admin: SubParsers, commands: SubParsers) -> None:
     sms = admin.add_parser(KIND, help="SMS numbers bound to users, and their block lists").add_subparsers(
         title="sms commands", metavar="COMMAND")
     bind = add_command(sms, "bind", _bind, "bind a Twilio number to a user (adds the user if needed)")
+    _instance_option(bind)
     bind.add_argument("jid")
     bind.add_argument("number", help="the Twilio number, e.g. +14155552671")
     bind.add_argument("--default", action="store_true", help="make it the user's default sending number")
     listing = add_command(sms, "list", _list, "list bound numbers")
     listing.add_argument("jid", nargs="?", help="only this user's numbers")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    _instance_option(listing)
     for name, handler, text in (
             ("unbind", _number_command(sms_admin.unbind, "unbound {number} from {jid}"),
              "unbind a number from a user"),
@@ -40,36 +45,58 @@ def add_cli(admin: SubParsers, commands: SubParsers) -> None:
         sub = add_command(sms, name, handler, text)
         sub.add_argument("jid")
         sub.add_argument("number")
+        _instance_option(sub)
 
     sandbox = add_command(commands, "sms-sandbox", _sandbox,
                           "run the local Twilio-compatible sandbox, with its phone page (development only)")
     sandbox.add_argument("--listen", default="127.0.0.1:8088", help="host:port (default 127.0.0.1:8088)")
     sandbox.add_argument("--number", action="append", default=[],
                          help="a number of the account (repeatable; default: any)")
+    _instance_option(sandbox)
 
 
-def _settings(config: Config) -> SmsSettings | None:
-    settings = config.transports.get(KIND)
-    return settings if isinstance(settings, SmsSettings) else None
+def _instance_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", metavar="NAME", default=None,
+                        help="the SMS transport, [transports.NAME]; needed when several are configured")
+
+
+def _instance(config: Config, args: argparse.Namespace) -> tuple[str, SmsSettings | None]:
+    """The SMS transport instance a command applies to, and its settings (None when none is configured: the
+    default name, sms, as before there could be several)."""
+    configured = config.instances(KIND)
+    if args.transport is not None:
+        if args.transport not in configured:
+            raise CliError(f"--transport {args.transport}: {config.path} has no SMS transport of that name "
+                           f"(SMS transports: {', '.join(configured) or 'none'})", status=2)
+        name = args.transport
+    elif len(configured) > 1:
+        raise CliError(f"{config.path} configures several SMS transports ({', '.join(configured)}): name one "
+                       "with --transport NAME", status=2)
+    else:
+        name = configured[0] if configured else KIND
+    settings = config.transports.get(name)
+    return name, settings if isinstance(settings, SmsSettings) else None
 
 
 def _bind(args: argparse.Namespace) -> int:
     config = load(args)
+    name, settings = _instance(config, args)
     binding, added = with_store(args, lambda store: sms_admin.bind(
-        store, args.jid, args.number, _settings(config), default=args.default), config)
+        store, name, args.jid, args.number, settings, default=args.default), config)
     if added:
         print(f"added user {binding.jid}")
     print(f"bound {binding.address} to {binding.jid}{' (default)' if binding.is_default else ''}")
     return 0
 
 
-def _number_command(operation: Callable[[Store, str, str, SmsSettings | None], Awaitable[str]], done: str
+def _number_command(operation: Callable[[Store, str, str, str, SmsSettings | None], Awaitable[str]], done: str
                     ) -> Handler:
     """A command that applies `operation` to (JID, number) and reports `done` with the number as understood."""
 
     def handler(args: argparse.Namespace) -> int:
         config = load(args)
-        number = with_store(args, lambda store: operation(store, args.jid, args.number, _settings(config)), config)
+        name, settings = _instance(config, args)
+        number = with_store(args, lambda store: operation(store, name, args.jid, args.number, settings), config)
         print(done.format(jid=args.jid, number=number))
         return 0
 
@@ -77,7 +104,9 @@ def _number_command(operation: Callable[[Store, str, str, SmsSettings | None], A
 
 
 def _list(args: argparse.Namespace) -> int:
-    bindings = with_store(args, lambda store: sms_admin.list_bindings(store, args.jid))
+    config = load(args)
+    name, _ = _instance(config, args)
+    bindings = with_store(args, lambda store: sms_admin.list_bindings(store, name, args.jid), config)
     print_records([dataclasses.asdict(b) for b in bindings], ["jid", "address", "is_default"], sys.stdout,
                   as_json=args.json)
     return 0
@@ -85,17 +114,18 @@ def _list(args: argparse.Namespace) -> int:
 
 def _sandbox(args: argparse.Namespace) -> int:
     from gateway.transports.sms.sandbox import run_sandbox  # development only: not loaded for other commands
+    from gateway.transports.sms.webhooks import inbound_path
 
     config = load(args)
-    settings = _settings(config)
+    name, settings = _instance(config, args)
     if settings is None:
-        raise CliError(f"{config.path} has no [transports.sms] table: the sandbox takes the account SID and "
-                       "auth token from it", status=2)
+        raise CliError(f"{config.path} has no SMS transport (a [transports.sms] table, or one with "
+                       "type = \"sms\"): the sandbox takes the account SID and auth token from it", status=2)
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
         raise CliError(f"--listen {args.listen!r} is not host:port", status=2)
     setup_logging("info")
-    webhook = f"{config.http.base_url}/sms/inbound"
+    webhook = f"{config.http.base_url}{inbound_path(name)}"
     asyncio.run(run_sandbox(host, int(port), settings.account_sid, settings.auth_token.get_secret_value(), webhook,
                             numbers=args.number,
                             on_ready=lambda sandbox: print(f"SMS sandbox on {sandbox.url}: the phone page is "

@@ -20,8 +20,9 @@ def _settings(context: Context) -> SmsSettings | None:
 
 async def bind(context: Context, values: Values) -> Result:
     try:
-        record, added = await sms_admin.bind(context.store, str(values["jid"]), str(values["number"]),
-                                             _settings(context), default=bool(values.get("default", False)))
+        record, added = await sms_admin.bind(context.store, context.transport.name, str(values["jid"]),
+                                             str(values["number"]), _settings(context),
+                                             default=bool(values.get("default", False)))
     except AdminError as error:
         raise CommandError(str(error)) from None
     note = " (added as a new user)" if added else ""
@@ -31,8 +32,8 @@ async def bind(context: Context, values: Values) -> Result:
 
 async def unbind(context: Context, values: Values) -> Result:
     try:
-        number = await sms_admin.unbind(context.store, str(values["jid"]), str(values["number"]),
-                                        _settings(context))
+        number = await sms_admin.unbind(context.store, context.transport.name, str(values["jid"]),
+                                        str(values["number"]), _settings(context))
     except AdminError as error:
         raise CommandError(str(error)) from None
     return Result(f"Unbound {number} from {values['jid']}.")
@@ -41,7 +42,7 @@ async def unbind(context: Context, values: Values) -> Result:
 async def bindings(context: Context, values: Values) -> Result:
     jid = str(values["jid"]) if values.get("jid") else None
     try:
-        records = await sms_admin.list_bindings(context.store, jid)
+        records = await sms_admin.list_bindings(context.store, context.transport.name, jid)
     except AdminError as error:
         raise CommandError(str(error)) from None
     if not records:

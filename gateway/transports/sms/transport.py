@@ -68,7 +68,7 @@ class SmsTransport(Transport[SmsSettings]):
         self._started_at = datetime.now(UTC)
         self._in_flight: dict[int, asyncio.Event] = {}  # journal ids being handed to Twilio now
         self._turns: dict[str, asyncio.Future[None]] = {}  # per user: the last text being checked
-        self.webhooks = SmsWebhooks(settings, context.public_url, self)
+        self.webhooks = SmsWebhooks(settings, context.public_url, self, self.name)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:

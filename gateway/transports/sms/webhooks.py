@@ -38,12 +38,23 @@ STORE_TIMEOUT = 10.0  # seconds; Twilio waits 15 s for an answer, then counts th
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
+def inbound_path(instance: str) -> str:
+    """Where Twilio posts the texts to an instance's numbers. Each instance has a prefix of its own, its name,
+    so an instance named sms keeps the /sms/... URLs configured at Twilio before there could be several."""
+    return f"/{instance}/inbound"
+
+
+def status_path(instance: str) -> str:
+    return f"/{instance}/status"
+
+
 class SmsWebhooks:
-    inbound_path = "/sms/inbound"
-    status_path = "/sms/status"
     store_timeout: ClassVar[float] = STORE_TIMEOUT
 
-    def __init__(self, settings: SmsSettings, public_url: str, transport: SmsTransport) -> None:
+    def __init__(self, settings: SmsSettings, public_url: str, transport: SmsTransport, instance: str = "sms"
+                 ) -> None:
+        self.inbound_path = inbound_path(instance)
+        self.status_path = status_path(instance)
         self._settings = settings
         self._public_url = public_url.rstrip("/")
         self._transport = transport

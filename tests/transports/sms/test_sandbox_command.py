@@ -48,5 +48,5 @@ def test_without_an_sms_table_it_says_so(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "gateway", "sms-sandbox", "-c", str(config)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert "has no [transports.sms] table" in result.stderr
+    assert "has no SMS transport (a [transports.sms] table, or one with type = \"sms\")" in result.stderr
     assert "Traceback" not in result.stderr
