@@ -134,6 +134,11 @@ class RoomSink(Protocol):
         """The user is back in the room after the network dropped them (a reconnect): show it afresh."""
         ...
 
+    def user_left(self, user: str, reason: str) -> None:
+        """The user left the transport (or may no longer use it): out of every room with `reason`, and nothing of
+        theirs kept (messages held for a rejoin after a restart fail)."""
+        ...
+
     def contact_presence(self, user: str, peer: str, available: bool, show: Show = None,
                          status: str | None = None) -> None:
         """What is known of a contact on the network (`peer`, its address): online, away (`show`), or gone."""

@@ -764,6 +764,18 @@ class MucService:
             self._presence(full, member.jid, member.nick, member.occupants.get(member.nick), ptype="unavailable",
                            codes=codes, actor=kicked_by, reason=reason)
 
+    def user_left(self, user: str, reason: str) -> None:
+        """Everything of the user goes: their rooms (each shown as left), and what waits for them to rejoin one."""
+        for member in [member for (jid, _), member in self._members.items() if jid == user]:
+            self.removed(user, member.room, reason)
+        for key in {key for key in (*self._parked_in, *self._parked_out, *self._hold_timers) if key[0] == user}:
+            timer = self._hold_timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+            for _, future in self._parked_in.pop(key, []):
+                future.cancel()  # still pending in the journal, as after a hold that ran out
+            self._tasks.spawn(self._fail_parked(key, f"Not sent: {reason}"))
+
     def rejoined(self, user: str, state: RoomState) -> None:
         member = self._membership(user, state.room)
         if member is None:

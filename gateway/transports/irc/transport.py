@@ -71,12 +71,7 @@ class IrcTransport(Transport[IrcSettings]):
                                     connection_options=connection_options or None)
         self.sink: RoomSink | None = None
         self.room_events: RoomSink | None = None  # the sink, behind the room messages received before (InRoomOrder)
-        self._nicks: dict[tuple[str, str], str] = {}  # (user, network) -> the nick asked for at the first join
-        # In-room private conversations: a reply from that nick goes to room/nick, not to nick%network, while the
-        # user is in that room on the connection the conversation began on (see pm_room).
-        self._pm_rooms: dict[tuple[str, str, str], tuple[str, IrcConnection]] = {}
-        # IRC users whose presence the XMPP user sees (after a private message either way): (user, network) -> nicks
-        self._contacts: dict[tuple[str, str], set[str]] = {}
+        # What is kept per (user, network) lives in that user's session (user_session.py), not here.
         self._watcher: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -122,15 +117,19 @@ class IrcTransport(Transport[IrcSettings]):
                     await self._network_removed(name)
             stored = names
             for owner, refusal in refused.items():
-                for network in self.sessions.networks_of(owner):
-                    await self._close_for(owner, network, f"Your IRC connections are closed: {refusal.text}",
-                                          "Removed from the gateway")
+                await self._drop_user(owner, f"Your IRC connections are closed: {refusal.text}",
+                                      "Removed from the gateway")
 
     async def user_left(self, user: str) -> None:
         """Their settings on every network are gone with them: their connections QUIT, their rooms show as left."""
-        reason = "You left the IRC gateway: your IRC connections are closed."
+        await self._drop_user(user, "You left the IRC gateway: your IRC connections are closed.", "Left the gateway")
+
+    async def _drop_user(self, user: str, reason: str, quit_message: str) -> None:
+        """Every session of the user closes, and the rooms drop whatever else they kept of them."""
         for network in self.sessions.networks_of(user):
-            await self._close_for(user, network, reason, "Left the gateway")
+            await self._close_for(user, network, reason, quit_message)
+        if self.sink is not None:
+            self.sink.user_left(user, reason)
 
     async def _network_removed(self, network: str) -> None:
         reason = f"An admin removed the IRC network {network} from this gateway."
@@ -141,8 +140,6 @@ class IrcTransport(Transport[IrcSettings]):
         """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT."""
         connection = self.sessions.get(owner, network)
         log.info("%s: %s", owner, reason)
-        self.connection_ended(owner, network)
-        self._nicks.pop((owner, network), None)
         if connection is not None and self.sink is not None:
             for channel in connection.wanted_channels:
                 self.sink.removed(owner, f"{channel}%{network}", reason)
@@ -156,7 +153,8 @@ class IrcTransport(Transport[IrcSettings]):
         """Who `owner` is on `network`. Their nick: the one stored for the network, else the default nick they gave
         when registering, else the nick of their first join there, else one made from their JID."""
         registered = await self.context.store.users.nick(owner, self.name)
-        fallback = registered or self._nicks.get((owner, network.name)) or default_nick(owner)
+        session = self.sessions.find(owner, network.name)
+        fallback = registered or (session.nick if session is not None else None) or default_nick(owner)
         return await self.accounts.identity(owner, network, fallback)
 
     # -- addresses ------------------------------------------------------------------------------------------
@@ -188,7 +186,9 @@ class IrcTransport(Transport[IrcSettings]):
             return
         assert address.name is not None
         connection = await self.sessions.connection(message.user, address.network)
-        self._pm_rooms.pop((message.user, address.network, connection.server.fold(address.name)), None)
+        session = self.sessions.find(message.user, address.network)
+        if session is not None:
+            session.pm_rooms.pop(connection.server.fold(address.name), None)
         await connection.privmsg(address.name, message.body)
         self.contact_seen(message.user, address.network, connection, address.name)
         await self.router.outcome(Outcome(message, Status.SENT))
@@ -208,8 +208,7 @@ class IrcTransport(Transport[IrcSettings]):
         await self.router.access.check(user, self.name)
         network, channel = self._channel_of(room)
         check_nick(nick)
-        self._nicks.setdefault((user, network), nick)
-        state = await self.sessions.join(user, network, channel, password or None)
+        state = await self.sessions.join(user, network, channel, password or None, nick=nick)
         connection = self.sessions.get(user, network)
         assert connection is not None
         found = occupants(connection, state)
@@ -222,8 +221,9 @@ class IrcTransport(Transport[IrcSettings]):
 
     async def leave_room(self, user: str, room: str) -> None:
         network, channel = self._channel_of(room)
-        for key in [key for key, (pm_room, _) in self._pm_rooms.items() if key[0] == user and pm_room == room]:
-            del self._pm_rooms[key]
+        session = self.sessions.find(user, network)
+        if session is not None:
+            session.left_room(room)
         await self.sessions.part(user, network, channel)
 
     async def send_room_message(self, user: str, room: str, body: str) -> Awaitable[None]:
@@ -236,8 +236,9 @@ class IrcTransport(Transport[IrcSettings]):
     async def send_room_private(self, user: str, room: str, nick: str, body: str) -> None:
         connection, _ = self._joined(user, room)
         check_target(nick)
-        network = connection.network.name
-        self._pm_rooms[(user, network, connection.server.fold(nick))] = (room, connection)
+        session = self.sessions.find(user, connection.network.name)
+        if session is not None:
+            session.pm_rooms[connection.server.fold(nick)] = room
         if not await connection.privmsg(nick, body):
             raise Refusal("not-acceptable", "The message has no text IRC can carry.")
 
@@ -280,11 +281,11 @@ class IrcTransport(Transport[IrcSettings]):
 
     def contact_seen(self, user: str, network: str, connection: IrcConnection, nick: str) -> None:
         """A private conversation with `nick`: from now on the user sees that IRC user's presence."""
-        known = self._contacts.setdefault((user, network), set())
+        session = self.sessions.find(user, network)
         folded = connection.server.fold(nick)
-        if folded in known or self.sink is None:
+        if session is None or session.connection is not connection or folded in session.contacts or self.sink is None:
             return
-        known.add(folded)
+        session.contacts.add(folded)
         away = next((member.away for channel in connection.channels_with(nick)
                      if (member := channel.member(nick)) is not None), None)
         self.sink.contact_presence(user, f"{nick}%{network}", True, "away" if away else None, away)
@@ -308,30 +309,25 @@ class IrcTransport(Transport[IrcSettings]):
         return ContactPresence(True, "away" if away else None, away)
 
     def contact_known(self, user: str, network: str, connection: IrcConnection, nick: str) -> bool:
-        return connection.server.fold(nick) in self._contacts.get((user, network), ())
+        session = self.sessions.find(user, network)
+        return session is not None and connection.server.fold(nick) in session.contacts
 
     def contact_gone(self, user: str, network: str, connection: IrcConnection, nick: str) -> None:
-        self._contacts.get((user, network), set()).discard(connection.server.fold(nick))
-
-    def connection_ended(self, user: str, network: str) -> None:
-        """The user's connection to `network` is closed for good: what was known through it goes with it."""
-        self._contacts.pop((user, network), None)
-        for key in [key for key in self._pm_rooms if key[:2] == (user, network)]:
-            del self._pm_rooms[key]
+        session = self.sessions.find(user, network)
+        if session is not None:
+            session.contacts.discard(connection.server.fold(nick))
 
     def pm_room(self, user: str, network: str, folded_nick: str) -> str | None:
-        """The room of an in-room private conversation with that nick, while the user is still in it on the same
-        connection; once they left it, went offline or the connection was replaced, the entry is dropped and the
-        nick's messages are ordinary private messages again."""
-        key = (user, network, folded_nick)
-        found = self._pm_rooms.get(key)
-        if found is None:
+        """The room of an in-room private conversation with that nick, while the user is still in it; once they
+        left it the entry is dropped and the nick's messages are ordinary private messages again (one that went
+        offline or whose connection was replaced has a new session, without it)."""
+        session = self.sessions.find(user, network)
+        room = session.pm_rooms.get(folded_nick) if session is not None else None
+        if session is None or room is None:
             return None
-        room, connection = found
-        current = self.sessions.get(user, network)
-        if current is connection and connection.is_joined(self._channel_of(room)[1]):
+        if session.connection is not None and session.connection.is_joined(self._channel_of(room)[1]):
             return room
-        del self._pm_rooms[key]
+        del session.pm_rooms[folded_nick]
         return None
 
 
@@ -486,10 +482,8 @@ class _UserEvents(IrcEventsBase):
 
     async def on_disconnected(self, event: DisconnectedEvent) -> None:
         connection, sink = self.connection, self.sink
-        if not event.reconnecting:
-            self.transport.connection_ended(self.owner, self.network)
-            return
-        if connection is None or sink is None:
+        if not event.reconnecting or connection is None or sink is None:
+            return  # closed for good: the registry dropped the session with what it knew
             return
         for channel in connection.wanted_channels:
             sink.room_message(self.owner, RoomMessage(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from slixmpp import Message
 
@@ -10,6 +11,7 @@ from gateway.app import Gateway
 from gateway.core.events import Status
 from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
+from gateway.transports.irc.transport import IrcTransport
 from tests.e2e.irc.conftest import IRC, NETWORK, irc_config, room_jid
 from tests.e2e.irc.test_rooms import join
 from tests.support.stack import start_gateway, wait_until
@@ -78,13 +80,12 @@ async def test_what_a_connection_learned_goes_with_it(gateway: Gateway, alice: T
     await bob.expect(lambda line: privmsg_to_bob(line) and line.params[1] == "outside", timeout=10)
     alice.send_message(mto=f"{room_jid('#bye')}/bob", mbody="in the room", mtype="chat")
     await bob.expect(lambda line: privmsg_to_bob(line) and line.params[1] == "in the room", timeout=10)
-    transport = gateway.transports["irc"]
-    key = ("alice@localhost", NETWORK)
-    assert key in transport._contacts and any(k[:2] == key for k in transport._pm_rooms)  # type: ignore[attr-defined]
+    sessions = cast(IrcTransport, gateway.transports["irc"]).sessions
+    session = sessions.find("alice@localhost", NETWORK)
+    assert session is not None and session.contacts and session.pm_rooms
     alice.plugin["xep_0045"].leave_muc(room_jid("#bye"), "alice")
-    await wait_until(lambda: transport.sessions.get(*key) is None, timeout=10)  # QUIT after the grace period
-    await wait_until(lambda: key not in transport._contacts, timeout=5)  # type: ignore[attr-defined]
-    assert not any(k[:2] == key for k in transport._pm_rooms)  # type: ignore[attr-defined]
+    await wait_until(lambda: sessions.find("alice@localhost", NETWORK) is None, timeout=10)  # QUIT after the grace
+    assert session.connection is not None and session.connection.closed  # the session went whole, with its learning
 
 
 async def test_full_flood_queue_is_an_error_never_a_silent_drop(
