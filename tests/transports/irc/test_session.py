@@ -86,7 +86,7 @@ async def test_quit_after_the_grace_period_unless_persistent(ngircd: NgircdServe
     await sessions.part("graceful@x.org", "one", "#g2")
     rec: Recorder = sessions.recorders[("graceful@x.org", "one")]  # type: ignore[attr-defined]
     down = await rec.wait("on_disconnected", timeout=2)
-    assert not down.reconnecting and conn.closed and sessions.get("graceful@x.org", "one") is None
+    assert not down.reconnecting and conn.closed and sessions.find("graceful@x.org", "one") is None  # gone whole
     assert await count_users(ngircd.port, "graceful") == 0
     assert "one" not in sessions._directories  # type: ignore[attr-defined]  # nobody left on it: its channels go
 
@@ -113,5 +113,8 @@ async def test_caps_on_networks_and_channels(make_sessions: Factory) -> None:
     assert info.value.condition == "policy-violation" and "one" in info.value.text
     assert sessions.get("capped@x.org", "two") is None
     with pytest.raises(Refusal) as info:
-        await sessions.connection("capped2@x.org", "nowhere")
+        await sessions.join("capped2@x.org", "nowhere", "#n", nick="first")
     assert info.value.condition == "item-not-found"
+    # A refused open leaves no session behind: not even the nick asked for.
+    assert sessions.find("capped@x.org", "two") is None and sessions.find("capped2@x.org", "nowhere") is None
+    assert sessions.networks_of("capped2@x.org") == []
