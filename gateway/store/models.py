@@ -216,23 +216,26 @@ class SmsOptOut(Base):
 
 
 class SmsBlock(Base):
-    """A number whose texts a user does not want: they are journaled as blocked, never delivered."""
+    """A number whose texts a user does not want on one SMS transport: they are journaled as blocked, never
+    delivered."""
 
     __tablename__ = "sms_blocks"
-    __table_args__ = (UniqueConstraint("user_id", "number"),)
+    __table_args__ = (UniqueConstraint("user_id", "transport", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(64))  # the instance's name
     number: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SmsUsage(Base):
-    """Segments a user sent on one UTC day, for the daily limit."""
+    """Segments a user sent on one UTC day through one SMS transport, for its daily limit."""
 
     __tablename__ = "sms_usage"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    transport: Mapped[str] = mapped_column(String(64), primary_key=True)  # the instance's name
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     segments: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -1,4 +1,7 @@
-"""The SMS transport's own state: opt-outs, per-user block lists, daily usage and the parts of long texts."""
+"""The SMS transport's own state: opt-outs, per-user block lists, daily usage and the parts of long texts.
+
+Opt-outs are kept per sending number, which belongs to one Twilio account; block lists and daily usage are kept
+per SMS transport instance, named as in the config."""
 
 from __future__ import annotations
 
@@ -37,51 +40,53 @@ class SmsRepository:
                                                                     SmsOptOut.recipient == recipient))
             return found is not None
 
-    # -- block lists --------------------------------------------------------------------------------------
-    async def block(self, jid: str, number: str) -> None:
+    # -- block lists (per user and SMS transport instance) -----------------------------------------------------
+    async def block(self, transport: str, jid: str, number: str) -> None:
         async with self._sessions.begin() as session:
             user_id = await self._user_id(session, jid)
-            await session.execute(self._insert(SmsBlock).values(user_id=user_id, number=number)
-                                  .on_conflict_do_nothing(index_elements=["user_id", "number"]))
+            await session.execute(self._insert(SmsBlock).values(user_id=user_id, transport=transport, number=number)
+                                  .on_conflict_do_nothing(index_elements=["user_id", "transport", "number"]))
 
-    async def unblock(self, jid: str, number: str) -> bool:
+    async def unblock(self, transport: str, jid: str, number: str) -> bool:
         async with self._sessions.begin() as session:
             user_id = await self._user_id(session, jid)
-            result = await session.execute(delete(SmsBlock).where(SmsBlock.user_id == user_id,
-                                                                  SmsBlock.number == number))
+            result = await session.execute(delete(SmsBlock).where(
+                SmsBlock.user_id == user_id, SmsBlock.transport == transport, SmsBlock.number == number))
             return bool(result.rowcount)
 
-    async def blocked(self, jid: str) -> list[str]:
+    async def blocked(self, transport: str, jid: str) -> list[str]:
         async with self._sessions() as session:
             statement = (select(SmsBlock.number).join(User, User.id == SmsBlock.user_id)
-                         .where(User.jid == jid).order_by(SmsBlock.number))
+                         .where(User.jid == jid, SmsBlock.transport == transport).order_by(SmsBlock.number))
             return list((await session.scalars(statement)).all())
 
-    # -- daily usage --------------------------------------------------------------------------------------
-    async def reserve_segments(self, jid: str, day: date, segments: int, limit: int) -> bool:
+    # -- daily usage (per user and SMS transport instance: each has its own limit) ------------------------------
+    async def reserve_segments(self, transport: str, jid: str, day: date, segments: int, limit: int) -> bool:
         """Count `segments` against the user's day, unless that would pass `limit` (then count nothing)."""
         async with self._sessions.begin() as session:
             user_id = await self._user_id(session, jid)
-            await session.execute(self._insert(SmsUsage).values(user_id=user_id, day=day, segments=0)
-                                  .on_conflict_do_nothing(index_elements=["user_id", "day"]))
+            await session.execute(self._insert(SmsUsage).values(user_id=user_id, transport=transport, day=day,
+                                                                segments=0)
+                                  .on_conflict_do_nothing(index_elements=["user_id", "transport", "day"]))
             # One conditional UPDATE: concurrent senders cannot both slip under the limit.
             result = await session.execute(
-                update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.day == day,
-                                       SmsUsage.segments + segments <= limit)
+                update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.transport == transport,
+                                       SmsUsage.day == day, SmsUsage.segments + segments <= limit)
                 .values(segments=SmsUsage.segments + segments))
             return bool(result.rowcount)
 
-    async def release_segments(self, jid: str, day: date, segments: int) -> None:
+    async def release_segments(self, transport: str, jid: str, day: date, segments: int) -> None:
         """Give back segments of a message that was not sent after all."""
         async with self._sessions.begin() as session:
             user_id = await self._user_id(session, jid)
-            await session.execute(update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.day == day)
+            await session.execute(update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.transport == transport,
+                                                         SmsUsage.day == day)
                                   .values(segments=SmsUsage.segments - segments))
 
-    async def used_segments(self, jid: str, day: date) -> int:
+    async def used_segments(self, transport: str, jid: str, day: date) -> int:
         async with self._sessions() as session:
             statement = (select(SmsUsage.segments).join(User, User.id == SmsUsage.user_id)
-                         .where(User.jid == jid, SmsUsage.day == day))
+                         .where(User.jid == jid, SmsUsage.transport == transport, SmsUsage.day == day))
             return int(await session.scalar(statement) or 0)
 
     # -- parts of a text sent in several ---------------------------------------------------------------------

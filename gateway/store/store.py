@@ -21,13 +21,17 @@ from gateway.transports.discovery import descriptors
 
 class Store:
     def __init__(self, engine: AsyncEngine, secret_key: str | None = None,
-                 user_tables: Mapping[str, Sequence[str]] | None = None) -> None:
-        """`user_tables`: each transport's own per-user tables; by default those the installed transports declare."""
+                 user_tables: Mapping[str, Sequence[str]] | None = None,
+                 instance_tables: Sequence[str] | None = None) -> None:
+        """`user_tables`: each transport's own per-user tables, `instance_tables` those kept per instance of a
+        transport; by default those the installed transports declare."""
         self.engine = engine
         sessions = sessionmaker(engine)
         if user_tables is None:
             user_tables = {kind: d.user_tables for kind, d in descriptors().items()}
-        self.users = UserRepository(sessions, user_tables)
+        if instance_tables is None:
+            instance_tables = sorted({name for d in descriptors().values() for name in d.instance_tables})
+        self.users = UserRepository(sessions, user_tables, instance_tables)
         self.journal = JournalRepository(engine)
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)

@@ -29,10 +29,13 @@ class UserNotFound(Exception):
 
 
 class UserRepository:
-    def __init__(self, sessions: async_sessionmaker[Any], user_tables: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], user_tables: Mapping[str, Sequence[str]],
+                 instance_tables: Sequence[str] = ()) -> None:
         self._sessions = sessions
         # Each transport's own per-user tables (by transport), emptied of a user's rows when they leave it.
         self._user_tables = user_tables
+        # Tables keyed by user and transport instance: only the rows of the instance left go.
+        self._instance_tables = instance_tables
 
     @staticmethod
     async def _record(session: AsyncSession, user: User) -> UserRecord:
@@ -138,6 +141,9 @@ class UserRepository:
             for name in self._user_tables.get(transport, ()):
                 own = table(name, column("user_id"))
                 await session.execute(delete(own).where(own.c.user_id == user_id))
+            for name in self._instance_tables:
+                kept = table(name, column("user_id"), column("transport"))
+                await session.execute(delete(kept).where(kept.c.user_id == user_id, kept.c.transport == transport))
             for keyed in (JournalEntry, RoomMember):
                 await session.execute(delete(keyed).where(keyed.user_jid == jid, keyed.transport == transport))
             left = await session.scalar(select(UserTransport.id).where(UserTransport.user_id == user_id).limit(1))

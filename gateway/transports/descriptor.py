@@ -62,6 +62,10 @@ class TransportDescriptor(ABC):
     # Tables holding a user's data on this transport (each with a `user_id` column): emptied of their rows when
     # the user leaves the transport.
     user_tables: ClassVar[tuple[str, ...]] = ()
+    # Tables holding a user's data on one instance of this transport (each with a `user_id` column and a
+    # `transport` column holding the instance's name): the user's rows of the instance they leave are deleted,
+    # those of another instance of the same kind stay.
+    instance_tables: ClassVar[tuple[str, ...]] = ()
     # A package holding the Alembic revisions of the transport's own tables, on a branch of their own: the first
     # has down_revision None, branch_labels (kind,) and depends_on "0001" (the shared users table).
     # `xmpp-gateway db upgrade` applies them with the shared ones.

@@ -127,7 +127,7 @@ async def test_leaving_a_transport_deletes_only_its_data_and_the_user_with_the_l
     await store.contacts.add(jid, "sms", "+15557654321", "Mom")
     await store.contacts.add(jid, "irc", "carol%libera", "Carol")
     await store.contacts.add("bob@example.org", "sms", "+15557654321", "Mom")
-    await store.sms.block(jid, "+15550000000")
+    await store.sms.block("sms", jid, "+15550000000")
     await store.irc.set_account(jid, "libera", nick="alice")
     for transport in ("sms", "irc"):
         await store.journal.record_outbound(OutboundMessage(transport=transport, user=jid, resource=None,
@@ -139,7 +139,7 @@ async def test_leaving_a_transport_deletes_only_its_data_and_the_user_with_the_l
     assert [(c.jid, c.transport) for c in await store.contacts.find(None)] == [
         (jid, "irc"), ("bob@example.org", "sms")]
     assert await store.bindings.find("sms", jid) == []
-    assert await store.sms.blocked(jid) == []
+    assert await store.sms.blocked("sms", jid) == []
     assert [r.transport for r in await store.journal.history()] == ["irc"]
     assert await store.irc.account(jid, "libera") is not None, "IRC settings are IRC's data"
     with pytest.raises(UserNotFound):

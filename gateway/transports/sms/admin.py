@@ -59,7 +59,7 @@ async def list_bindings(store: Store, transport: str, jid: str | None) -> list[B
 async def block(store: Store, transport: str, jid: str, text: str, settings: SmsSettings | None) -> str:
     jid, e164 = bare_jid(jid), number(text, settings)
     try:
-        await store.sms.block(jid, e164)
+        await store.sms.block(transport, jid, e164)
     except UserNotFound:
         raise AdminError(f"{jid} is not a user") from None
     return e164
@@ -68,7 +68,7 @@ async def block(store: Store, transport: str, jid: str, text: str, settings: Sms
 async def unblock(store: Store, transport: str, jid: str, text: str, settings: SmsSettings | None) -> str:
     jid, e164 = bare_jid(jid), number(text, settings)
     try:
-        if not await store.sms.unblock(jid, e164):
+        if not await store.sms.unblock(transport, jid, e164):
             raise AdminError(f"{jid} has not blocked {e164}")
     except UserNotFound:
         raise AdminError(f"{jid} is not a user") from None

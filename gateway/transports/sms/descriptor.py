@@ -19,7 +19,7 @@ class SmsDescriptor(TransportDescriptor):
 
     registration_note = "Phone numbers are bound by an admin, not by registering."
     # Daily usage is kept: leaving and being added again must not reset the limit; it goes with the user row.
-    user_tables = ("sms_blocks",)
+    instance_tables = ("sms_blocks",)
 
     def adapter_class(self) -> type[Transport[Any]]:
         from gateway.transports.sms.transport import SmsTransport

@@ -154,7 +154,7 @@ class SmsTransport(Transport[SmsSettings]):
         segments = sum(count_segments(part).segments for part in parts) or 1
         resumed = message.accepted_at is not None and message.accepted_at < self._started_at
         if not resumed and not await self._store.sms.reserve_segments(
-                message.user, _today(), segments, self.settings.daily_segment_limit):
+                self.name, message.user, _today(), segments, self.settings.daily_segment_limit):
             raise Refusal("resource-constraint",
                           f"You have reached your daily limit of {self.settings.daily_segment_limit} SMS "
                           f"segments; this text ({segments} segment{'s' if segments != 1 else ''}) was not "
@@ -204,7 +204,7 @@ class SmsTransport(Transport[SmsSettings]):
                     sids.append(result.sid)
                     continue
                 if index == 1:  # nothing went out: the segments were not used
-                    await self._store.sms.release_segments(message.user, _today(), job.segments)
+                    await self._store.sms.release_segments(self.name, message.user, _today(), job.segments)
                 if result.result is Result.UNKNOWN:
                     await self.router.outcome(Outcome(message, Status.UNKNOWN, error_condition="undefined-condition",
                                                       error_text=UNKNOWN_TEXT))
@@ -249,7 +249,7 @@ class SmsTransport(Transport[SmsSettings]):
                                                   media=media), Status.UNROUTABLE)
             return
         for user in users:
-            if sender in await self._store.sms.blocked(user):
+            if sender in await self._store.sms.blocked(self.name, user):
                 await self.router.hold(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
                                                       media=media), Status.BLOCKED)
                 continue

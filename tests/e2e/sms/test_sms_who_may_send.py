@@ -90,7 +90,7 @@ async def test_a_text_to_a_number_bound_to_nobody_is_journaled_and_logged(
 async def test_a_blocked_numbers_texts_are_journaled_as_blocked_and_not_delivered(
         gateway: Gateway, sandbox: RecordingSandbox, alice: TestClient) -> None:
     assert gateway.store is not None
-    await gateway.store.sms.block("alice@localhost", PEER)
+    await gateway.store.sms.block("sms", "alice@localhost", PEER)
     inbox = Inbox(alice)
     result = await sandbox.send_inbound(PEER, ALICE_NUMBER, "you blocked me")
     assert result.status == 200
@@ -106,7 +106,7 @@ async def test_a_blocked_numbers_texts_are_journaled_as_blocked_and_not_delivere
 
     await wait_until(settled, timeout=5)
     # Unblocked, the number reaches alice again.
-    await gateway.store.sms.unblock("alice@localhost", PEER)
+    await gateway.store.sms.unblock("sms", "alice@localhost", PEER)
     await sandbox.send_inbound(PEER, ALICE_NUMBER, "friends again")
     await inbox.wait_for(lambda m: m["body"] == "friends again")
 
@@ -163,7 +163,7 @@ async def test_the_daily_segment_limit_refuses_with_a_text_and_sends_nothing(
     assert "daily limit of 3 SMS segments" in text and "was not sent" in text
     assert [c.body for c in sandbox.creates()] == [two_segments, one_segment]
     today = datetime.now(UTC).date()
-    assert await running.store.sms.used_segments("alice@localhost", today) == 3
+    assert await running.store.sms.used_segments("sms", "alice@localhost", today) == 3
     assert not inbox.matching(lambda m: m["type"] == "error" and m["id"] in ("lim-1", "lim-2"))
 
 
