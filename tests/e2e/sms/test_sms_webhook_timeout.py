@@ -47,7 +47,8 @@ def quick_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextmanager
 def locked(database_url: str) -> Iterator[None]:
     """Another process's write transaction on the gateway's SQLite file: every write waits (busy_timeout 30 s)."""
-    connection = sqlite3.connect(str(make_url(database_url).database), isolation_level=None)
+    # It waits its turn as the gateway's own writes do (a journal write under way holds the lock briefly).
+    connection = sqlite3.connect(str(make_url(database_url).database), isolation_level=None, timeout=30)
     try:
         connection.execute("BEGIN IMMEDIATE")
         yield
