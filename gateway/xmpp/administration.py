@@ -3,13 +3,13 @@ in-band registration and mapped contacts in rosters."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 
 from gateway.commands.command import Command
 from gateway.commands.command_set import CommandSet
 from gateway.core.policy import AccessControl
+from gateway.core.tasks import TaskSet
 from gateway.store.store import Store
 from gateway.transports.descriptor import TransportDescriptor
 from gateway.xmpp.adhoc import AdhocCommands
@@ -49,16 +49,11 @@ class Administration:
         self.registration = Registration(xmpp, store, access, transport, descriptor, self.registered,
                                          self.unregistered)
         xmpp.chat_commands = self.chat.handle
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._leaving = TaskSet(log)  # closing what leaving users had open; stop() waits for it
 
     async def stop(self) -> None:
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._leaving.wait()
         await self.roster.stop()
-
-    def _left(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s: closing what a leaving user had open failed: %s", self.xmpp.domain, task.exception())
 
     # -- Notifier -------------------------------------------------------------------------------------------
     def contacts_changed(self) -> None:
@@ -74,7 +69,6 @@ class Administration:
         own = self.xmpp.boundjid.bare
         for ptype in ("unavailable", "unsubscribe", "unsubscribed"):
             self.xmpp.send_presence(pfrom=own, pto=jid, ptype=ptype)
+        self.xmpp.forget_user(jid)
         self.roster.poke()
-        task = asyncio.get_running_loop().create_task(self.xmpp.adapter.user_left(jid), name=f"left-{jid}")
-        self._tasks.add(task)
-        task.add_done_callback(self._left)
+        self._leaving.spawn(self.xmpp.adapter.user_left(jid), name=f"{self.xmpp.domain}: closing what {jid} had open")

@@ -496,6 +496,13 @@ class GatewayComponent(ComponentXMPP):
             self.send_presence(pfrom=contact.bare, pto=user.bare, ptype="unavailable", pstatus=known.status)
             self._presented.discard((str(contact.bare), str(user.bare)))
 
+    def forget_user(self, user: str) -> None:
+        """A user who left: the contacts shown to them as available go offline, and nothing of them is kept."""
+        for contact, shown_to in sorted(self._presented):
+            if shown_to == user:
+                self.send_presence(pfrom=contact, pto=user, ptype="unavailable")
+                self._presented.discard((contact, shown_to))
+
     def _on_unsubscribe(self, presence: Presence) -> None:
         self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="unsubscribed")
         self._presented.discard((str(presence["to"].bare), str(presence["from"].bare)))

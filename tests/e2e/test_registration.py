@@ -118,8 +118,16 @@ async def test_unregister_deletes_the_user_with_their_data(server: ProsodyServer
     alice.send_message(mto=f"echo@{LOOPBACK}", mbody="hello", mtype="chat")
     await alice.next_message(predicate=lambda m: m["body"] == "hello")
     assert {r.user_jid for r in await store.journal.history()} == {"alice@localhost"}
+    echo_presence: list[str] = []
+    alice.add_event_handler("presence", lambda p: echo_presence.append(p["type"])
+                            if p["from"].bare == f"echo@{LOOPBACK}" else None)
+    alice.send_presence(pto=f"echo@{LOOPBACK}", ptype="probe")
+    await wait_until(lambda: echo_presence == ["available"], timeout=5)
 
     await unregister(alice, LOOPBACK)
+    # The contacts shown to her as available go offline with her leaving, and the component keeps none of it.
+    await wait_until(lambda: echo_presence == ["available", "unavailable"], timeout=5)
+    assert not [pair for pair in gateway.components["loopback"]._presented if "alice@localhost" in pair]
     assert await store.users.get_user("alice@localhost") is None
     assert await store.contacts.find("alice@localhost") == []
     assert await store.journal.history() == [], "the journal goes too"
