@@ -55,7 +55,7 @@ class Gateway:
         self._loop_watch = asyncio.create_task(self.metrics.watch_loop(), name="loop-lag")
         self.store = store = await Store.open(config.database.sqlalchemy_url,
                                               migrate=config.database.migrate_on_start,
-                                              secret_key=config.database.secret_key_value)
+                                              secret_key=config.database.secret_key_value, kinds=config.kinds)
         policies = {name: AccessPolicy(s.access, s.allowlist) for name, s in config.transports.items()}
         access = AccessControl(store.users, frozenset(config.xmpp.admins), policies)
         self.router = router = Router(store.journal, access, self.metrics.count_message)

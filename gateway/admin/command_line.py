@@ -50,7 +50,8 @@ def with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable[
     config = config or load(args)
 
     async def go() -> T:
-        store = await Store.open(config.database.sqlalchemy_url, secret_key=config.database.secret_key_value)
+        store = await Store.open(config.database.sqlalchemy_url, secret_key=config.database.secret_key_value,
+                                 kinds=config.kinds)
         try:
             current, head = await schema_revision(store.engine)
             if current != head:

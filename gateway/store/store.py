@@ -22,13 +22,15 @@ from gateway.transports.discovery import descriptors
 class Store:
     def __init__(self, engine: AsyncEngine, secret_key: str | None = None,
                  user_tables: Mapping[str, Sequence[str]] | None = None,
-                 instance_tables: Sequence[str] | None = None) -> None:
+                 instance_tables: Sequence[str] | None = None, kinds: Mapping[str, str] | None = None) -> None:
         """`user_tables`: each transport's own per-user tables, `instance_tables` those kept per instance of a
-        transport; by default those the installed transports declare."""
+        transport; by default those the installed transports declare. `kinds`: the configured instances' kinds
+        (Config.kinds), so that an instance named otherwise than its kind empties its kind's tables."""
         self.engine = engine
         sessions = sessionmaker(engine)
         if user_tables is None:
             user_tables = {kind: d.user_tables for kind, d in descriptors().items()}
+        user_tables = {**user_tables, **{name: user_tables.get(kind, ()) for name, kind in (kinds or {}).items()}}
         if instance_tables is None:
             instance_tables = sorted({name for d in descriptors().values() for name in d.instance_tables})
         self.users = UserRepository(sessions, user_tables, instance_tables)
@@ -42,11 +44,12 @@ class Store:
         self.irc = IrcRepository(sessions, SecretBox(secret_key))
 
     @classmethod
-    async def open(cls, url: str, migrate: bool = False, secret_key: str | None = None) -> Store:
+    async def open(cls, url: str, migrate: bool = False, secret_key: str | None = None,
+                   kinds: Mapping[str, str] | None = None) -> Store:
         engine = create_engine(url)
         if migrate:
             await upgrade(engine)
-        return cls(engine, secret_key)
+        return cls(engine, secret_key, kinds=kinds)
 
     async def close(self) -> None:
         await self.journal.close()

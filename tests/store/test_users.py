@@ -181,3 +181,16 @@ async def test_leaving_a_transport_or_the_gateway_forgets_the_room_memberships(s
     await store.rooms.joined("irc", "alice@example.org", "#b%net", "phone", "alice")
     await store.users.remove("alice@example.org")
     assert [m.user for m in await store.rooms.memberships("irc")] == ["bob@example.org"]
+
+
+async def test_an_instance_named_otherwise_empties_its_kinds_own_tables(database_url: str) -> None:
+    """`[transports.chat]` with type = "irc": leaving it deletes the user's IRC settings, as leaving irc would."""
+    store = await Store.open(database_url, migrate=True, kinds={"chat": "irc"})
+    try:
+        jid = "alice@example.org"
+        await store.users.add(jid, transports=["chat", "sms"])
+        await store.irc.set_account(jid, "libera", nick="alice")
+        assert await store.users.leave(jid, "chat") is False
+        assert await store.irc.account(jid, "libera") is None
+    finally:
+        await store.close()
