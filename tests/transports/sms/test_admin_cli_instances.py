@@ -4,11 +4,15 @@ bound on one is not bound on the other."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from gateway.cli import main
+from gateway.devstack.ports import free_port
 
 SID_A, SID_B = "AC" + "a1" * 16, "AC" + "b2" * 16
 
@@ -75,3 +79,33 @@ def test_with_several_the_instance_must_be_named(tmp_path: Path, database_url: s
     status, _, err = _run(capsys, config, "list", "--transport", "irc")
     assert status == 2
     assert "--transport irc: " in err and "has no SMS transport of that name (SMS transports: sms, sms-work)" in err
+
+
+def test_the_sandbox_takes_the_account_of_the_named_instance(tmp_path: Path, database_url: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, database_url)
+    status = main(["sms-sandbox", "-c", str(config)])
+    _, err = capsys.readouterr()
+    assert status == 2 and "name one with --transport NAME" in err
+    status = main(["sms-sandbox", "-c", str(config), "--transport", "sms-home"])
+    _, err = capsys.readouterr()
+    assert status == 2 and "--transport sms-home: " in err
+
+
+def test_the_sandbox_of_an_instance_posts_to_that_instances_webhook(tmp_path: Path, database_url: str) -> None:
+    config = _config(tmp_path, database_url)
+    port = free_port()
+    output = tmp_path / "out.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "gateway", "sms-sandbox", "-c", str(config),
+                                    "--listen", f"127.0.0.1:{port}", "--transport", "sms-work"],
+                                   stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while "SMS sandbox on" not in output.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, output.read_text()
+            time.sleep(0.05)
+        assert "inbound texts go to http://127.0.0.1:8080/sms-work/inbound" in output.read_text()
+    finally:
+        process.terminate()
+        process.wait(10)
