@@ -17,12 +17,7 @@ from tests.contract.kit import USER, Bench, leftovers, readable
 
 # Contract failures found in a transport and not yet fixed there: the test is expected to fail (strictly: once it
 # passes, the entry goes). contract -> kind -> what fails.
-KNOWN_FAILURES: dict[str, dict[str, str]] = {
-    "user_left": {
-        "sms": "the outbox worker of a sending number keeps the last text it sent (its OutboundMessage: user and "
-               "body) in a local variable until the next text from that number (gateway/transports/sms/outbox.py)",
-    },
-}
+KNOWN_FAILURES: dict[str, dict[str, str]] = {}  # contract -> kind -> why it fails (a strict xfail)
 
 
 def known_failure(request: pytest.FixtureRequest, contract: str, kind: str) -> None:

@@ -80,3 +80,4 @@ class Outbox(Generic[T]):
                 log.exception("sending an SMS failed unexpectedly; it stays in the journal")
             finally:
                 queue.task_done()
+                del item  # not kept while waiting for the next one: it names its user and holds their text
