@@ -71,10 +71,14 @@ class Gateway:
             router.attach(name, transport, component)
             self.transports[name] = transport
             self.components[name] = component
-            self.administrations[name] = Administration(component, store, access, installed)
+            administration = self.administrations[name] = Administration(component, store, access, installed)
+            component.connect_chat_commands(administration.chat.handle)
             rooms = transport.room_service()
             if rooms is not None:
-                self.mucs[name] = MucService(component, rooms, store.rooms)
+                muc = self.mucs[name] = MucService(component, rooms, store.rooms)
+                component.connect_rooms(muc.handle_message, muc.handle_error)
+                rooms.attach_rooms(muc)
+                router.attach_rooms(name, muc)
             self.metrics.connected.labels(component=settings.jid).set(0)
 
         routes = [route for t in self.transports.values() for route in t.routes()]

@@ -48,7 +48,6 @@ class Administration:
         self.chat = ChatCommands(self.commands)
         self.registration = Registration(xmpp, store, access, transport, descriptor, self.registered,
                                          self.unregistered)
-        xmpp.chat_commands = self.chat.handle
         self._leaving = TaskSet(log)  # closing what leaving users had open; stop() waits for it
 
     async def stop(self) -> None:

@@ -118,12 +118,12 @@ class GatewayComponent(ComponentXMPP):
         self._stopping = False
         self._presented: set[tuple[str, str]] = set()  # (contact JID, user bare JID) shown as available
         self._handling = TaskSet(log)  # messages read from the stream, not yet journaled
-        # Text to the component's own JID: (sender's bare JID, body) -> reply; set by xmpp/administration.py.
-        self.chat_commands: Callable[[str, str], Awaitable[str]] | None = None
-        # Group chat messages and in-room private messages (True: taken); set by xmpp/muc.py for room transports.
-        self.room_messages: Callable[[Message], Awaitable[bool]] | None = None
-        # Error messages from users' servers (a room stanza bounced); set by xmpp/muc.py.
-        self.room_errors: Callable[[Message], Awaitable[None]] | None = None
+        # Text to the component's own JID: (sender's bare JID, body) -> reply (see connect_chat_commands).
+        self._chat_commands: Callable[[str, str], Awaitable[str]] | None = None
+        # Group chat messages and in-room private messages (True: taken), and error messages from users' servers
+        # (a room stanza bounced), for transports with rooms (see connect_rooms).
+        self._room_messages: Callable[[Message], Awaitable[bool]] | None = None
+        self._room_errors: Callable[[Message], Awaitable[None]] | None = None
 
         self.remove_stanza(Iq)
         self.register_stanza(_ServiceUnavailableIq)
@@ -164,6 +164,17 @@ class GatewayComponent(ComponentXMPP):
     @property
     def domain(self) -> str:
         return str(self.boundjid.bare)
+
+    # -- what the composition root connects (the objects built on this component come after it) -------------
+    def connect_chat_commands(self, reply: Callable[[str, str], Awaitable[str]]) -> None:
+        """Text to the component's own JID gets `reply(sender bare JID, body)`; without it, the transport's help."""
+        self._chat_commands = reply
+
+    def connect_rooms(self, messages: Callable[[Message], Awaitable[bool]],
+                      errors: Callable[[Message], Awaitable[None]]) -> None:
+        """Room stanzas go to `messages` first (True: taken), bounced ones to `errors`."""
+        self._room_messages = messages
+        self._room_errors = errors
 
     # -- connection supervision ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -413,8 +424,8 @@ class GatewayComponent(ComponentXMPP):
 
     async def _on_message(self, stanza: Message) -> None:
         kind = stanza["type"]
-        if kind == "error" and self.room_errors is not None:
-            await self.room_errors(stanza)
+        if kind == "error" and self._room_errors is not None:
+            await self._room_errors(stanza)
             return
         if kind in ("error", "headline"):
             return
@@ -426,14 +437,14 @@ class GatewayComponent(ComponentXMPP):
                                                   f"gateway writes at most {self.max_stanza_size // 1024} KiB.")
             return
         room_stanza = kind == "groupchat" or bool(stanza["to"].resource)
-        if self.room_messages is not None and room_stanza and await self.room_messages(stanza):
+        if self._room_messages is not None and room_stanza and await self._room_messages(stanza):
             return
         if kind == "groupchat":
             return
         sender, to = stanza["from"], stanza["to"]
         if not to.user:
             if body.strip():
-                reply = (await self.chat_commands(str(sender.bare), body) if self.chat_commands is not None
+                reply = (await self._chat_commands(str(sender.bare), body) if self._chat_commands is not None
                          else self.adapter.help_text())
                 self._reply(stanza, reply)
             return

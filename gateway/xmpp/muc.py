@@ -152,7 +152,8 @@ class SendOrder:
 
 
 class MucService:
-    """Installs XEP-0045 handling on `xmpp` for `rooms`; implements core.rooms.RoomSink."""
+    """Installs XEP-0045 handling on `xmpp` for `rooms`; implements core.rooms.RoomSink. The composition root
+    connects it to the component's room stanzas, the transport's room events and the router's room deliveries."""
 
     def __init__(self, xmpp: GatewayComponent, rooms: RoomTransport,
                  memberships: RoomMemberRepository | None = None) -> None:
@@ -174,15 +175,11 @@ class MucService:
         self.resume_hold = RESUME_HOLD
         xmpp.register_handler(Callback("MUC presence", MatchXPath(f"{{{xmpp.default_ns}}}presence"),
                                        self._presence_received))
-        xmpp.room_messages = self.handle_message
-        xmpp.room_errors = self.handle_error
         # XEP-0410: a ping to an occupant JID says whether its sender is joined (slixmpp's answers every ping).
         xmpp.remove_handler("Ping")
         xmpp.register_handler(Callback("Ping", MatchXPath(f"{{{xmpp.default_ns}}}iq/{{{PING_NS}}}ping"),
                                        self._ping))
         xmpp.add_event_handler("session_start", self._on_session_start)
-        rooms.attach_rooms(self)
-        xmpp.router.attach_rooms(xmpp.adapter.name, self)
         self._setup_disco()
 
     # -- disco: a room's info, a service's rooms (XEP-0030, paged with XEP-0059) ---------------------------------
