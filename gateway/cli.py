@@ -12,7 +12,16 @@ from typing import Any
 
 from gateway import __version__
 from gateway.admin import contacts as contact_admin
-from gateway.admin.command_line import CliError, Handler, add_command, load, run_async, safe_url, with_store
+from gateway.admin.command_line import (
+    CliError,
+    Handler,
+    add_command,
+    instance,
+    load,
+    run_async,
+    safe_url,
+    with_store,
+)
 from gateway.admin.output import print_records
 from gateway.admin.progress import ProgressBar
 from gateway.admin.users import (
@@ -25,7 +34,7 @@ from gateway.admin.users import (
     set_admin,
     set_enabled,
 )
-from gateway.config import ConfigError
+from gateway.config import Config, ConfigError
 from gateway.logs import setup_logging
 from gateway.store.database import schema_revision
 from gateway.store.store import Store
@@ -110,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         for kind, addresses in addressed.items():
             which.add_argument(f"--{kind}", dest=f"address_{kind}", metavar=addresses.metavar,
                                help=addresses.description.replace("%", "%%"))
+        sub.add_argument("--transport", metavar="NAME", default=None,
+                         help="the transport of the address's kind, [transports.NAME]; needed when several of "
+                              "that kind are configured")
 
     contact_add = command("add", _contact_add, "map a contact into a user's roster under a name", parent=contacts)
     contact_add.add_argument("jid", help="the user, e.g. alice@example.org")
@@ -121,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "default one")
     contact_list = command("list", _contact_list, "list a user's contacts", parent=contacts)
     contact_list.add_argument("jid", help="the user, e.g. alice@example.org")
-    contact_list.add_argument("--transport", choices=sorted(descriptors()), help="only this transport's")
+    contact_list.add_argument("--transport", metavar="NAME",
+                              help="only this transport's, [transports.NAME], or every one of this kind's")
     contact_list.add_argument("--json", action="store_true", help="print JSON")
     contact_remove = command("remove", _contact_remove, "remove a contact from a user's roster", parent=contacts)
     contact_remove.add_argument("jid", help="the user, e.g. alice@example.org")
@@ -260,17 +273,19 @@ def _user_unset_admin(args: argparse.Namespace) -> int:
     return _user_flag(args, admin=False)
 
 
-def _contact_address(args: argparse.Namespace) -> tuple[str, str]:
-    """(transport, address as typed) from whichever --<transport> option was given."""
-    return next((kind, text) for kind in contact_admin.contact_transports()
-                if (text := getattr(args, f"address_{kind}")) is not None)
+def _contact_address(config: Config, args: argparse.Namespace) -> tuple[str, str]:
+    """(transport instance, address as typed) from whichever --<kind> option was given, and --transport."""
+    kind, text = next((kind, text) for kind in contact_admin.contact_transports()
+                      if (text := getattr(args, f"address_{kind}")) is not None)
+    return instance(config, kind, args.transport), text
 
 
 def _contact_add(args: argparse.Namespace) -> int:
     config = load(args)
-    transport, text = _contact_address(args)
+    transport, text = _contact_address(config, args)
     contact = with_store(args, lambda store: contact_admin.add_contact(
-        store, args.jid, transport, text, args.name, args.group, config.transports, args.via), config)
+        store, args.jid, transport, text, args.name, args.group, config.transports, args.via, config.kinds),
+        config)
     group = f" in group {contact.group}" if contact.group else ""
     via = f", texted from {contact.via}" if contact.via else ""
     print(f"{contact.jid} sees {contact.transport} {contact.address} as {contact.name!r}{group}{via}")
@@ -278,7 +293,20 @@ def _contact_add(args: argparse.Namespace) -> int:
 
 
 def _contact_list(args: argparse.Namespace) -> int:
-    found = with_store(args, lambda store: contact_admin.list_contacts(store, args.jid, args.transport))
+    config = load(args)
+    # An instance by its name; a kind stands for all its configured instances (itself when none is configured).
+    shown: set[str] | None = None
+    if args.transport is not None:
+        if args.transport in config.transports:
+            shown = {args.transport}
+        elif args.transport in descriptors():
+            shown = set(config.instances(args.transport)) or {args.transport}
+        else:
+            raise CliError(f"--transport {args.transport}: {config.path} has no transport of that name "
+                           f"(transports: {', '.join(config.transports) or 'none'}; kinds: "
+                           f"{', '.join(sorted(descriptors()))})", status=2)
+    everything = with_store(args, lambda store: contact_admin.list_contacts(store, args.jid), config)
+    found = [c for c in everything if shown is None or c.transport in shown]
     print_records([dataclasses.asdict(c) for c in found], ["name", "transport", "address", "group"], sys.stdout,
                   as_json=args.json)
     return 0
@@ -286,9 +314,9 @@ def _contact_list(args: argparse.Namespace) -> int:
 
 def _contact_remove(args: argparse.Namespace) -> int:
     config = load(args)
-    transport, text = _contact_address(args)
+    transport, text = _contact_address(config, args)
     stored = with_store(args, lambda store: contact_admin.remove_contact(
-        store, args.jid, transport, text, config.transports), config)
+        store, args.jid, transport, text, config.transports, config.kinds), config)
     print(f"removed the {transport} contact {stored} of {args.jid}")
     return 0
 
@@ -301,8 +329,8 @@ def _contact_import(args: argparse.Namespace) -> int:
     config = load(args)
     text = contact_admin.read_csv_file(args.file)
     report = with_store(args, lambda store: contact_admin.import_contacts(
-        store, args.jid, text, config.transports, skip_bad=args.skip_bad, progress=ProgressBar(sys.stderr)),
-        config)
+        store, args.jid, text, config.transports, skip_bad=args.skip_bad, progress=ProgressBar(sys.stderr),
+        kinds=config.kinds), config)
     failed = bool(report.rejected) and not args.skip_bad
     if args.json:
         print(json.dumps({"imported": report.stored, "rows": report.rows,

@@ -17,6 +17,7 @@ from gateway.config import Config, default_config_path, load_config
 from gateway.store.database import schema_revision
 from gateway.store.store import Store
 from gateway.transports.descriptor import SubParsers
+from gateway.transports.discovery import descriptors
 
 T = TypeVar("T")
 Handler = Callable[[argparse.Namespace], int]  # the parsed arguments -> the exit status
@@ -42,6 +43,23 @@ def add_command(parent: SubParsers, name: str, handler: Handler, help: str, conf
 def load(args: argparse.Namespace) -> Config:
     """The config file the command was given (or the default one)."""
     return load_config(args.config or default_config_path())
+
+
+def instance(config: Config, kind: str, requested: str | None) -> str:
+    """The transport instance of `kind` a command applies to: the one named by `--transport NAME` (`requested`),
+    else the only one configured, else the kind itself (nothing of that kind configured, as before there could
+    be several); several configured and none named is a usage mistake (exit 2)."""
+    title = descriptors()[kind].title
+    configured = config.instances(kind)
+    if requested is not None:
+        if requested not in configured:
+            raise CliError(f"--transport {requested}: {config.path} has no {title} transport of that name "
+                           f"({title} transports: {', '.join(configured) or 'none'})", status=2)
+        return requested
+    if len(configured) > 1:
+        raise CliError(f"{config.path} configures several {title} transports ({', '.join(configured)}): name one "
+                       "with --transport NAME", status=2)
+    return configured[0] if configured else kind
 
 
 def with_store(args: argparse.Namespace, operation: Callable[[Store], Awaitable[T]], config: Config | None = None

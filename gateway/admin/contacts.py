@@ -1,7 +1,8 @@
 """Contact administration: a name (and a roster group) for an address on a transport, per user; CSV import.
 
 Each transport reads its own addresses (its descriptor's `contact_addresses`: e.g. a phone number by the
-configured default region and number check), with its settings when it is configured.
+configured default region and number check), with its settings when it is configured. A contact belongs to a
+transport instance (`[transports.<name>]`, e.g. sms-work); its address is read by the instance's kind (sms).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 # The configured transports' settings by name (Config.transports); a transport without any reads addresses by
 # its defaults.
 Settings = Mapping[str, TransportSettings] | None
+# The configured instances' kinds by name (Config.kinds); a name missing from it is its own kind, as when a
+# transport is not configured at all.
+Kinds = Mapping[str, str] | None
 
 
 def contact_transports() -> dict[str, ContactAddresses]:
@@ -44,7 +48,8 @@ def csv_help() -> str:
     kinds = contact_transports()
     lines = ["The CSV file has a header row naming its columns, in any order:",
              "  name       the name shown in the roster, e.g. Mom (required)",
-             f"  transport  {_either(list(kinds))} (required)",
+             f"  transport  {_either(list(kinds))} (required), or the NAME of a [transports.NAME]",
+             "             of that kind (needed when several of the kind are configured)",
              "  address    the contact's address on that transport (required):"]
     for kind, addresses in kinds.items():
         lines += textwrap.wrap(f"{kind}: {addresses.csv_description}", 80, initial_indent=" " * 13,
@@ -76,12 +81,30 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def address(transport: str, text: str, settings: Settings) -> str:
-    """The stored form of an address on `transport` as an admin typed it."""
-    addresses = contact_transports().get(transport)
+def _names(kinds: Kinds) -> list[str]:
+    """What a transport column may say: a kind, or the name of a configured instance of one."""
+    addressed = contact_transports()
+    return [*addressed, *(name for name, kind in (kinds or {}).items() if kind in addressed and name not in addressed)]
+
+
+def address(transport: str, text: str, settings: Settings, kinds: Kinds = None) -> str:
+    """The stored form of an address on the transport instance `transport` as an admin typed it."""
+    addresses = contact_transports().get((kinds or {}).get(transport, transport))
     if addresses is None:
-        raise AdminError(f"unknown transport {transport!r}: use {_either(list(contact_transports()))}")
+        raise AdminError(f"unknown transport {transport!r}: use {_either(_names(kinds))}")
     return addresses.parse(text, (settings or {}).get(transport))
+
+
+def row_instance(name: str, kinds: Kinds) -> str:
+    """The transport instance a CSV row names: an instance by its name, or a kind by its only configured instance
+    (by itself when none is configured); a kind configured several times is ambiguous."""
+    if kinds is None or name in kinds:
+        return name
+    configured = [instance for instance, kind in kinds.items() if kind == name]
+    if len(configured) > 1:
+        raise AdminError(f"several {descriptors()[name].title} transports are configured: name one of "
+                         f"{_either(configured)}")
+    return configured[0] if configured else name
 
 
 def _text(value: str, what: str, required: bool = True) -> str | None:
@@ -103,21 +126,21 @@ async def _require_user(store: Store, jid: str) -> str:
 
 
 async def add_contact(store: Store, jid: str, transport: str, text: str, name: str, group: str | None,
-                      settings: Settings, via: str | None = None) -> ContactRecord:
-    """Map a contact; `via` names which of the user's own addresses messages to them go from (on transports that
-    bind addresses to users)."""
-    jid, stored = bare_jid(jid), address(transport, text, settings)
+                      settings: Settings, via: str | None = None, kinds: Kinds = None) -> ContactRecord:
+    """Map a contact on the transport instance `transport`; `via` names which of the user's own addresses
+    messages to them go from (on transports that bind addresses to users)."""
+    jid, stored = bare_jid(jid), address(transport, text, settings, kinds)
     shown = _text(name, "name")
     assert shown is not None
     roster_group = _text(group or "", "group", required=False)
     if via is not None:
-        kinds = contact_transports()
-        bind_command = kinds[transport].bind_command
+        addressed = contact_transports()
+        bind_command = addressed[(kinds or {}).get(transport, transport)].bind_command
         if bind_command is None:
-            titles = [descriptors()[kind].title for kind, addresses in kinds.items() if addresses.bind_command]
+            titles = [descriptors()[kind].title for kind, addresses in addressed.items() if addresses.bind_command]
             raise AdminError("--via names one of the user's bound addresses: it applies to "
                              f"{_either(titles)} contacts only")
-        via = address(transport, via, settings)
+        via = address(transport, via, settings, kinds)
         if via not in {b.address for b in await store.bindings.find(transport, jid)}:
             raise AdminError(f"{via} is not bound to {jid} (bind it with `{bind_command}`)")
     try:
@@ -128,10 +151,11 @@ async def add_contact(store: Store, jid: str, transport: str, text: str, name: s
         raise AdminError(f"{jid} already has the {transport} contact {stored}") from None
 
 
-async def remove_contact(store: Store, jid: str, transport: str, text: str, settings: Settings) -> str:
-    """Remove a mapping; returns the address as stored."""
+async def remove_contact(store: Store, jid: str, transport: str, text: str, settings: Settings,
+                         kinds: Kinds = None) -> str:
+    """Remove a mapping on the transport instance `transport`; returns the address as stored."""
     jid = await _require_user(store, jid)
-    stored = address(transport, text, settings)
+    stored = address(transport, text, settings, kinds)
     try:
         await store.contacts.remove(jid, transport, stored)
     except ContactNotFound:
@@ -157,7 +181,7 @@ def read_csv_file(path: Path) -> str:
         raise AdminError(f"{path} is not UTF-8 text (line {line}): save it as CSV UTF-8") from None
 
 
-def parse_contacts_csv(text: str, settings: Settings, progress: Progress | None = None
+def parse_contacts_csv(text: str, settings: Settings, progress: Progress | None = None, kinds: Kinds = None
                        ) -> tuple[list[tuple[int, NewContact]], list[Rejected], int]:
     """Read and check every row: (good rows with their line numbers, rejected rows, number of data rows).
 
@@ -202,10 +226,11 @@ def parse_contacts_csv(text: str, settings: Settings, progress: Progress | None 
             cells = dict(zip(columns, record + [""] * (len(columns) - len(record)), strict=True))
             transport = cells["transport"].strip().lower()
             if not transport:
-                raise AdminError(f"the transport is empty: use {_either(list(contact_transports()))}")
+                raise AdminError(f"the transport is empty: use {_either(_names(kinds))}")
+            transport = row_instance(transport, kinds)
             if not cells["address"].strip():
                 raise AdminError("the address is empty")
-            stored = address(transport, cells["address"], settings)
+            stored = address(transport, cells["address"], settings, kinds)
             name = _text(cells["name"], "name")
             assert name is not None
             group = _text(cells.get("group", ""), "group", required=False)
@@ -221,10 +246,11 @@ def parse_contacts_csv(text: str, settings: Settings, progress: Progress | None 
 
 
 async def import_contacts(store: Store, jid: str, text: str, settings: Settings,
-                          skip_bad: bool = False, progress: Progress | None = None) -> ImportReport:
+                          skip_bad: bool = False, progress: Progress | None = None, kinds: Kinds = None
+                          ) -> ImportReport:
     """Map the contacts of a CSV file (see csv_help) for one user, all or nothing unless `skip_bad`."""
     jid = await _require_user(store, jid)
-    good, rejected, count = parse_contacts_csv(text, settings, progress)
+    good, rejected, count = parse_contacts_csv(text, settings, progress, kinds)
     existing = {(c.transport, c.address): c.name for c in await store.contacts.find(jid)}
     fresh: list[NewContact] = []
     for line, contact in good:

@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from collections.abc import Awaitable, Callable
 
-from gateway.admin.command_line import CliError, Handler, add_command, load, with_store
+from gateway.admin.command_line import CliError, Handler, add_command, instance, load, with_store
 from gateway.admin.output import print_records
 from gateway.config import Config
 from gateway.logs import setup_logging
@@ -63,17 +63,7 @@ def _instance_option(parser: argparse.ArgumentParser) -> None:
 def _instance(config: Config, args: argparse.Namespace) -> tuple[str, SmsSettings | None]:
     """The SMS transport instance a command applies to, and its settings (None when none is configured: the
     default name, sms, as before there could be several)."""
-    configured = config.instances(KIND)
-    if args.transport is not None:
-        if args.transport not in configured:
-            raise CliError(f"--transport {args.transport}: {config.path} has no SMS transport of that name "
-                           f"(SMS transports: {', '.join(configured) or 'none'})", status=2)
-        name = args.transport
-    elif len(configured) > 1:
-        raise CliError(f"{config.path} configures several SMS transports ({', '.join(configured)}): name one "
-                       "with --transport NAME", status=2)
-    else:
-        name = configured[0] if configured else KIND
+    name = instance(config, KIND, args.transport)
     settings = config.transports.get(name)
     return name, settings if isinstance(settings, SmsSettings) else None
 
