@@ -30,7 +30,9 @@ def imported(importtime_output: str) -> set[str]:
 
 
 def development(modules: set[str]) -> set[str]:
-    return {m for m in modules if any(m == d or m.startswith(d + ".") for d in DEVELOPMENT)}
+    """Development tooling among `modules`, a transport's demo (gateway/transports/<name>/demo.py) included."""
+    return {m for m in modules if any(m == d or m.startswith(d + ".") for d in DEVELOPMENT)
+            or (m.startswith("gateway.transports.") and m.endswith(".demo"))}
 
 
 def test_run_help_imports_no_development_tooling() -> None:

@@ -3,21 +3,25 @@ the descriptors that discovery finds and never name a transport.
 
 A descriptor is cheap to import: loading the config or running an admin command reads every installed
 transport's descriptor, so each one imports its settings class and nothing else up front. Its adapter, commands,
-contact rules and CLI are imported when asked for, so `run` loads only the configured transports.
+contact rules, CLI and demo are imported when asked for, so `run` loads only the configured transports.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from gateway.transports.settings import TransportSettings
 
 if TYPE_CHECKING:
     from gateway.commands.command import Command
+    from gateway.store.store import Store
     from gateway.transports.base import Transport
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # from `add_subparsers`
@@ -49,6 +53,47 @@ class ContactAddresses:
     # How an admin binds an address to a user, when contacts may name one of theirs to send from (`--via`), e.g.
     # "xmpp-gateway admin sms bind"; None when they may not.
     bind_command: str | None = None
+
+
+@dataclass(frozen=True)
+class DemoPlace:
+    """Where a transport runs in `xmpp-gateway demo`: everything on loopback, one demo user, one secret."""
+
+    name: str  # its `[transports.<name>]` table in the demo's config
+    domain: str  # its component JID
+    user: str  # the demo user's bare JID
+    directory: Path  # the demo's own directory: a transport's servers keep their files in a folder of it
+    config: Path  # the demo's config file, for the admin commands the banner suggests
+    secret: str  # the component secret, and any password or token the transport's local servers want
+    http_url: str  # the gateway's HTTP server (webhooks), e.g. http://127.0.0.1:8080
+    pick_port: Callable[[int], int]  # the given well-known port when it is free, another free one otherwise
+
+
+class TransportDemo(ABC):
+    """What `xmpp-gateway demo` needs of a transport: the servers it talks to, started on loopback, its settings,
+    and what to tell the person trying it. One object per demo run: it holds the servers it started."""
+
+    def missing(self) -> str | None:
+        """Why this machine cannot offer the transport in the demo (e.g. "ngircd is not installed"); None if it
+        can. The banner says so, and the demo runs without it."""
+        return None
+
+    async def start(self, place: DemoPlace) -> str:
+        """Start the transport's local servers; return the TOML lines of its table after jid, secret and access
+        (sub-tables included). Raises RuntimeError or TimeoutError when a server does not start."""
+        return ""
+
+    async def ready(self, store: Store, place: DemoPlace) -> None:
+        """The gateway runs and its components are connected: add what the demo user needs (e.g. a number)."""
+        return None
+
+    @abstractmethod
+    def banner(self, place: DemoPlace) -> str:
+        """How to try the transport: banner lines, each starting with a space and ending with a newline."""
+
+    async def stop(self) -> None:
+        """Stop what start() started; also called when start() failed or was never called."""
+        return None
 
 
 class TransportDescriptor(ABC):
@@ -90,3 +135,19 @@ class TransportDescriptor(ABC):
         """Add the transport's `admin <kind> ...` commands (under `admin`) and any tool of its own (under
         `commands`). A sub-command sets `handler` (args -> exit status), as gateway.admin.command_line does."""
         return None
+
+    def demo(self) -> TransportDemo | None:
+        """How `xmpp-gateway demo` runs the transport, made anew for each run; None: the demo leaves it out.
+        By default the `demo()` function of a module `demo` beside the descriptor, when there is one, so that a
+        transport's demo lives in its folder with the development tools it imports."""
+        package = sys.modules[type(self).__module__].__package__  # a package's __init__ is its own package
+        if not package:
+            return None
+        try:
+            module = importlib.import_module(f"{package}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{package}.demo":
+                return None
+            raise  # the module exists but imports something missing: say so, not "no demo"
+        made: TransportDemo = module.demo()
+        return made

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import TransportDescriptor
+from gateway.transports.descriptor import TransportDemo, TransportDescriptor
 from gateway.transports.loopback.settings import LoopbackSettings
 
 if TYPE_CHECKING:
@@ -20,6 +20,11 @@ class LoopbackDescriptor(TransportDescriptor):
         from gateway.transports.loopback.transport import LoopbackTransport
 
         return LoopbackTransport
+
+    def demo(self) -> TransportDemo:
+        from gateway.transports.loopback.demo import LoopbackDemo
+
+        return LoopbackDemo()
 
 
 DESCRIPTOR = LoopbackDescriptor()

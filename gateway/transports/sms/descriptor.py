@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.transports.descriptor import ContactAddresses, SubParsers, TransportDescriptor
+from gateway.transports.descriptor import ContactAddresses, SubParsers, TransportDemo, TransportDescriptor
 from gateway.transports.sms.settings import SmsSettings
 
 if TYPE_CHECKING:
@@ -43,6 +43,11 @@ class SmsDescriptor(TransportDescriptor):
         from gateway.transports.sms.cli import add_cli
 
         add_cli(admin, commands)
+
+    def demo(self) -> TransportDemo:
+        from gateway.transports.sms.demo import SmsDemo
+
+        return SmsDemo()
 
 
 DESCRIPTOR = SmsDescriptor()
