@@ -1,4 +1,5 @@
-"""The IRC transport's own state: the networks admins allow, and each user's settings per network.
+"""The IRC transport's own state: the networks admins allow, and each user's settings per network and IRC
+transport instance (two `type = "irc"` transports keep a user's nicks and credentials apart).
 
 Passwords (a network's server password, a user's SASL and NickServ passwords) are kept as `SecretBox` tokens:
 they are sealed here on the way in and opened here on the way out, so no other layer sees a token and the
@@ -60,6 +61,8 @@ class AccountRecord:
 
 # Passed for a setting that is to be left as it is (None clears it).
 KEEP: Any = object()
+# The IRC transport instance meant when none is named: before there could be several, the only one was irc.
+DEFAULT_INSTANCE = "irc"
 
 
 class IrcRepository:
@@ -132,21 +135,25 @@ class IrcRepository:
             has_sasl_password=row.sasl_password is not None, has_nickserv_password=row.nickserv_password is not None,
             sasl_password=opened(row.sasl_password), nickserv_password=opened(row.nickserv_password))
 
-    async def account(self, jid: str, network: str, reveal: bool = False) -> AccountRecord | None:
+    async def account(self, jid: str, network: str, reveal: bool = False, *, transport: str = DEFAULT_INSTANCE
+                      ) -> AccountRecord | None:
         async with self._sessions() as session:
-            row = await session.scalar(select(IrcAccount).join(User, User.id == IrcAccount.user_id)
-                                       .where(User.jid == jid, IrcAccount.network == network))
+            row = await session.scalar(select(IrcAccount).join(User, User.id == IrcAccount.user_id).where(
+                User.jid == jid, IrcAccount.transport == transport, IrcAccount.network == network))
             return self._account(row, reveal) if row is not None else None
 
-    async def accounts(self, jid: str) -> list[AccountRecord]:
+    async def accounts(self, jid: str, *, transport: str = DEFAULT_INSTANCE) -> list[AccountRecord]:
         async with self._sessions() as session:
             rows = (await session.scalars(select(IrcAccount).join(User, User.id == IrcAccount.user_id)
-                                          .where(User.jid == jid).order_by(IrcAccount.network))).all()
+                                          .where(User.jid == jid, IrcAccount.transport == transport)
+                                          .order_by(IrcAccount.network))).all()
             return [self._account(row, reveal=False) for row in rows]
 
-    async def set_account(self, jid: str, network: str, *, nick: Any = KEEP, sasl_account: Any = KEEP,
-                          sasl_password: Any = KEEP, nickserv_password: Any = KEEP) -> AccountRecord:
-        """Change some of a user's settings on a network (KEEP leaves one as it is, None clears it).
+    async def set_account(self, jid: str, network: str, *, transport: str = DEFAULT_INSTANCE, nick: Any = KEEP,
+                          sasl_account: Any = KEEP, sasl_password: Any = KEEP, nickserv_password: Any = KEEP
+                          ) -> AccountRecord:
+        """Change some of a user's settings on a network through the IRC transport `transport` (KEEP leaves one
+        as it is, None clears it).
 
         Passwords are sealed before anything is written: without a key, SecretsUnavailable and no change.
         """
@@ -158,10 +165,11 @@ class IrcRepository:
                     user_id = await session.scalar(select(User.id).where(User.jid == jid))
                     if user_id is None:
                         raise UserNotFound(jid)
-                    row = await session.scalar(select(IrcAccount).where(IrcAccount.user_id == user_id,
-                                                                        IrcAccount.network == network))
+                    row = await session.scalar(select(IrcAccount).where(
+                        IrcAccount.user_id == user_id, IrcAccount.transport == transport,
+                        IrcAccount.network == network))
                     if row is None:
-                        row = IrcAccount(user_id=user_id, network=network)
+                        row = IrcAccount(user_id=user_id, transport=transport, network=network)
                         session.add(row)
                     if nick is not KEEP:
                         row.nick = nick
@@ -176,11 +184,11 @@ class IrcRepository:
                 continue
         raise RuntimeError("could not store the IRC settings")  # pragma: no cover - two races in a row
 
-    async def forget_account(self, jid: str, network: str) -> bool:
+    async def forget_account(self, jid: str, network: str, *, transport: str = DEFAULT_INSTANCE) -> bool:
         async with self._sessions.begin() as session:
             user_id = await session.scalar(select(User.id).where(User.jid == jid))
             if user_id is None:
                 return False
-            result = await session.execute(delete(IrcAccount).where(IrcAccount.user_id == user_id,
-                                                                    IrcAccount.network == network))
+            result = await session.execute(delete(IrcAccount).where(
+                IrcAccount.user_id == user_id, IrcAccount.transport == transport, IrcAccount.network == network))
             return bool(result.rowcount)

@@ -277,13 +277,15 @@ class IrcNetworkRow(Base):
 
 
 class IrcAccount(Base):
-    """A user's own settings on one network (a configured one or a server they named): nick and credentials."""
+    """A user's own settings on one network (a configured one or a server they named) through one IRC transport
+    instance: nick and credentials."""
 
     __tablename__ = "irc_accounts"
-    __table_args__ = (UniqueConstraint("user_id", "network"),)
+    __table_args__ = (UniqueConstraint("user_id", "transport", "network"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(64))  # the instance's name
     network: Mapped[str] = mapped_column(String(64))
     nick: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sasl_account: Mapped[str | None] = mapped_column(String(255), nullable=True)

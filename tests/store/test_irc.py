@@ -147,3 +147,29 @@ def test_secret_box_refuses_a_bad_key() -> None:
         SecretBox("not-a-key")
     box = SecretBox(KEY)
     assert box.open(box.seal("x y")) == "x y"
+
+
+async def test_accounts_are_kept_per_irc_transport(keyed: Store) -> None:
+    """Two IRC transports ([transports.irc] and one with type = "irc"): a user's nick and credentials on a network
+    through one are not those through the other."""
+    jid = "a@example.org"
+    await keyed.users.add(jid, transports=["irc", "irc-b"])
+    await keyed.irc.set_account(jid, "libera", nick="alice", sasl_account="alice", sasl_password=SASL_PASSWORD)
+    assert await keyed.irc.account(jid, "libera", transport="irc-b") is None
+    assert await keyed.irc.accounts(jid, transport="irc-b") == []
+
+    await keyed.irc.set_account(jid, "libera", transport="irc-b", nick="alice_b")
+    on_b = await keyed.irc.account(jid, "libera", reveal=True, transport="irc-b")
+    assert on_b is not None and (on_b.nick, on_b.sasl_password) == ("alice_b", None)
+    on_irc = await keyed.irc.account(jid, "libera", reveal=True)
+    assert on_irc is not None and (on_irc.nick, on_irc.sasl_password) == ("alice", SASL_PASSWORD)
+    assert [a.nick for a in await keyed.irc.accounts(jid)] == ["alice"]
+
+    assert await keyed.irc.forget_account(jid, "libera", transport="irc-b") is True
+    assert await keyed.irc.forget_account(jid, "libera", transport="irc-b") is False
+    assert await keyed.irc.account(jid, "libera") is not None
+
+    await keyed.irc.set_account(jid, "libera", transport="irc-b", nick="alice_b")
+    await keyed.users.leave(jid, "irc-b")  # declared in the IRC descriptor's instance_tables
+    assert await keyed.irc.account(jid, "libera", transport="irc-b") is None
+    assert await keyed.irc.account(jid, "libera") is not None

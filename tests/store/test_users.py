@@ -184,13 +184,16 @@ async def test_leaving_a_transport_or_the_gateway_forgets_the_room_memberships(s
 
 
 async def test_an_instance_named_otherwise_empties_its_kinds_own_tables(database_url: str) -> None:
-    """`[transports.chat]` with type = "irc": leaving it deletes the user's IRC settings, as leaving irc would."""
-    store = await Store.open(database_url, migrate=True, kinds={"chat": "irc"})
+    """`[transports.chat]` with type = "irc": leaving it deletes the user's IRC settings there, as leaving irc
+    would; those of the irc instance stay."""
+    store = await Store.open(database_url, migrate=True, kinds={"chat": "irc", "irc": "irc"})
     try:
         jid = "alice@example.org"
-        await store.users.add(jid, transports=["chat", "sms"])
-        await store.irc.set_account(jid, "libera", nick="alice")
+        await store.users.add(jid, transports=["chat", "irc", "sms"])
+        await store.irc.set_account(jid, "libera", nick="alice", transport="chat")
+        await store.irc.set_account(jid, "libera", nick="alice_irc")
         assert await store.users.leave(jid, "chat") is False
-        assert await store.irc.account(jid, "libera") is None
+        assert await store.irc.account(jid, "libera", transport="chat") is None
+        assert (await store.irc.account(jid, "libera")).nick == "alice_irc"  # type: ignore[union-attr]
     finally:
         await store.close()

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from gateway.core.events import Refusal
-from gateway.store.irc import CONFIG, IrcRepository, NetworkRecord
+from gateway.store.irc import CONFIG, DEFAULT_INSTANCE, IrcRepository, NetworkRecord
 from gateway.store.secrets import SecretsUnavailable
 from gateway.transports.base import AddressError
 from gateway.transports.irc.addressing import check_server_address
@@ -70,9 +70,10 @@ class IrcAccounts:
     CACHE_SECONDS = 1.0
 
     def __init__(self, settings: IrcSettings, repository: IrcRepository, *, resolver: Resolver | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, transport: str = DEFAULT_INSTANCE) -> None:
         self.settings = settings
         self.repository = repository
+        self.transport = transport  # the instance whose users' nicks and credentials are read
         self._resolver = resolver or resolve_addresses
         self._clock = clock
         self._cache: dict[str, tuple[float, NetworkRecord | None]] = {}
@@ -141,7 +142,7 @@ class IrcAccounts:
         """Who `owner` is on `network`: the nick stored for this network and credentials; `fallback_nick` without a
         stored nick."""
         try:
-            record = await self.repository.account(owner, network.name, reveal=True)
+            record = await self.repository.account(owner, network.name, reveal=True, transport=self.transport)
         except SecretsUnavailable as error:
             log.warning("%s on IRC network %s: %s", owner, network.name, error)
             raise Refusal("service-unavailable", f"The gateway cannot read your stored IRC passwords for "

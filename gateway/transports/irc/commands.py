@@ -101,7 +101,8 @@ def _secret(text: str, what: str, spaces: bool = True) -> str:
 
 async def _store(context: Context, network: str, **changes: Any) -> AccountRecord:
     try:
-        return await context.store.irc.set_account(context.jid, network, **changes)
+        return await context.store.irc.set_account(context.jid, network, transport=context.transport.name,
+                                                   **changes)
     except SecretsUnavailable:
         raise CommandError("This gateway cannot store passwords: its admin has not configured a secret key "
                            "for them. Nothing was stored.") from None
@@ -115,7 +116,7 @@ def _describe(record: AccountRecord) -> tuple[str, str, str, str, str]:
 
 
 async def my_settings(context: Context, values: Values) -> Result:
-    records = await context.store.irc.accounts(context.jid)
+    records = await context.store.irc.accounts(context.jid, transport=context.transport.name)
     if not records:
         return Result("You have no IRC settings. Set a nick with irc-nick <network> <nick>, SASL with "
                       "irc-sasl <network> <account> <password>.")
@@ -156,7 +157,7 @@ async def forget(context: Context, values: Values) -> Result:
         network = check_network_name(str(values["network"]))
     except ValueError as error:
         raise CommandError(str(error)) from None
-    if not await context.store.irc.forget_account(context.jid, network):
+    if not await context.store.irc.forget_account(context.jid, network, transport=context.transport.name):
         raise CommandError(f"You have no IRC settings for {network}.")
     return Result(f"Your nick and credentials for {network} are deleted.")
 

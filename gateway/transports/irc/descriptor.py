@@ -16,7 +16,7 @@ class IrcDescriptor(TransportDescriptor):
     kind = "irc"
     title = "IRC"
     settings = IrcSettings
-    user_tables = ("irc_accounts",)  # nick and credentials per network
+    instance_tables = ("irc_accounts",)  # nick and credentials per network, apart for each IRC transport
 
     def adapter_class(self) -> type[Transport[Any]]:
         from gateway.transports.irc.transport import IrcTransport

@@ -65,7 +65,7 @@ class IrcTransport(Transport[IrcSettings]):
     def __init__(self, settings: IrcSettings, context: Any, **connection_options: Any) -> None:
         super().__init__(settings, context)
         # Networks and each user's nick and credentials come from the database (accounts.py).
-        self.accounts = IrcAccounts(settings, context.store.irc)
+        self.accounts = IrcAccounts(settings, context.store.irc, transport=self.name)
         self.sessions = IrcSessions(settings, events_for=self._events_for, identity_for=self.identity_for,
                                     resolve_network=self.accounts.network,
                                     connection_options=connection_options or None)
