@@ -61,8 +61,6 @@ class AccountRecord:
 
 # Passed for a setting that is to be left as it is (None clears it).
 KEEP: Any = object()
-# The IRC transport instance meant when none is named: before there could be several, the only one was irc.
-DEFAULT_INSTANCE = "irc"
 
 
 class IrcRepository:
@@ -135,21 +133,21 @@ class IrcRepository:
             has_sasl_password=row.sasl_password is not None, has_nickserv_password=row.nickserv_password is not None,
             sasl_password=opened(row.sasl_password), nickserv_password=opened(row.nickserv_password))
 
-    async def account(self, jid: str, network: str, reveal: bool = False, *, transport: str = DEFAULT_INSTANCE
+    async def account(self, jid: str, network: str, reveal: bool = False, *, transport: str
                       ) -> AccountRecord | None:
         async with self._sessions() as session:
             row = await session.scalar(select(IrcAccount).join(User, User.id == IrcAccount.user_id).where(
                 User.jid == jid, IrcAccount.transport == transport, IrcAccount.network == network))
             return self._account(row, reveal) if row is not None else None
 
-    async def accounts(self, jid: str, *, transport: str = DEFAULT_INSTANCE) -> list[AccountRecord]:
+    async def accounts(self, jid: str, *, transport: str) -> list[AccountRecord]:
         async with self._sessions() as session:
             rows = (await session.scalars(select(IrcAccount).join(User, User.id == IrcAccount.user_id)
                                           .where(User.jid == jid, IrcAccount.transport == transport)
                                           .order_by(IrcAccount.network))).all()
             return [self._account(row, reveal=False) for row in rows]
 
-    async def set_account(self, jid: str, network: str, *, transport: str = DEFAULT_INSTANCE, nick: Any = KEEP,
+    async def set_account(self, jid: str, network: str, *, transport: str, nick: Any = KEEP,
                           sasl_account: Any = KEEP, sasl_password: Any = KEEP, nickserv_password: Any = KEEP
                           ) -> AccountRecord:
         """Change some of a user's settings on a network through the IRC transport `transport` (KEEP leaves one
@@ -184,7 +182,7 @@ class IrcRepository:
                 continue
         raise RuntimeError("could not store the IRC settings")  # pragma: no cover - two races in a row
 
-    async def forget_account(self, jid: str, network: str, *, transport: str = DEFAULT_INSTANCE) -> bool:
+    async def forget_account(self, jid: str, network: str, *, transport: str) -> bool:
         async with self._sessions.begin() as session:
             user_id = await session.scalar(select(User.id).where(User.jid == jid))
             if user_id is None:

@@ -121,11 +121,11 @@ async def test_identity_from_the_users_stored_settings(store: Store) -> None:
     libera = IrcNetwork(name="libera", host="irc.libera.chat")
     assert await accounts.identity("a@example.org", libera, "fallback") == IrcIdentity("fallback")
     await store.irc.set_account("a@example.org", "libera", nick="alice", sasl_account="alice-acct",
-                                sasl_password="sasl-secret", nickserv_password="ns-secret")
+                                sasl_password="sasl-secret", nickserv_password="ns-secret", transport="irc")
     identity = await accounts.identity("a@example.org", libera, "fallback")
     assert (identity.nick, identity.sasl_account, identity.sasl_password, identity.nickserv_password) == (
         "alice", "alice-acct", "sasl-secret", "ns-secret")
-    await store.irc.set_account("a@example.org", "libera", nick=None, sasl_account=None)
+    await store.irc.set_account("a@example.org", "libera", nick=None, sasl_account=None, transport="irc")
     identity = await accounts.identity("a@example.org", libera, "fallback")
     assert (identity.nick, identity.sasl_account) == ("fallback", "fallback")  # the account is the nick
 

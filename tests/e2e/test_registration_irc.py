@@ -95,11 +95,11 @@ async def test_irc_registration_offers_a_default_nick_used_on_every_network(
     assert connection is not None and connection.nick == "alice_reg"
 
     # A nick set for one network wins there (from the next connection).
-    await store.irc.set_account("alice@localhost", NETWORK, nick="alice_net")
+    await store.irc.set_account("alice@localhost", NETWORK, nick="alice_net", transport="irc")
     transport = irc_gateway.transports["irc"]
     network = await transport.accounts.network(NETWORK)  # type: ignore[attr-defined]
     assert (await transport.identity_for("alice@localhost", network)).nick == "alice_net"  # type: ignore[attr-defined]
-    await store.irc.set_account("alice@localhost", NETWORK, nick=None)
+    await store.irc.set_account("alice@localhost", NETWORK, nick=None, transport="irc")
     assert (await transport.identity_for("alice@localhost", network)).nick == "alice_reg"  # type: ignore[attr-defined]
 
 

@@ -70,54 +70,56 @@ async def test_without_a_key_a_password_is_refused_and_nothing_stored(database_u
             await store.irc.add_network(NetworkRecord("libera", "irc.libera.chat", password=SERVER_PASSWORD))
         assert await store.irc.get_network("libera") is None
         with pytest.raises(SecretsUnavailable):
-            await store.irc.set_account("a@example.org", "libera", sasl_password=SASL_PASSWORD)
-        assert await store.irc.account("a@example.org", "libera") is None
+            await store.irc.set_account("a@example.org", "libera", sasl_password=SASL_PASSWORD, transport="irc")
+        assert await store.irc.account("a@example.org", "libera", transport="irc") is None
         # What holds no secret is stored without a key.
         await store.irc.add_network(NetworkRecord("oftc", "irc.oftc.net"))
-        await store.irc.set_account("a@example.org", "oftc", nick="alice")
-        assert (await store.irc.account("a@example.org", "oftc")).nick == "alice"  # type: ignore[union-attr]
+        await store.irc.set_account("a@example.org", "oftc", nick="alice", transport="irc")
+        assert (await store.irc.account("a@example.org", "oftc", transport="irc")).nick == "alice"  # type: ignore[union-attr]
     finally:
         await store.close()
 
 
 async def test_a_token_sealed_with_another_key_says_so(keyed: Store) -> None:
     await keyed.users.add("a@example.org")
-    await keyed.irc.set_account("a@example.org", "libera", sasl_password=SASL_PASSWORD)
+    await keyed.irc.set_account("a@example.org", "libera", sasl_password=SASL_PASSWORD, transport="irc")
     other = Store(keyed.engine, Fernet.generate_key().decode())
     with pytest.raises(SecretsUnavailable, match="key"):
-        await other.irc.account("a@example.org", "libera", reveal=True)
+        await other.irc.account("a@example.org", "libera", reveal=True, transport="irc")
 
 
 async def test_account_settings_change_one_at_a_time_and_clear(keyed: Store) -> None:
     await keyed.users.add("a@example.org")
-    await keyed.irc.set_account("a@example.org", "libera", nick="alice")
-    await keyed.irc.set_account("a@example.org", "libera", sasl_account="alice", sasl_password=SASL_PASSWORD)
-    await keyed.irc.set_account("a@example.org", "libera", nickserv_password=NICKSERV_PASSWORD)
-    found = await keyed.irc.account("a@example.org", "libera", reveal=True)
+    await keyed.irc.set_account("a@example.org", "libera", nick="alice", transport="irc")
+    await keyed.irc.set_account("a@example.org", "libera", sasl_account="alice", sasl_password=SASL_PASSWORD,
+                                transport="irc")
+    await keyed.irc.set_account("a@example.org", "libera", nickserv_password=NICKSERV_PASSWORD, transport="irc")
+    found = await keyed.irc.account("a@example.org", "libera", reveal=True, transport="irc")
     assert found is not None
     assert (found.nick, found.sasl_account, found.sasl_password, found.nickserv_password) == (
         "alice", "alice", SASL_PASSWORD, NICKSERV_PASSWORD)
-    listed = await keyed.irc.accounts("a@example.org")
+    listed = await keyed.irc.accounts("a@example.org", transport="irc")
     assert [(a.network, a.has_sasl_password, a.sasl_password) for a in listed] == [("libera", True, None)]
 
-    await keyed.irc.set_account("a@example.org", "libera", sasl_account=None, sasl_password=None, nick=KEEP)
-    found = await keyed.irc.account("a@example.org", "libera", reveal=True)
+    await keyed.irc.set_account("a@example.org", "libera", sasl_account=None, sasl_password=None, nick=KEEP,
+                                transport="irc")
+    found = await keyed.irc.account("a@example.org", "libera", reveal=True, transport="irc")
     assert found is not None and (found.nick, found.sasl_account, found.sasl_password) == ("alice", None, None)
-    assert await keyed.irc.forget_account("a@example.org", "libera")
-    assert await keyed.irc.account("a@example.org", "libera") is None
+    assert await keyed.irc.forget_account("a@example.org", "libera", transport="irc")
+    assert await keyed.irc.account("a@example.org", "libera", transport="irc") is None
 
 
 async def test_settings_of_someone_not_a_user_are_refused(keyed: Store) -> None:
     with pytest.raises(UserNotFound):
-        await keyed.irc.set_account("nobody@example.org", "libera", nick="x")
+        await keyed.irc.set_account("nobody@example.org", "libera", nick="x", transport="irc")
 
 
 async def test_removing_the_user_removes_their_settings(keyed: Store) -> None:
     await keyed.users.add("a@example.org")
-    await keyed.irc.set_account("a@example.org", "libera", nick="alice")
+    await keyed.irc.set_account("a@example.org", "libera", nick="alice", transport="irc")
     await keyed.users.remove("a@example.org")
     await keyed.users.add("a@example.org")
-    assert await keyed.irc.accounts("a@example.org") == []
+    assert await keyed.irc.accounts("a@example.org", transport="irc") == []
 
 
 async def test_secrets_are_absent_in_plain_text_from_the_sqlite_files(tmp_path: Path) -> None:
@@ -128,7 +130,7 @@ async def test_secrets_are_absent_in_plain_text_from_the_sqlite_files(tmp_path: 
         await store.users.add("a@example.org")
         await store.irc.add_network(NetworkRecord("libera", "irc.libera.chat", password=SERVER_PASSWORD))
         await store.irc.set_account("a@example.org", "libera", nick="alice", sasl_account="alice",
-                                    sasl_password=SASL_PASSWORD, nickserv_password=NICKSERV_PASSWORD)
+                                    sasl_password=SASL_PASSWORD, nickserv_password=NICKSERV_PASSWORD, transport="irc")
         files = [p for p in tmp_path.iterdir() if p.name.startswith("secret.db")]
         assert any(p.name.endswith("-wal") for p in files)
         everything = b"".join(p.read_bytes() for p in files)
@@ -154,22 +156,23 @@ async def test_accounts_are_kept_per_irc_transport(keyed: Store) -> None:
     through one are not those through the other."""
     jid = "a@example.org"
     await keyed.users.add(jid, transports=["irc", "irc-b"])
-    await keyed.irc.set_account(jid, "libera", nick="alice", sasl_account="alice", sasl_password=SASL_PASSWORD)
+    await keyed.irc.set_account(jid, "libera", nick="alice", sasl_account="alice", sasl_password=SASL_PASSWORD,
+                                transport="irc")
     assert await keyed.irc.account(jid, "libera", transport="irc-b") is None
     assert await keyed.irc.accounts(jid, transport="irc-b") == []
 
     await keyed.irc.set_account(jid, "libera", transport="irc-b", nick="alice_b")
     on_b = await keyed.irc.account(jid, "libera", reveal=True, transport="irc-b")
     assert on_b is not None and (on_b.nick, on_b.sasl_password) == ("alice_b", None)
-    on_irc = await keyed.irc.account(jid, "libera", reveal=True)
+    on_irc = await keyed.irc.account(jid, "libera", reveal=True, transport="irc")
     assert on_irc is not None and (on_irc.nick, on_irc.sasl_password) == ("alice", SASL_PASSWORD)
-    assert [a.nick for a in await keyed.irc.accounts(jid)] == ["alice"]
+    assert [a.nick for a in await keyed.irc.accounts(jid, transport="irc")] == ["alice"]
 
     assert await keyed.irc.forget_account(jid, "libera", transport="irc-b") is True
     assert await keyed.irc.forget_account(jid, "libera", transport="irc-b") is False
-    assert await keyed.irc.account(jid, "libera") is not None
+    assert await keyed.irc.account(jid, "libera", transport="irc") is not None
 
     await keyed.irc.set_account(jid, "libera", transport="irc-b", nick="alice_b")
     await keyed.users.leave(jid, "irc-b")  # declared in the IRC descriptor's instance_tables
     assert await keyed.irc.account(jid, "libera", transport="irc-b") is None
-    assert await keyed.irc.account(jid, "libera") is not None
+    assert await keyed.irc.account(jid, "libera", transport="irc") is not None

@@ -128,7 +128,7 @@ async def test_leaving_a_transport_deletes_only_its_data_and_the_user_with_the_l
     await store.contacts.add(jid, "irc", "carol%libera", "Carol")
     await store.contacts.add("bob@example.org", "sms", "+15557654321", "Mom")
     await store.sms.block("sms", jid, "+15550000000")
-    await store.irc.set_account(jid, "libera", nick="alice")
+    await store.irc.set_account(jid, "libera", nick="alice", transport="irc")
     for transport in ("sms", "irc"):
         await store.journal.record_outbound(OutboundMessage(transport=transport, user=jid, resource=None,
                                                             peer="p", body="hi", xmpp_id=transport))
@@ -141,7 +141,7 @@ async def test_leaving_a_transport_deletes_only_its_data_and_the_user_with_the_l
     assert await store.bindings.find("sms", jid) == []
     assert await store.sms.blocked("sms", jid) == []
     assert [r.transport for r in await store.journal.history()] == ["irc"]
-    assert await store.irc.account(jid, "libera") is not None, "IRC settings are IRC's data"
+    assert await store.irc.account(jid, "libera", transport="irc") is not None, "IRC settings are IRC's data"
     with pytest.raises(UserNotFound):
         await store.users.leave(jid, "sms")
 
@@ -163,9 +163,9 @@ async def test_leaving_without_membership_still_deletes_that_transports_data(sto
 
 async def test_leaving_irc_deletes_the_irc_settings(store: Store) -> None:
     await store.users.add("alice@example.org", transports=["sms", "irc"])
-    await store.irc.set_account("alice@example.org", "libera", nick="alice")
+    await store.irc.set_account("alice@example.org", "libera", nick="alice", transport="irc")
     await store.users.leave("alice@example.org", "irc")
-    assert await store.irc.account("alice@example.org", "libera") is None
+    assert await store.irc.account("alice@example.org", "libera", transport="irc") is None
     assert await store.users.get_user("alice@example.org") is not None
 
 
@@ -191,9 +191,9 @@ async def test_an_instance_named_otherwise_empties_its_kinds_own_tables(database
         jid = "alice@example.org"
         await store.users.add(jid, transports=["chat", "irc", "sms"])
         await store.irc.set_account(jid, "libera", nick="alice", transport="chat")
-        await store.irc.set_account(jid, "libera", nick="alice_irc")
+        await store.irc.set_account(jid, "libera", nick="alice_irc", transport="irc")
         assert await store.users.leave(jid, "chat") is False
         assert await store.irc.account(jid, "libera", transport="chat") is None
-        assert (await store.irc.account(jid, "libera")).nick == "alice_irc"  # type: ignore[union-attr]
+        assert (await store.irc.account(jid, "libera", transport="irc")).nick == "alice_irc"  # type: ignore[union-attr]
     finally:
         await store.close()

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from gateway.core.events import Refusal
-from gateway.store.irc import CONFIG, DEFAULT_INSTANCE, IrcRepository, NetworkRecord
+from gateway.store.irc import CONFIG, IrcRepository, NetworkRecord
 from gateway.store.secrets import SecretsUnavailable
 from gateway.transports.base import AddressError
 from gateway.transports.irc.addressing import check_server_address
@@ -70,7 +70,7 @@ class IrcAccounts:
     CACHE_SECONDS = 1.0
 
     def __init__(self, settings: IrcSettings, repository: IrcRepository, *, resolver: Resolver | None = None,
-                 clock: Callable[[], float] = time.monotonic, transport: str = DEFAULT_INSTANCE) -> None:
+                 clock: Callable[[], float] = time.monotonic, transport: str = "irc") -> None:
         self.settings = settings
         self.repository = repository
         self.transport = transport  # the instance whose users' nicks and credentials are read
