@@ -22,6 +22,7 @@ from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_avail
 from gateway.transports.discovery import descriptors
 from tests.e2e.test_adhoc_support import ADMIN, command_nodes, execute, notes, table
 from tests.plugin_transport.settings import PagerSettings
+from tests.support.cli import Cli
 from tests.support.stack import raw_config, start_gateway, to_toml
 from tests.support.xmpp_client import TestClient
 
@@ -66,29 +67,12 @@ def test_only_an_installed_distribution_makes_it_a_transport(tmp_path: Path) -> 
 
 
 # -- the command line ---------------------------------------------------------------------------------------
-class Cli:
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        status = main([*args, "-c", str(self.config)])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in out + err
-        return status, out, err
-
-    def ok(self, *args: str) -> str:
-        status, out, err = self(*args)
-        assert status == 0, err
-        return out
-
-
 @pytest.fixture
 def cli(pager_installed: None, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "{database_url}"\n\n'
                       f'[transports.pager]\njid = "{PAGER}"\nsecret = "{SECRET}"\ndefault_tone = "chirp"\n')
-    return Cli(config, capsys)
+    return Cli(config, capsys, prefix=())
 
 
 def test_the_config_table_is_read_by_the_transports_settings(cli: Cli) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
+from tests.support.cli import Cli
 
 SID = "AC" + "cd" * 16
 ALICE = "alice@example.org"
@@ -24,28 +25,6 @@ def write_config(tmp_path: Path, database_url: str, sms: bool = False, loopback:
         text += '\n[transports.loopback]\njid = "loopback.example.org"\nsecret = "component-secret"\n'
     path.write_text(text)
     return path
-
-
-class Cli:
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        status = main(["admin", *args, "-c", str(self.config)])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in out + err
-        return status, out, err
-
-    def ok(self, *args: str) -> str:
-        status, out, err = self(*args)
-        assert status == 0, err
-        return out
-
-    def refused(self, *args: str) -> str:
-        status, out, err = self(*args)
-        assert status == 1, (out, err)
-        return err
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from gateway.admin.contacts import parse_contacts_csv
 from gateway.cli import main
 from gateway.store.contacts import NewContact
+from tests.support import cli as support
 
 ALICE = "alice@example.org"
 
@@ -20,24 +21,14 @@ def _sms(name: str, region: str = "US") -> str:
             f'account_sid = "AC{"cd" * 16}"\nauth_token = "token"\ndefault_region = "{region}"\n')
 
 
-class Cli:
+class Cli(support.Cli):
+    """A database with alice on it, and the given transport tables."""
+
     def __init__(self, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str], *tables: str) -> None:
-        self.config = tmp_path / "config.toml"
+        super().__init__(tmp_path / "config.toml", capsys)
         self.config.write_text(f'[database]\nurl = "{database_url}"\n' + "".join(tables))
-        self.capsys = capsys
         assert main(["db", "upgrade", "-c", str(self.config)]) == 0
         assert self("user", "add", ALICE)[0] == 0
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        status = main(["admin", *args, "-c", str(self.config)])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in out + err
-        return status, out, err
-
-    def ok(self, *args: str) -> str:
-        status, out, err = self(*args)
-        assert status == 0, err
-        return out
 
     def listed(self, *args: str) -> list[tuple[str, str]]:
         return [(c["transport"], c["address"]) for c in json.loads(self.ok("contact", "list", ALICE, "--json", *args))]

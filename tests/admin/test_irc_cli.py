@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 
 from gateway.cli import main
 from gateway.store.store import Store
-from tests.admin.test_cli import Cli
+from tests.support.cli import Cli
 
 KEY = Fernet.generate_key().decode()
 PASSWORD = "srv-pass-5e2a91"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
+from tests.support.cli import Cli
 
 SID = "AC" + "ab" * 16
 
@@ -29,9 +30,7 @@ default_region = "GB"
 
 
 def _run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
-    status = main(["admin", "sms", *args, "-c", str(config)])
-    out, err = capsys.readouterr()
-    return status, out, err
+    return Cli(config, capsys, prefix=("admin", "sms"))(*args)
 
 
 def test_bind_list_unbind_round_trip(tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:

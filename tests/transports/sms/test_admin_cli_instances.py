@@ -13,6 +13,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.devstack.ports import free_port
+from tests.support.cli import Cli
 
 SID_A, SID_B = "AC" + "a1" * 16, "AC" + "b2" * 16
 
@@ -41,9 +42,7 @@ default_region = "GB"
 
 
 def _run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
-    status = main(["admin", "sms", *args, "-c", str(config)])
-    out, err = capsys.readouterr()
-    return status, out, err
+    return Cli(config, capsys, prefix=("admin", "sms"))(*args)
 
 
 def test_each_instance_has_its_own_bindings(tmp_path: Path, database_url: str,
