@@ -137,14 +137,21 @@ class IrcTransport(Transport[IrcSettings]):
             await self._close_for(owner, network, reason, "Network removed from the gateway")
 
     async def _close_for(self, owner: str, network: str, reason: str, quit_message: str) -> None:
-        """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT."""
-        connection = self.sessions.get(owner, network)
-        log.info("%s: %s", owner, reason)
-        if connection is not None and self.sink is not None:
-            for channel in connection.wanted_channels:
-                self.sink.removed(owner, f"{channel}%{network}", reason)
-            self.sink.notice(owner, network, reason)
-        await self.sessions.close(owner, network, quit_message)
+        """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT. A failure is logged:
+        it must not keep the user's (or the network's) other sessions open."""
+        try:
+            connection = self.sessions.get(owner, network)
+            log.info("%s: %s", owner, reason)
+            if connection is not None and self.sink is not None:
+                for channel in connection.wanted_channels:
+                    self.sink.removed(owner, f"{channel}%{network}", reason)
+                self.sink.notice(owner, network, reason)
+        except Exception:
+            log.exception("%s: telling them that %s closes failed", owner, network)
+        try:
+            await self.sessions.close(owner, network, quit_message)
+        except Exception:
+            log.exception("%s: closing their connection to %s failed", owner, network)
 
     def _events_for(self, owner: str, network: IrcNetwork) -> _UserEvents:
         return _UserEvents(self, owner, network.name)
