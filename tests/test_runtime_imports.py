@@ -80,6 +80,21 @@ def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> Non
     assert development(modules) == set()
 
 
+# A transport's command line and commands are imported by `xmpp-gateway admin ...`; transports never import
+# slixmpp, not even through the shared admin modules they use.
+TRANSPORT_CLI = ("gateway.transports.sms.cli", "gateway.transports.irc.cli", "gateway.transports.sms.commands",
+                 "gateway.transports.irc.commands")
+
+
+@pytest.mark.parametrize("module", TRANSPORT_CLI)
+def test_a_transports_command_line_imports_no_slixmpp(module: str) -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    modules = imported(result.stderr)
+    assert module in modules  # the probe sees the module's imports
+    assert {m for m in modules if m == "slixmpp" or m.startswith("slixmpp.")} == set()
+
+
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, output: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

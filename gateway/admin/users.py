@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from slixmpp.jid import JID, InvalidJID
-
 from gateway.core.ports import UserRecord
 from gateway.store.store import Store
 from gateway.store.users import UserExists, UserNotFound
@@ -17,6 +15,11 @@ class AdminError(Exception):
 
 
 def bare_jid(text: str) -> str:
+    """`text` as a normalised bare JID (slixmpp's own rules), or AdminError saying what is wrong with it."""
+    # Imported here, not at the top: transports' CLI and command modules import this module, and transports
+    # never load slixmpp (whose package import also costs start-up time) just by being imported.
+    from slixmpp.jid import JID, InvalidJID
+
     try:
         jid = JID(text.strip())
     except InvalidJID as exc:
