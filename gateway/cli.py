@@ -36,14 +36,21 @@ from gateway.admin.users import (
 )
 from gateway.config import Config, ConfigError
 from gateway.logs import setup_logging
-from gateway.store.database import schema_revision
+from gateway.store.database import drop_branch, schema_revision
 from gateway.store.store import Store
 from gateway.transports.discovery import DiscoveryError, descriptors
 
 
+# Built-in commands that need neither the admin area nor the transports' own command lines: building those imports
+# every transport's admin and CLI modules, which `run` would load for nothing.
+LEAN_COMMANDS = frozenset({"run", "check-config", "version", "demo", "db"})
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        parser = build_parser()
+        # No command, or an option first (`-h`): the whole parser, whose help lists every command.
+        parser = build_parser(full=not argv or argv[0] not in LEAN_COMMANDS)
     except DiscoveryError as exc:  # an installed transport that cannot be loaded
         print(f"xmpp-gateway: {exc}", file=sys.stderr)
         return 1
@@ -64,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(full: bool = True) -> argparse.ArgumentParser:
+    """The command line; without `full`, only the built-in commands outside `admin` (LEAN_COMMANDS)."""
+    installed = descriptors()  # also when not full: a transport that cannot be loaded is reported by main()
     parser = argparse.ArgumentParser(prog="xmpp-gateway",
                                      description="XMPP components bridging users to SMS and IRC.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -82,7 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands", metavar="COMMAND")
     command("upgrade", _db_upgrade, "migrate the database to the newest schema", parent=db)
+    drop = command("drop-transport", _db_drop_transport,
+                   "drop the tables a transport kind keeps on its own branch, with all their rows, before the "
+                   "transport is uninstalled (while it stays installed, `db upgrade` makes them again, empty)",
+                   parent=db)
+    drop.add_argument("kind", help="the transport kind, e.g. sms")
+    drop.add_argument("--yes", action="store_true", help="yes, delete the rows of every instance of this kind")
 
+    if not full:
+        return parser
     admin = commands.add_parser("admin", help="manage users and their data").add_subparsers(
         title="admin areas", metavar="AREA")
     users = admin.add_parser("user", help="users of the gateway").add_subparsers(title="user commands",
@@ -150,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     contact_import.add_argument("--json", action="store_true",
                                 help="print the outcome as JSON: imported, rows and rejected (line, reason)")
 
-    for installed in descriptors().values():  # each transport's `admin <kind> ...` and tools
-        installed.add_cli(admin, commands)
+    for transport in installed.values():  # each transport's `admin <kind> ...` and tools
+        transport.add_cli(admin, commands)
     return parser
 
 
@@ -205,6 +222,37 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     revision = run_async(upgrade(), config)
     print(f"database at {safe_url(config.database.sqlalchemy_url)} is at revision {revision}")
+    return 0
+
+
+def _db_drop_transport(args: argparse.Namespace) -> int:
+    config = load(args)
+    installed = descriptors()
+    if args.kind not in installed:
+        raise CliError(f"no transport kind {args.kind} is installed (installed: {', '.join(sorted(installed))}); "
+                       "install it again to drop its tables", status=2)
+    if installed[args.kind].migrations is None:
+        raise CliError(f"the {args.kind} transport keeps no tables of its own", status=2)
+    using = [name for name, kind in config.kinds.items() if kind == args.kind]
+    if using:
+        raise CliError(f"{config.path} still configures {', '.join(f'[transports.{n}]' for n in using)}: take "
+                       "it out first", status=2)
+    if not args.yes:
+        raise CliError(f"this deletes the {args.kind} transport's tables and all their rows: run again with --yes",
+                       status=2)
+
+    async def drop() -> tuple[str, ...]:
+        store = await Store.open(config.database.sqlalchemy_url)
+        try:
+            return await drop_branch(store.engine, args.kind)
+        finally:
+            await store.close()
+
+    undone = run_async(drop(), config)
+    if undone:
+        print(f"dropped the {args.kind} transport's tables (revisions {', '.join(undone)} undone)")
+    else:
+        print(f"the database holds no tables of the {args.kind} transport")
     return 0
 
 

@@ -117,6 +117,44 @@ def test_its_table_cli_contacts_and_cleanup(cli: Cli, tmp_path: Path) -> None:
         "a user leaving the transport takes their row of its table")
 
 
+def test_its_tables_go_before_it_is_uninstalled(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("db", "upgrade")
+    cli.ok("admin", "user", "add", ALICE, "--transport", "pager")
+    cli.ok("admin", "pager", "tone", "set", ALICE, "buzz")
+    configured = cli.config.read_text()
+
+    err = cli.refused("db", "drop-transport", "pager", "--yes", status=2)
+    assert f"{cli.config} still configures [transports.pager]: take it out first" in err
+    cli.config.write_text(configured.split("[transports.pager]")[0])
+    err = cli.refused("db", "drop-transport", "pager", status=2)
+    assert "this deletes the pager transport's tables and all their rows: run again with --yes" in err
+    assert "keeps no tables of its own" in cli.refused("db", "drop-transport", "loopback", "--yes", status=2)
+    assert "no transport kind fax is installed" in cli.refused("db", "drop-transport", "fax", "--yes", status=2)
+
+    assert cli.ok("db", "drop-transport", "pager", "--yes") == (
+        "dropped the pager transport's tables (revisions pager_0001 undone)\n")
+    assert cli.ok("db", "drop-transport", "pager", "--yes") == "the database holds no tables of the pager transport\n"
+    assert "run `xmpp-gateway db upgrade" in cli.refused("admin", "pager", "tone", "list")
+    # Installed still: the next upgrade makes its table again, empty.
+    assert cli.ok("db", "upgrade").rstrip().endswith(", pager_0001")
+    assert cli.ok("admin", "pager", "tone", "list") == "(none)\n", "buzz went with the table"
+
+
+def test_uninstalled_before_its_tables_went_the_database_says_so(cli: Cli, tmp_path: Path) -> None:
+    assert cli.ok("db", "upgrade").rstrip().endswith(", pager_0001")
+    cli.config.write_text(cli.config.read_text().split("[transports.pager]")[0])
+    site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(str(tmp_path)))
+    sys.path.remove(site)  # uninstalled
+    descriptors.cache_clear()
+    try:
+        err = cli.refused("admin", "user", "list")
+        assert "at revision pager_0001, which nothing installed provides" in err
+        assert "at revision pager_0001, which nothing installed provides" in cli.refused("db", "upgrade")
+    finally:
+        sys.path.append(site)
+        descriptors.cache_clear()
+
+
 # -- XMPP: commands, chat, registration, messages -----------------------------------------------------------
 @pytest.fixture
 def pager_prosody(pager_installed: None, tmp_path: Path) -> Iterator[ProsodyServer]:

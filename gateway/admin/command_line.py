@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from gateway.config import Config, default_config_path, load_config
-from gateway.store.database import schema_revision
+from gateway.store.database import SchemaError, schema_revision
 from gateway.store.store import Store
 from gateway.transports.descriptor import SubParsers
 from gateway.transports.discovery import descriptors
@@ -88,6 +88,8 @@ def run_async(coroutine: Coroutine[Any, Any, T], config: Config) -> T:
     except (DBAPIError, SQLAlchemyError) as exc:
         reason = getattr(exc, "orig", None) or exc
         raise CliError(f"database {safe_url(config.database.sqlalchemy_url)}: {reason}") from None
+    except SchemaError as exc:
+        raise CliError(f"database {safe_url(config.database.sqlalchemy_url)}: {exc}") from None
     except OSError as exc:  # a port in use, a database server that is down, a directory we cannot write
         raise CliError(str(exc)) from None
 

@@ -1,21 +1,27 @@
-"""Engine creation (SQLite tuned for a service, or PostgreSQL) and schema migration through Alembic."""
+"""Engine creation (SQLite tuned for a service, or PostgreSQL) and schema migration through Alembic (imported
+only when the schema has to be read or moved: a gateway starting on a current schema needs none of it)."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, inspect
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from gateway.transports.discovery import descriptors
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+T = TypeVar("T")
 
 
 def package_dir(package: str) -> str:
@@ -88,6 +94,8 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", migrations_dir())
     config.set_main_option("path_separator", "os")
@@ -96,15 +104,118 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return config
 
 
+class SchemaError(RuntimeError):
+    """The database's schema cannot be read or moved by this installation (the message says what to do)."""
+
+
+def _revision_packages() -> list[ModuleType]:
+    """The shared revisions' package, then each installed transport's own."""
+    names = ["gateway.migrations.versions", *(d.migrations for d in descriptors().values() if d.migrations)]
+    return [importlib.import_module(name) for name in names]
+
+
+def _single_chain() -> list[tuple[tuple[str, ...], str]]:
+    """Until the transports' tables had branches of their own, revisions 0001-0009 were one chain: a database
+    migrated then holds one row, its newest revision, meaning every revision up to it. A package whose revisions
+    were on that chain says which (`SINGLE_CHAIN`: the revisions, and a table the first of them creates)."""
+    return [package.SINGLE_CHAIN for package in _revision_packages() if hasattr(package, "SINGLE_CHAIN")]
+
+
+def _split_single_chain(connection: Connection, heads: tuple[str, ...]) -> tuple[str, ...]:
+    """The heads of the branches for what a database migrated on the single chain holds; `heads` when it holds
+    something else. A branched database holds one row of 0002-0009 only when it was moved to that revision alone,
+    and then it lacks a table the single chain would have created before it."""
+    branches = _single_chain()
+    first = min(chain[0] for chain, _ in branches) if branches else None
+    if len(heads) != 1 or heads[0] == first or not any(heads[0] in chain for chain, _ in branches):
+        return heads
+    reached = [(max(r for r in chain if r <= heads[0]), table) for chain, table in branches if chain[0] <= heads[0]]
+    tables = set(inspect(connection).get_table_names())
+    if not all(table in tables for _, table in reached):
+        return heads
+    # The first revision is every branch's dependency: Alembic records it under theirs, not beside them.
+    return tuple(sorted(r for r, _ in reached if r != first or len(reached) == 1))
+
+
+def _recorded(connection: Connection) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def _current(connection: Connection) -> tuple[str, ...]:
+    """The revisions the database is at (several heads when transports have branches of their own), checked
+    against the revisions installed: one that none provides is a SchemaError that says where it may come from."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    heads = _split_single_chain(connection, _recorded(connection))
+    script = ScriptDirectory.from_config(alembic_config())
+    unknown = []
+    for revision in heads:
+        try:
+            script.get_revision(revision)
+        except CommandError:
+            unknown.append(revision)
+    if unknown:
+        raise SchemaError(
+            f"the database is at revision {', '.join(unknown)}, which nothing installed provides: it comes from a "
+            "newer version of the gateway or from a transport that was uninstalled without `xmpp-gateway db "
+            "drop-transport KIND`. Install that version or transport again")
+    return heads
+
+
+def declared_heads() -> tuple[str, ...] | None:
+    """The newest revision of each installed branch as its package declares it (`HEAD`, checked against the
+    scripts by tests/store/test_migration_branches.py): comparing them with the database's needs no Alembic, whose
+    loading of every revision script is most of a start-up's migration cost. None when a package declares none."""
+    heads = [getattr(package, "HEAD", None) for package in _revision_packages()]
+    return tuple(sorted(h for h in heads if isinstance(h, str))) if all(isinstance(h, str) for h in heads) else None
+
+
+async def _stored_heads(engine: AsyncEngine) -> tuple[str, ...] | None:
+    async with engine.connect() as connection:
+        if not await connection.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+            return None
+        rows = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        return tuple(sorted(row[0] for row in rows))
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
-    await _migrate(engine, lambda sync: command.upgrade(alembic_config(sync), revision))
+    if revision == "heads" and (declared := declared_heads()) is not None and \
+            await _stored_heads(engine) == declared:
+        return
+
+    def go(sync: Connection) -> None:
+        from alembic import command
+
+        heads = _current(sync)
+        if set(heads) != set(_recorded(sync)):  # a database of the single chain: recorded as its branches
+            command.stamp(alembic_config(sync), list(heads), purge=True)
+        command.upgrade(alembic_config(sync), revision)
+
+    await _migrate(engine, go)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    from alembic import command
+
     await _migrate(engine, lambda sync: command.downgrade(alembic_config(sync), revision))
 
 
-async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], None]) -> None:
+async def drop_branch(engine: AsyncEngine, label: str) -> tuple[str, ...]:
+    """Undo every revision of a transport's own branch (dropping its tables); the revisions undone."""
+    from alembic import command
+
+    def go(sync: Connection) -> tuple[str, ...]:
+        before = set(_current(sync))
+        command.downgrade(alembic_config(sync), f"{label}@base")
+        return tuple(sorted(before - set(_current(sync))))
+
+    return await _migrate(engine, go)
+
+
+async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], T]) -> T:
     async with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
@@ -115,7 +226,7 @@ async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], None])
             await connection.commit()
         try:
             async with connection.begin():
-                await connection.run_sync(migration)
+                return await connection.run_sync(migration)
         finally:
             if sqlite:
                 await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
@@ -125,12 +236,11 @@ async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], None])
 async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:
     """(the database's revision, the newest revision this version of the gateway knows); with transports that
     have revisions of their own, each is several heads, sorted and joined with ", "."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     head = _joined(ScriptDirectory.from_config(alembic_config()).get_heads())
     async with engine.connect() as connection:
-        current = await connection.run_sync(lambda sync: _joined(MigrationContext.configure(sync).get_current_heads()))
+        current = await connection.run_sync(lambda sync: _joined(_current(sync)))
     return current, head
 
 

@@ -112,8 +112,9 @@ class TransportDescriptor(ABC):
     # those of another instance of the same kind stay.
     instance_tables: ClassVar[tuple[str, ...]] = ()
     # A package holding the Alembic revisions of the transport's own tables, on a branch of their own: the first
-    # has down_revision None, branch_labels (kind,) and depends_on "0001" (the shared users table).
-    # `xmpp-gateway db upgrade` applies them with the shared ones.
+    # has down_revision None, branch_labels (kind,) and depends_on "0001" (the shared users table); the package
+    # names its newest revision in `HEAD`. `xmpp-gateway db upgrade` applies them with the shared ones and
+    # `xmpp-gateway db drop-transport KIND` undoes them before the transport is uninstalled.
     migrations: ClassVar[str | None] = None
 
     @abstractmethod

@@ -1,7 +1,7 @@
 """Contacts name which of the user's addresses to use toward them (e.g. a second SMS number)
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0001
 Create Date: 2026-11-25 13:17:04.063070
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

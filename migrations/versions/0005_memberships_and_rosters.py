@@ -1,7 +1,7 @@
 """Users belong to transports (with a registration nick); what each roster shows, and which rosters changed
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0003
 Create Date: 2026-11-27 09:41:18.305114
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005'
-down_revision: str | Sequence[str] | None = '0004'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Room memberships: which resources of which users are in which rooms, restored after a restart
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 Create Date: 2026-12-06 23:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0006'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ from gateway.store.models import User
 async def test_existing_blocks_and_usage_become_the_sms_instance_s(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
-        await upgrade(engine, "0007")
+        await upgrade(engine, "0006")
         async with engine.begin() as connection:
             user_id = (await connection.execute(insert(User).values(
                 jid="a@example.org", is_admin=False, enabled=True).returning(User.id))).scalar_one()
@@ -34,7 +34,7 @@ async def test_existing_blocks_and_usage_become_the_sms_instance_s(database_url:
                                           "(:user_id, 'sms-work', '+15557654321', CURRENT_TIMESTAMP)"),
                                      {"user_id": user_id})
 
-        await downgrade(engine, "0007")  # the other instance's rows cannot be kept apart: they go
+        await downgrade(engine, "0006")  # the other instance's rows cannot be kept apart: they go
         async with engine.connect() as connection:
             numbers = (await connection.execute(text("SELECT number FROM sms_blocks"))).scalars().all()
         assert numbers == ["+15557654321"]

@@ -11,7 +11,7 @@ from gateway.store.models import User
 async def test_existing_irc_accounts_become_the_irc_instance_s(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
-        await upgrade(engine, "0008")
+        await upgrade(engine, "0004")
         async with engine.begin() as connection:
             user_id = (await connection.execute(insert(User).values(
                 jid="a@example.org", is_admin=False, enabled=True).returning(User.id))).scalar_one()
@@ -28,7 +28,7 @@ async def test_existing_irc_accounts_become_the_irc_instance_s(database_url: str
                                           "VALUES (:user_id, 'irc-b', 'libera', 'alice_b', CURRENT_TIMESTAMP)"),
                                      {"user_id": user_id})
 
-        await downgrade(engine, "0008")  # the other instance's rows cannot be kept apart: they go
+        await downgrade(engine, "0004")  # the other instance's rows cannot be kept apart: they go
         async with engine.connect() as connection:
             nicks = (await connection.execute(text("SELECT nick FROM irc_accounts"))).scalars().all()
         assert nicks == ["alice"]

@@ -17,6 +17,7 @@ class IrcDescriptor(TransportDescriptor):
     title = "IRC"
     settings = IrcSettings
     instance_tables = ("irc_accounts",)  # nick and credentials per network, apart for each IRC transport
+    migrations = "gateway.transports.irc.migrations"  # its tables on a branch of their own, labelled irc
 
     def adapter_class(self) -> type[Transport[Any]]:
         from gateway.transports.irc.transport import IrcTransport

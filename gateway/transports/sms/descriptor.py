@@ -20,6 +20,7 @@ class SmsDescriptor(TransportDescriptor):
     registration_note = "Phone numbers are bound by an admin, not by registering."
     # Daily usage is kept: leaving and being added again must not reset the limit; it goes with the user row.
     instance_tables = ("sms_blocks",)
+    migrations = "gateway.transports.sms.migrations"  # its tables on a branch of their own, labelled sms
 
     def adapter_class(self) -> type[Transport[Any]]:
         from gateway.transports.sms.transport import SmsTransport

@@ -1,7 +1,7 @@
 """IRC networks and per-user IRC settings (nick, encrypted credentials)
 
 Revision ID: 0004
-Revises: 0003
+Revises: (none: the first of the branch)
 Create Date: 2026-11-26 10:02:11.421907
 
 """
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0003'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ('irc',)
+depends_on: str | Sequence[str] | None = '0001'  # the users table
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """Block lists and daily usage belong to one SMS transport instance ([transports.<name>] with type = "sms")
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006
 Create Date: 2026-12-07 02:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | Sequence[str] | None = '0007'
+down_revision: str | Sequence[str] | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """A user's IRC nicks and credentials belong to one IRC transport instance ([transports.<name>] with type = "irc")
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0004
 Create Date: 2026-12-07 02:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0009'
-down_revision: str | Sequence[str] | None = '0008'
+down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

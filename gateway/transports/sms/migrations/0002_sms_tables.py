@@ -1,7 +1,7 @@
 """SMS transport tables: opt-outs, block lists, daily usage
 
 Revision ID: 0002
-Revises: 0001
+Revises: (none: the first of the branch)
 Create Date: 2026-11-25 12:24:52.924483
 
 """
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0002'
-down_revision: str | Sequence[str] | None = '0001'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ('sms',)
+depends_on: str | Sequence[str] | None = '0001'  # the users table
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """The delivery status of each part of an SMS sent in several parts
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0002
 Create Date: 2026-12-06 22:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | Sequence[str] | None = '0005'
+down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
