@@ -34,7 +34,8 @@ for _path, _label in (("xmpp_irc", "XMPP->IRC"), ("irc_xmpp", "IRC->XMPP")):
         ROWS += [(f"{_path}.{_size}.rate", f"{_label}, {_size} user{'s' if _size > 1 else ''}", "msgs/s", True),
                  (f"{_path}.{_size}.p50", "  p50 at half rate", "ms", False),
                  (f"{_path}.{_size}.p99", "  p99 at half rate", "ms", False)]
-for _path, _label in (("xmpp_sms", "XMPP->SMS (sandbox API)"), ("sms_xmpp", "SMS webhook->XMPP")):
+for _path, _label in (("xmpp_sms", "XMPP->SMS (sandbox API)"), ("sms_xmpp", "SMS webhook->XMPP"),
+                      ("sms_status", "SMS status callbacks")):
     ROWS += [(f"{_path}.rate", _label, "msgs/s", True), (f"{_path}.p50", "  p50 at half rate", "ms", False),
              (f"{_path}.p99", "  p99 at half rate", "ms", False)]
 ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", False),
@@ -265,12 +266,15 @@ LIMITS = f"""\
   no run exhausts. The profiles below show where the loop spends its time.
 - **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
   its single-threaded C++ loop and Prosody.
-- **SMS.** XMPP->SMS is one user's texts: they are checked one at a time in their order (binding, mapping,
-  opt-out, and the daily-limit reservation, which commits) and sent in order from one number, so the figure is
-  bounded by those round trips (several users send in parallel). It includes the HTTP call to the sandbox's
-  Messages API (the sandbox runs in the load generator's process) and the two status callbacks the sandbox posts
-  back for every message; webhooks->XMPP includes the
-  signature check (HMAC-SHA1 over URL and parameters) and the journal write before the 200 answer.
+- **SMS.** Each path is spread over 50 users, each with a number of their own (bench/sms_load.py). A user's texts
+  are checked one at a time in their order (binding, mapping, opt-out, and the daily-limit reservation) and a number
+  sends its texts one at a time, so XMPP->SMS grows with the numbers in use. It includes the HTTP call to the
+  sandbox's Messages API (the sandbox runs in the load generator's process). The sandbox holds back the status
+  callbacks of the messages created there; the status row then posts them, "sent" and then "delivered" for each
+  (past those, the same again, which the gateway finds settled), a callback counting when answered 200.
+  Webhooks->XMPP includes the signature check (HMAC-SHA1 over URL and parameters) and the journal write before the
+  200 answer. The load generator's own ceiling for signed webhooks (a bare aiohttp server in a process of its own that
+  only checks the signature, bench/webhook_ceiling.py) is printed with the run.
 - **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
   the same for biboumi. A fresh process for each scenario.
 - **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or

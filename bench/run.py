@@ -23,13 +23,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import biboumi, crash, flood_memory, report
+from bench import biboumi, crash, flood_memory, report, webhook_ceiling
 from bench.irc_load import RawIrcLoad
 from bench.measure import bucket_bounds
 from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
 from bench.paths import CpuProbe, PathResult, Route, Timing, join_room, leave_room, measure, room_paths
 from bench.profile import ProfileSummary, record, summarize
-from bench.sms_load import WebhookPoster, sms_paths
+from bench.sms_load import SENDERS, WebhookPoster, sms_paths
 from bench.stack import (
     DOMAIN,
     ECHO_DOMAIN,
@@ -265,10 +265,14 @@ class Bench:
         assert self.stack.sandbox is not None
         poster = WebhookPoster(self.stack.sandbox, self.stack.webhook_url)
         try:
-            results = await sms_paths(self.clients[0], self.stack.sandbox, poster, SMS_DOMAIN, user_number(0),
-                                      contact_number(0), self.timing)
+            pairs = min(SENDERS, self.sizes.sms_idle_users + 1)  # users with a number bound (bind_numbers)
+            results = await sms_paths(self.clients[:pairs], self.stack.sandbox, poster, SMS_DOMAIN,
+                                      [user_number(i) for i in range(pairs)], [contact_number(i) for i in range(pairs)],
+                                      self.timing)
         finally:
             await poster.close()
+        self.notes.append(f"SMS paths spread over {pairs} users and numbers; status callbacks for "
+                          f"{self.stack.sandbox.last_held:,} messages ({2 * self.stack.sandbox.last_held:,} distinct)")
         for path, result in results.items():
             put(self.figures, column, path, result)
             say(f"  {path}: {result.throughput.rate:,.0f} msgs/s; p50 {result.latency.p50_ms:.1f} ms "
@@ -534,6 +538,8 @@ async def main_async(args: argparse.Namespace) -> int:
                          mode="full" if args.full else "quick", seconds=elapsed,
                          database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
                          sizes=asdict(sizes), loadgen=await report.loadgen_ceiling())
+        if "sms" in args.only:
+            run.loadgen["signed webhooks to a bare server"] = await webhook_ceiling.ceiling()
         print(report.table(run))
         (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
         if args.write and (args.only != PARTS or args.baseline or args.repeat > 1):

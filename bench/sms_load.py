@@ -1,9 +1,11 @@
-"""The SMS paths: XMPP -> the Messages API of the sandbox, and signed webhooks -> XMPP delivery.
+"""The SMS paths: XMPP -> the Messages API of the sandbox, signed webhooks -> XMPP delivery, and status callbacks.
 
-XMPP -> SMS counts a message when the sandbox has created it (the API call Twilio would have answered); the
-sandbox then posts the "sent" and "delivered" status callbacks to the gateway as Twilio does, which is part of
-the load. Webhooks are signed with twilio's RequestValidator (through the sandbox) and posted straight to the
-gateway's /sms/inbound; a message counts when the XMPP user has it.
+Each path is spread over SENDERS users, each with a number of their own (a number sends its texts one at a time
+and in order; a user's texts come from their number). XMPP -> SMS counts a message when the sandbox has created
+it (the API call Twilio would have answered); the sandbox holds back the status callbacks of those messages, and
+the status path then posts them, "sent" and then "delivered" for each, counting a callback when it is answered
+200 (the gateway answers once it has stored it). Webhooks are signed with twilio's RequestValidator (through the
+sandbox) and posted straight to the gateway's /sms/inbound; a message counts when the XMPP user has it.
 """
 
 from __future__ import annotations
@@ -20,16 +22,24 @@ from bench.xmpp_load import RawXmppClient, message_xml
 from gateway.transports.sms.sandbox import SmsSandbox
 from gateway.transports.sms.sandbox.server import API_VERSION, SandboxMessage
 
+SENDERS = 50  # users the SMS paths spread over, each with a number of their own
+
 
 class BenchSandbox(SmsSandbox):
-    """The sandbox, telling the benchmark about every message created through its API."""
+    """The sandbox, telling the benchmark about every message created through its API; while `held` is a list,
+    the messages created go there instead of through their status life cycle."""
 
     on_created: Callable[[str], None] | None = None
+    held: list[SandboxMessage] | None = None
+    last_held = 0  # how many the last SMS paths held: twice as many distinct status callbacks
 
     def _start_lifecycle(self, message: SandboxMessage) -> None:
         if self.on_created is not None:
             self.on_created(message.body)
-        super()._start_lifecycle(message)
+        if self.held is not None:
+            self.held.append(message)
+        else:
+            super()._start_lifecycle(message)
 
 
 def inbound_params(account_sid: str, from_: str, to: str, body: str) -> dict[str, str]:
@@ -63,33 +73,82 @@ class WebhookPoster:
         except aiohttp.ClientError:
             self.failures += 1
 
+    def post_signed(self, url: str, params: dict[str, str], answered: Callable[[], None]) -> None:
+        """POST `params` signed for `url`; `answered()` once it is answered 200."""
+        task = asyncio.create_task(self._post_to(url, params, answered))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _post_to(self, url: str, params: dict[str, str], answered: Callable[[], None]) -> None:
+        headers = {"X-Twilio-Signature": self.sandbox.sign(url, params)}
+        try:
+            async with self.session.post(url, data=params, headers=headers) as response:
+                await response.read()
+                if response.status == 200:
+                    answered()
+                else:
+                    self.failures += 1
+        except aiohttp.ClientError:
+            self.failures += 1
+
     async def close(self) -> None:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.session.close()
 
 
-async def sms_paths(client: RawXmppClient, sandbox: BenchSandbox, poster: WebhookPoster, sms_domain: str,
-                    user_number: str, contact: str, timing: Timing) -> dict[str, PathResult]:
+def status_params(message: SandboxMessage, status: str) -> dict[str, str]:
+    """The callback Twilio posts when `message` reaches `status` (what the sandbox's life cycle would post)."""
+    return {"AccountSid": message.account_sid, "ApiVersion": API_VERSION, "From": message.from_,
+            "MessageSid": message.sid, "MessageStatus": status, "SmsSid": message.sid, "SmsStatus": status,
+            "To": message.to}
+
+
+async def sms_paths(clients: list[RawXmppClient], sandbox: BenchSandbox, poster: WebhookPoster, sms_domain: str,
+                    user_numbers: list[str], contacts: list[str], timing: Timing) -> dict[str, PathResult]:
+    """`clients[i]` has `user_numbers[i]` and texts `contacts[i]`; message `seq` goes through pair seq % len."""
     route = Route()
     results: dict[str, PathResult] = {}
+    pairs = len(clients)
 
     def created(body: str) -> None:
         if route.tracker is not None:
             route.tracker.got_text(body)
 
     sandbox.on_created = created
+    held: list[SandboxMessage] = []
+    sandbox.held = held
 
     def to_sms(tracker: Tracker, seq: int) -> None:
-        client.send(message_xml(f"{contact}@{sms_domain}", tracker.body(seq)))
+        clients[seq % pairs].send(message_xml(f"{contacts[seq % pairs]}@{sms_domain}", tracker.body(seq)))
 
-    results["xmpp_sms"] = await measure(route, 1, to_sms, client.drain, timing)
-    sandbox.on_created = None
+    async def drain_all() -> None:
+        await asyncio.gather(*(client.drain() for client in clients))
 
-    client.on_stanza = route.xmpp
+    try:
+        results["xmpp_sms"] = await measure(route, 1, to_sms, drain_all, timing)
+    finally:
+        sandbox.on_created = None
+        sandbox.held = None
+
+    def statuses(tracker: Tracker, seq: int) -> None:
+        # "sent" for every held message, then "delivered" for each; past that, the same again (settled already).
+        message = held[seq % len(held)]
+        status = "sent" if (seq // len(held)) % 2 == 0 else "delivered"
+        assert message.status_callback is not None
+        poster.post_signed(message.status_callback, status_params(message, status),
+                           lambda: tracker.got_text(tracker.body(seq)))
+
+    if held:
+        results["sms_status"] = await measure(route, 1, statuses, lambda: None, timing)
+        sandbox.last_held = len(held)
+
+    for client in clients:
+        client.on_stanza = route.xmpp
 
     def from_sms(tracker: Tracker, seq: int) -> None:
-        poster.post(contact, user_number, tracker.body(seq))
+        poster.post(contacts[seq % pairs], user_numbers[seq % pairs], tracker.body(seq))
 
     results["sms_xmpp"] = await measure(route, 1, from_sms, lambda: None, timing)
-    client.on_stanza = None
+    for client in clients:
+        client.on_stanza = None
     return results
