@@ -40,7 +40,6 @@ from gateway.store.database import drop_branch, schema_revision
 from gateway.store.store import Store
 from gateway.transports.discovery import DiscoveryError, descriptors
 
-
 # Built-in commands that need neither the admin area nor the transports' own command lines: building those imports
 # every transport's admin and CLI modules, which `run` would load for nothing.
 LEAN_COMMANDS = frozenset({"run", "check-config", "version", "demo", "db"})

@@ -21,6 +21,9 @@ from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_avail
 from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, http_get, raw_config, to_toml
 
 DEVELOPMENT = ("gateway.devstack", "gateway.transports.sms.sandbox", "gateway.demo")
+# Only `admin ...` and the transports' own tools need the transports' command-line modules; `run` builds a parser
+# without them (start-up time).
+NOT_FOR_RUN = ("gateway.transports.sms.cli", "gateway.transports.irc.cli")
 
 
 def imported(importtime_output: str) -> set[str]:
@@ -41,6 +44,14 @@ def test_run_help_imports_no_development_tooling() -> None:
     modules = imported(result.stderr)
     assert "gateway.cli" in modules  # the probe sees the command line's imports
     assert development(modules) == set()
+
+
+def test_run_imports_no_transport_command_line() -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "gateway", "run", "--help"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    modules = imported(result.stderr)
+    assert "gateway.cli" in modules  # the probe sees the command line's imports
+    assert modules & set(NOT_FOR_RUN) == set()
 
 
 def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> None:
@@ -78,6 +89,7 @@ def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> Non
     assert {"gateway.app", "gateway.xmpp.component", "gateway.transports.sms.transport",
             "gateway.transports.irc.transport", "gateway.transports.loopback.transport"} <= modules
     assert development(modules) == set()
+    assert modules & set(NOT_FOR_RUN) == set()  # nor, lazily, what only `admin` needs
 
 
 # A transport's command line and commands are imported by `xmpp-gateway admin ...`; transports never import
