@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
 import pytest
@@ -41,8 +40,9 @@ async def test_pace_spaces_requests_per_key_and_keys_do_not_wait_for_each_other(
     await outbox.join()
     elapsed = time.monotonic() - started
     for times in stamps.values():
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) >= 0.04  # 20 per second
+        # 20 per second: the k-th request no sooner than k/20 s after the first. (One gap may be shorter when the
+        # loop woke the one before it late: the bucket keeps the schedule, not the gaps.)
+        assert all(t - times[0] >= k * 0.05 - 0.005 for k, t in enumerate(times)), times
     assert elapsed < 0.3  # the two numbers were paced side by side, not one after the other
     await outbox.close()
 
