@@ -75,7 +75,7 @@ class Gateway:
             component.connect_chat_commands(administration.chat.handle)
             rooms = transport.room_service()
             if rooms is not None:
-                muc = self.mucs[name] = MucService(component, rooms, store.rooms)
+                muc = self.mucs[name] = MucService(component, rooms, store.rooms, store.archive)
                 component.connect_rooms(muc.handle_message, muc.handle_error)
                 rooms.attach_rooms(muc)
                 router.attach_rooms(name, muc)

@@ -94,6 +94,8 @@ class OutboundMessage:
     accepted_at: datetime | None = None  # when it was journaled
     attempted: bool = False  # an earlier run handed it to the provider and may have died before the answer
     room: bool = False  # a group-chat message: `peer` is the room
+    room_nick: str | None = None  # the user's nick in the room when they said it
+    stanza_id: str | None = None  # a room message's: its reflection's, and its copy's in the room's archive
 
 
 @dataclass(frozen=True)

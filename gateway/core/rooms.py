@@ -98,6 +98,11 @@ class RoomTransport(Protocol):
         """The display name of the room at this address, or None when the address names no room."""
         ...
 
+    @property
+    def history_on_join(self) -> int:
+        """Lines of a room's archive a join gets when its client asks for none (XEP-0045 7.2.15); 0: none."""
+        ...
+
     async def list_rooms(self, user: str, service: str, *, after: str | None, limit: int) -> RoomPage | None:
         """A page of the rooms of `service` (an address, e.g. an IRC network) for `user`; None when `service` is no
         room service. Refusal when the list cannot be had (the network cannot be reached...)."""

@@ -74,11 +74,13 @@ Mark = tuple[int, str | None, datetime]  # row id, new status (None: marked repo
 _INBOUND_KEY = ("user_jid", "xmpp_id")
 _PROVIDER_KEY = ["transport", "direction", "user_jid", "provider_id"]  # uq_journal_provider
 _INBOUND_COLUMNS = ("direction", "transport", "user_jid", "peer", "xmpp_id", "provider_id", "status", "body", "extra",
-                    "receipt_requested", "reported", "created_at", "updated_at")  # _inbound_row's keys
+                    "receipt_requested", "reported", "created_at", "updated_at", "room_nick",
+                    "stanza_id")  # _inbound_row's keys
 _OUTBOUND_KEY = ("user_jid", "peer", "xmpp_id", "body")
 _OUTBOUND_COLUMNS = ("direction", "transport", "user_jid", "resource", "peer", "xmpp_id", "status",
-                     "receipt_requested", "reported", "body", "extra", "created_at", "updated_at")  # record_outbound's
-# Rows per multi-row INSERT on SQLite: 13 columns each, well under the 32766 bound parameters it takes at once.
+                     "receipt_requested", "reported", "body", "extra", "created_at", "updated_at", "room_nick",
+                     "stanza_id")  # record_outbound's
+# Rows per multi-row INSERT on SQLite: 15 columns each, well under the 32766 bound parameters it takes at once.
 _ROWS_PER_INSERT = 1000
 
 
@@ -153,7 +155,7 @@ class JournalRepository:
                       resource=message.resource, peer=message.peer, xmpp_id=message.xmpp_id,
                       status=Status.ACCEPTED.value, receipt_requested=message.receipt_requested,
                       reported=False, body=message.body, extra=_outbound_extra(message),
-                      created_at=now, updated_at=now)
+                      created_at=now, updated_at=now, room_nick=message.room_nick, stanza_id=message.stanza_id)
         journal_id = await self.writer.run_bulk(self._outbound_rows, values)
         assert journal_id is not None  # a plain insert always inserts
         return replace(message, journal_id=journal_id, accepted_at=now)
@@ -281,12 +283,13 @@ def _inbound_row(message: InboundMessage, status: Status, now: datetime) -> dict
                                ("timestamp", message.timestamp.isoformat() if message.timestamp else None),
                                ("room_private", message.room_private))
              if v}
-    if message.room_nick is not None:  # "" (the room itself) must survive
-        extra["room_nick"] = message.room_nick
+    xmpp_id = message.xmpp_id or new_id()
+    # A line said in the room is archived under the stanza-id it is shown with: the journal's XMPP id.
+    archived = message.room_nick is not None and not message.room_private
     return dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user, peer=message.peer,
-                xmpp_id=message.xmpp_id or new_id(), provider_id=message.provider_id, status=status.value,
+                xmpp_id=xmpp_id, provider_id=message.provider_id, status=status.value,
                 body=message.body, extra=extra or None, receipt_requested=False, reported=True, created_at=now,
-                updated_at=now)
+                updated_at=now, room_nick=message.room_nick, stanza_id=xmpp_id if archived else None)
 
 
 def _stored(message: InboundMessage, row: dict[str, Any], journal_id: int | None) -> tuple[InboundMessage, bool]:
@@ -458,7 +461,8 @@ def _outbound(row: Row[Any]) -> OutboundMessage:
     return OutboundMessage(transport=row.transport, user=row.user_jid, resource=row.resource, peer=row.peer,
                            body=row.body, xmpp_id=row.xmpp_id, receipt_requested=receipt,
                            media=tuple(extra.get("media", ())), journal_id=row.id, accepted_at=row.created_at,
-                           attempted=row.status == Status.SENDING.value, room=bool(extra.get("room")))
+                           attempted=row.status == Status.SENDING.value, room=bool(extra.get("room")),
+                           room_nick=row.room_nick, stanza_id=row.stanza_id)
 
 
 def _inbound(row: Row[Any]) -> InboundMessage:
@@ -468,7 +472,9 @@ def _inbound(row: Row[Any]) -> InboundMessage:
                           provider_id=row.provider_id, media=tuple(extra.get("media", ())),
                           sender_name=extra.get("sender_name"),
                           timestamp=datetime.fromisoformat(stamp) if stamp else None,
-                          xmpp_id=row.xmpp_id, journal_id=row.id, room_nick=extra.get("room_nick"),
+                          xmpp_id=row.xmpp_id, journal_id=row.id,
+                          # rows written before revision 0010 keep it in extra
+                          room_nick=row.room_nick if row.room_nick is not None else extra.get("room_nick"),
                           room_private=bool(extra.get("room_private")))
 
 

@@ -182,6 +182,9 @@ class JournalEntry(Base):
         Index("ix_journal_open", "transport", "direction", "status"),
         Index("ix_journal_user", "user_jid"),
         Index("ix_journal_created", "created_at"),
+        # A room's archive (gateway.store.archive): one user's lines in one room, paged by id.
+        Index("ix_journal_archive", "transport", "user_jid", "peer", "id"),
+        Index("ix_journal_stanza_id", "stanza_id"),  # a MAM query names lines by their stanza-id
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -200,6 +203,10 @@ class JournalEntry(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A room line's sender (inbound; "" for the room itself) or the user's nick when they said it (outbound).
+    room_nick: Mapped[str | None] = mapped_column(String(1023), nullable=True)
+    # Set on a line said in a room only: the stanza-id it was shown with, the id of its copy in the room's archive.
+    stanza_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 # -- SMS transport --------------------------------------------------------------------------------------------

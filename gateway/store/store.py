@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.store.archive import RoomArchive
 from gateway.store.bindings import BindingRepository
 from gateway.store.contacts import ContactRepository
 from gateway.store.database import create_engine, sessionmaker, upgrade
@@ -35,6 +36,7 @@ class Store:
             instance_tables = sorted({name for d in descriptors().values() for name in d.instance_tables})
         self.users = UserRepository(sessions, user_tables, instance_tables)
         self.journal = JournalRepository(engine)
+        self.archive = RoomArchive(engine)
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)
         self.roster = RosterRepository(sessions)

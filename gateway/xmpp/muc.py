@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -40,11 +40,14 @@ from gateway.core.events import (
 )
 from gateway.core.rooms import Occupant, RoomMessage, RoomState, RoomTransport, Show
 from gateway.core.tasks import TaskSet
+from gateway.store.archive import RoomArchive
 from gateway.store.rooms import RoomMemberRepository, StoredMembership
 from gateway.xmpp import stanza_text
 from gateway.xmpp.addressing import nick_of, peer_bare_jid, peer_jid, peer_of, resource_part
 from gateway.xmpp.bounce import answer_error, bounce, error_condition
 from gateway.xmpp.component import GatewayComponent
+from gateway.xmpp.room_archive import FEATURES as ARCHIVE_FEATURES
+from gateway.xmpp.room_archive import RoomArchiveService
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ class MucService:
     connects it to the component's room stanzas, the transport's room events and the router's room deliveries."""
 
     def __init__(self, xmpp: GatewayComponent, rooms: RoomTransport,
-                 memberships: RoomMemberRepository | None = None) -> None:
+                 memberships: RoomMemberRepository | None = None, archive: RoomArchive | None = None) -> None:
         self.xmpp = xmpp
         self.rooms = rooms
         self._stored = memberships  # None: memberships live as long as the process (tests of the XMPP side)
@@ -173,6 +176,8 @@ class MucService:
         self._parked_out: dict[tuple[str, str], list[OutboundMessage]] = {}
         self._hold_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self.resume_hold = RESUME_HOLD
+        # None: no archive (MAM, history on join) is offered (tests of the XMPP side).
+        self._archive = RoomArchiveService(xmpp, rooms, archive, self._tasks.spawn) if archive is not None else None
         xmpp.register_handler(Callback("MUC presence", MatchXPath(f"{{{xmpp.default_ns}}}presence"),
                                        self._presence_received))
         # XEP-0410: a ping to an occupant JID says whether its sender is joined (slixmpp's answers every ping).
@@ -215,7 +220,7 @@ class MucService:
         # id, the same on a redelivery after a restart, so they can drop the second copy.
         for feature in ("http://jabber.org/protocol/disco#info", MUC_NS, stanza_text.SID_NS, "muc_open", "muc_public",
                         "muc_temporary", "muc_unmoderated", "muc_unsecured", "muc_semianonymous",
-                        "muc_passwordprotected"):
+                        "muc_passwordprotected", *(ARCHIVE_FEATURES if self._archive is not None else ())):
             info.add_feature(feature)
         return info
 
@@ -296,14 +301,28 @@ class MucService:
             ET.SubElement(message.xml, "{jabber:component:accept}subject")  # an empty subject still ends the join
         self.xmpp.outbox.send(message)
 
-    def _show_room(self, to: str, member: _Membership, extra_codes: tuple[int, ...] = ()) -> None:
-        """Occupants, then our own presence (110), then the subject: the order XEP-0045 7.2 gives a join."""
+    def _show_room(self, to: str, member: _Membership, extra_codes: tuple[int, ...] = (),
+                   history: Sequence[str] = ()) -> None:
+        """Occupants, then our own presence (110), then the history, then the subject: the order XEP-0045 7.2
+        gives a join."""
         own = member.occupants.get(member.nick)
         for nick, occupant in member.occupants.items():
             if nick != member.nick:
                 self._presence(to, member.jid, nick, occupant)
         self._presence(to, member.jid, member.nick, own or Occupant(member.nick), codes=(110, *extra_codes))
+        for line in history:
+            self.xmpp.outbox.send(line)
         self._subject(to, member)
+
+    async def _history(self, presence: Presence, key: tuple[str, str], room: str) -> list[str]:
+        """What the join asks of the room's history (XEP-0045 7.2.15), read before the join goes on: a line that
+        comes meanwhile is shown live, not missing from both."""
+        if self._archive is None:
+            return []
+        x = presence.xml.find(f"{{{MUC_NS}}}x")
+        request = x.find(f"{{{MUC_NS}}}history") if x is not None else None
+        return await self._archive.history(key[0], str(presence["from"]), room, key[1], request,
+                                           self.rooms.history_on_join)
 
     def _error_presence(self, presence: Presence, condition: ErrorCondition, text: str) -> None:
         etype: ErrorType = "auth" if condition in ("forbidden", "not-authorized", "registration-required") else "cancel"
@@ -370,10 +389,11 @@ class MucService:
             if presence.xml.find(f"{{{MUC_NS}}}x") is not None:
                 # A join from a resource we have as joined (its client restarted, or ours did and restored it):
                 # it waits for the room's state as after any join.
-                self._show_room(full, member)
+                self._show_room(full, member, history=await self._history(presence, key, room))
             await self.rooms.set_user_show(user, member.room, show if show in AWAY_SHOWS else None, status)
             return
         password = presence.xml.findtext(f"{{{MUC_NS}}}x/{{{MUC_NS}}}password")
+        history = await self._history(presence, key, room)
         state = await self.rooms.join_room(user, room, nick, password)
         member = self._members.get(key)
         first = member is None
@@ -382,7 +402,7 @@ class MucService:
             self._occupants.enter(room_jid)
         self._load(member, state)
         member.resources.add(full)
-        self._show_room(full, member, (210,) if state.nick != nick else ())
+        self._show_room(full, member, (210,) if state.nick != nick else (), history)
         await self._remember(user, room, full, state.nick)
         if first:
             await self._unpark(key, member)
@@ -567,15 +587,18 @@ class MucService:
         # burst overlap (one group commit); the sends, reflections and errors keep the order of arrival.
         key = (user, member.jid)
         xmpp_id = stanza.xml.get("id")
+        # Ours, stored with the message: its reflection and its copy in the room's archive carry the same one.
+        stanza_id = new_id()
         previous, turn = self._send_order.take(key)
         try:
             await self.xmpp.router.submit_room(
                 OutboundMessage(transport=self.xmpp.adapter.name, user=user, resource=resource or None,
-                                peer=member.room, body=body, xmpp_id=xmpp_id or None, room=True),
+                                peer=member.room, body=body, xmpp_id=xmpp_id or None, room=True,
+                                room_nick=member.nick, stanza_id=stanza_id),
                 lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
                 after=previous)
             origin = stanza.xml.find(f"{{{stanza_text.SID_NS}}}origin-id")
-            self._reflect(member, body, xmpp_id, origin.get("id", "") if origin is not None else None)
+            self._reflect(member, body, xmpp_id, origin.get("id", "") if origin is not None else None, stanza_id)
         except Refusal as refusal:
             self._error_message(stanza, refusal.condition, refusal.text)
         except Exception:
@@ -584,10 +607,11 @@ class MucService:
         finally:
             self._send_order.release(key, previous, turn)
 
-    def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None) -> None:
+    def _reflect(self, member: _Membership, body: str, xmpp_id: str | None, origin_id: str | None,
+                 stanza_id: str) -> None:
         """Our own message, back to every joined resource with the client's ids and a stanza-id (XEP-0045 7.4)."""
         payload = ((stanza_text.origin_id(origin_id) if origin_id is not None else "")
-                   + stanza_text.stanza_id(new_id(), member.jid))
+                   + stanza_text.stanza_id(stanza_id, member.jid))
         sender = stanza_text.full_jid(member.jid, member.nick)
         for full in sorted(member.resources):
             self.xmpp.outbox.send(stanza_text.message(to=full, sender=sender, kind="groupchat", id=xmpp_id or "",
@@ -683,7 +707,7 @@ class MucService:
                     self._error_to(message, member.jid, "internal-server-error",
                                    "The gateway could not send this message.")
                     continue
-                self._reflect(member, message.body, message.xmpp_id, None)
+                self._reflect(member, message.body, message.xmpp_id, None, message.stanza_id or new_id())
         finally:
             self._send_order.release(key, previous, turn)
 

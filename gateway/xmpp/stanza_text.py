@@ -56,7 +56,8 @@ def origin_id(id: str) -> str:
     return f'<origin-id xmlns="{SID_NS}" id={attribute(id)}/>'
 
 
-def delay(stamp: datetime) -> str:
+def delay(stamp: datetime, by: str | None = None) -> str:
     if stamp.tzinfo is None:
         raise ValueError(f"a delay stamp needs a time zone: {stamp}")
-    return f'<delay xmlns="urn:xmpp:delay" stamp="{format_datetime(stamp.astimezone(UTC))}"/>'
+    sender = f" from={attribute(by)}" if by is not None else ""
+    return f'<delay xmlns="urn:xmpp:delay"{sender} stamp="{format_datetime(stamp.astimezone(UTC))}"/>'

@@ -151,6 +151,10 @@ class IrcSettings(TransportSettings):
     quit_grace_period: float = Field(
         default=60.0, ge=0, description="seconds between leaving the last channel and QUIT (not persistent)"
     )
+    history_on_join: int = Field(
+        default=20, ge=0, le=250,
+        description="lines of a channel's archive a join gets when the client asks for no history (0: none)",
+    )
 
     @field_validator("networks")
     @classmethod

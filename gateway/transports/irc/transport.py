@@ -265,6 +265,10 @@ class IrcTransport(Transport[IrcSettings]):
         # Only a real change of availability is sent (set_away compares): no AWAY spam on status updates.
         await connection.set_away((status or "Away") if show in ("away", "xa", "dnd") else None)
 
+    @property
+    def history_on_join(self) -> int:
+        return self.settings.history_on_join
+
     def room_name(self, room: str) -> str | None:
         try:
             address = parse_local_part(room)
