@@ -9,7 +9,7 @@ million lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, select
@@ -89,10 +89,11 @@ class RoomArchive:
                         raise UnknownId(stanza_id)
                     conditions.append(bound(found))
             if query.start is not None:
-                conditions += [J.c.created_at >= query.start, J.c.id >= _first_id_since(query.start - _CLOCK_SLACK)]
+                conditions += [J.c.created_at >= query.start,
+                               J.c.id >= _first_id_since(_shifted(query.start, -_CLOCK_SLACK))]
             if query.end is not None:
                 conditions += [J.c.created_at <= query.end,
-                               J.c.id < func.coalesce(_first_id_since(query.end + _CLOCK_SLACK), 2 ** 62)]
+                               J.c.id < func.coalesce(_first_id_since(_shifted(query.end, _CLOCK_SLACK)), 2 ** 62)]
             if query.nick is not None:
                 conditions.append(J.c.room_nick == query.nick)
             where = and_(*conditions)
@@ -108,6 +109,14 @@ class RoomArchive:
         if query.backwards:
             rows.reverse()
         return ArchivePage([_line(row) for row in rows], complete, count)
+
+
+def _shifted(when: datetime, by: timedelta) -> datetime:
+    """`when` moved `by`, held within the dates Python has (a client may ask for year 1 or 9999)."""
+    try:
+        return when + by
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if by < timedelta(0) else datetime.max.replace(tzinfo=UTC)
 
 
 def _first_id_since(when: datetime) -> Any:

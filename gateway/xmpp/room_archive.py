@@ -37,6 +37,7 @@ FEATURES = (MAM_NS, f"{MAM_NS}#extended")
 FORWARD_NS = "urn:xmpp:forward:0"
 DEFAULT_PAGE, MAX_PAGE = 50, 250  # lines per MAM page, without and with the client's RSM max
 MAX_HISTORY = 250  # lines of history on join, whatever the client asks
+MAX_SECONDS = 100 * 365 * 86400  # a larger `seconds` of history asks for everything, and would overflow a date
 _FIELDS = {"FORM_TYPE", "with", "start", "end", "before-id", "after-id"}
 
 
@@ -133,6 +134,8 @@ class RoomArchiveService:
                     raise BadQuery("bad-request", f"This archive has no field {name!r}: it takes with, start, end, "
                                    "before-id and after-id.")
                 value = field["value"]
+                if isinstance(value, list):  # a field without a type in a submitted form reads as a list
+                    value = value[0] if len(value) == 1 else ""
                 values[name] = value if isinstance(value, str) else str(value or "")
             if values.get("FORM_TYPE", MAM_NS) != MAM_NS:
                 raise BadQuery("bad-request", f"The form's FORM_TYPE must be {MAM_NS}.")
@@ -215,6 +218,7 @@ def _history_request(request: ET.Element | None, default: int) -> tuple[int, dat
         except ValueError:
             since = None
     if seconds is not None:
+        seconds = min(seconds, MAX_SECONDS)
         by_seconds = datetime.now(UTC) - timedelta(seconds=seconds)
         since = by_seconds if since is None else max(since, by_seconds)
     if max_stanzas == 0 or max_chars == 0:

@@ -99,3 +99,10 @@ async def test_the_user_s_own_line_once_said_under_its_stanza_id(store: Store) -
         room=True, room_nick="alice", stanza_id="ours-2"))
     await store.journal.record_outcome(Outcome(failed, Status.FAILED))
     assert "refused" not in [x.body for x in (await store.archive.page(query())).lines]
+
+
+async def test_dates_at_the_ends_of_the_calendar(store: Store) -> None:
+    await fill(store, 3)
+    earliest, latest = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+    assert len((await store.archive.page(query(start=earliest, end=latest))).lines) == 3
+    assert (await store.archive.page(query(start=latest))).lines == []
