@@ -177,6 +177,10 @@ async def test_two_users_in_one_channel_each_read_their_own_rows_and_none_of_a_c
         assert not {i for i, _, _ in archived(dave_rows)} & set(alice_ids), "each user's rows have their own ids"
         nothing, fin = await Archive(alice).query(room_jid("#davesonly"))
         assert nothing == [] and fin["mam_fin"]["complete"] == "true"
+        dave.plugin["xep_0045"].leave_muc(room_jid("#davesonly"), "dave")
+        await bob.expect(lambda line: line.command == "PART" and line.nick == "dave")
+        kept, _ = await Archive(dave).query(room_jid("#davesonly"))  # out of the room, the lines stay his
+        assert [body for _, _, body in archived(kept)] == ["secret"]
         with pytest.raises(IqError) as unknown:  # dave's line is not in alice's archive
             await Archive(alice).query(room_jid("#both"), fields={"after-id": str(stanza_id(dave_live[0]))})
         assert unknown.value.iq["error"]["condition"] == "item-not-found"
@@ -185,7 +189,7 @@ async def test_two_users_in_one_channel_each_read_their_own_rows_and_none_of_a_c
         await dave.stop()
 
 
-async def test_history_on_join_by_default_by_count_by_seconds_and_none(
+async def test_history_on_join_by_default_by_count_by_seconds_since_a_time_and_none(
         gateway: Gateway, prosody: ProsodyServer, bob: RawIrcClient) -> None:
     first = await mam_client(prosody, "alice")
     joined: list[TestClient] = []
@@ -195,7 +199,9 @@ async def test_history_on_join_by_default_by_count_by_seconds_and_none(
         await bob.expect(lambda line: line.command == "JOIN" and line.nick == "alice")
         await say(bob, "#hist", [f"old {n}" for n in range(30)])
         await live(first, 30)
-        await asyncio.sleep(2.2)
+        await asyncio.sleep(1.1)
+        between = datetime.now(UTC)
+        await asyncio.sleep(1.1)
         await say(bob, "#hist", ["new 1", "new 2"])
         shown = [stanza_id(m) for m in await live(first, 2)]
 
@@ -213,7 +219,9 @@ async def test_history_on_join_by_default_by_count_by_seconds_and_none(
         assert all(m["delay"]["from"] == room_jid("#hist") for m in default)
         assert [m["body"] for m in await history("five", maxstanzas=5)] == ["old 27", "old 28", "old 29", "new 1",
                                                                             "new 2"]
+        assert [m["body"] for m in await history("since", since=between)] == ["new 1", "new 2"]
         assert await history("none", maxstanzas=0) == []
+        assert await history("no-chars", maxchars=0) == []
     finally:
         for client in (first, *joined):
             await client.stop()
