@@ -79,11 +79,3 @@ class BindingRepository:
             statement = statement.where(User.jid == jid)
         async with self._sessions() as session:
             return [BindingRecord(*row) for row in (await session.execute(statement)).all()]
-
-    async def users_for(self, transport: str, address: str) -> list[str]:
-        """The enabled users an address is bound to (several for a shared line)."""
-        statement = (select(User.jid).join(Binding, User.id == Binding.user_id)
-                     .where(Binding.transport == transport, Binding.address == address, User.enabled.is_(True))
-                     .order_by(User.jid))
-        async with self._sessions() as session:
-            return list((await session.scalars(statement)).all())

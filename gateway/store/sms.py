@@ -6,21 +6,78 @@ per SMS transport instance, named as in the config."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.store.models import JournalEntry, SmsBlock, SmsOptOut, SmsPart, SmsUsage, User, utcnow
+from gateway.store.models import (
+    Binding,
+    Contact,
+    JournalEntry,
+    SmsBlock,
+    SmsOptOut,
+    SmsPart,
+    SmsUsage,
+    User,
+    utcnow,
+)
 from gateway.store.users import UserNotFound
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A user a text to one of their numbers goes to, with what their settings say about its sender."""
+
+    jid: str
+    blocks_sender: bool
+    sender_name: str | None  # the user's contact name for the sender
+
+
+@dataclass(frozen=True)
+class SendingNumber:
+    """One of a user's numbers, as a text to `peer` sees it, with the user's contact for `peer` (the same on each
+    of their numbers' rows)."""
+
+    address: str
+    is_default: bool
+    peer_opted_out: bool  # `peer` texted STOP to this number
+    contact_name: str | None
+    contact_via: str | None
 
 
 class SmsRepository:
     def __init__(self, sessions: async_sessionmaker[Any], dialect: str) -> None:
         self._sessions = sessions
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    # -- what a text needs, in one query each way (a round trip each is most of a text's cost) -------------------
+    async def recipients(self, transport: str, number: str, sender: str) -> list[Recipient]:
+        """The enabled users `number` is bound to on `transport` (several for a shared line), in JID order."""
+        blocks = exists().where(SmsBlock.user_id == User.id, SmsBlock.transport == transport,
+                                SmsBlock.number == sender)
+        statement = (select(User.jid, blocks, Contact.name).join(Binding, User.id == Binding.user_id)
+                     .outerjoin(Contact, and_(Contact.user_id == User.id, Contact.transport == transport,
+                                              Contact.address == sender))
+                     .where(Binding.transport == transport, Binding.address == number, User.enabled.is_(True))
+                     .order_by(User.jid))
+        async with self._sessions() as session:
+            return [Recipient(jid, bool(blocked), name) for jid, blocked, name in (await session.execute(statement))]
+
+    async def sending_numbers(self, transport: str, jid: str, peer: str) -> list[SendingNumber]:
+        """User `jid`'s numbers on `transport` in address order; none when no number is bound to them."""
+        opted_out = exists().where(SmsOptOut.sender == Binding.address, SmsOptOut.recipient == peer)
+        statement = (select(Binding.address, Binding.is_default, opted_out, Contact.name, Contact.via)
+                     .join(User, User.id == Binding.user_id)
+                     .outerjoin(Contact, and_(Contact.user_id == User.id, Contact.transport == transport,
+                                              Contact.address == peer))
+                     .where(User.jid == jid, Binding.transport == transport).order_by(Binding.address))
+        async with self._sessions() as session:
+            return [SendingNumber(address, is_default, bool(out), name, via)
+                    for address, is_default, out, name, via in (await session.execute(statement))]
 
     # -- opt-outs (per sending number and recipient) --------------------------------------------------------
     async def opt_out(self, sender: str, recipient: str) -> None:
@@ -33,12 +90,6 @@ class SmsRepository:
             result = await session.execute(delete(SmsOptOut).where(SmsOptOut.sender == sender,
                                                                    SmsOptOut.recipient == recipient))
             return bool(result.rowcount)
-
-    async def is_opted_out(self, sender: str, recipient: str) -> bool:
-        async with self._sessions() as session:
-            found = await session.scalar(select(SmsOptOut.id).where(SmsOptOut.sender == sender,
-                                                                    SmsOptOut.recipient == recipient))
-            return found is not None
 
     # -- block lists (per user and SMS transport instance) -----------------------------------------------------
     async def block(self, transport: str, jid: str, number: str) -> None:
@@ -53,12 +104,6 @@ class SmsRepository:
             result = await session.execute(delete(SmsBlock).where(
                 SmsBlock.user_id == user_id, SmsBlock.transport == transport, SmsBlock.number == number))
             return bool(result.rowcount)
-
-    async def blocked(self, transport: str, jid: str) -> list[str]:
-        async with self._sessions() as session:
-            statement = (select(SmsBlock.number).join(User, User.id == SmsBlock.user_id)
-                         .where(User.jid == jid, SmsBlock.transport == transport).order_by(SmsBlock.number))
-            return list((await session.scalars(statement)).all())
 
     # -- daily usage (per user and SMS transport instance: each has its own limit) ------------------------------
     async def reserve_segments(self, transport: str, jid: str, day: date, segments: int, limit: int) -> bool:

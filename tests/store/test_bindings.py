@@ -33,9 +33,12 @@ async def test_a_shared_line_reaches_every_enabled_user(store: Store) -> None:
         await store.users.add(jid)
         await store.bindings.bind(jid, "sms", "+15550000001")
     await store.users.update("carol@example.org", enabled=False)
-    assert await store.bindings.users_for("sms", "+15550000001") == ["alice@example.org", "bob@example.org"]
-    assert await store.bindings.users_for("sms", "+15559999999") == []
-    assert await store.bindings.users_for("irc", "+15550000001") == []
+    async def users_for(transport: str, number: str) -> list[str]:
+        return [r.jid for r in await store.sms.recipients(transport, number, "+15557654321")]
+
+    assert await users_for("sms", "+15550000001") == ["alice@example.org", "bob@example.org"]
+    assert await users_for("sms", "+15559999999") == []
+    assert await users_for("irc", "+15550000001") == []
 
 
 async def test_refusals(store: Store) -> None:

@@ -18,6 +18,7 @@ from typing import ClassVar
 from aiohttp import web
 
 from gateway.core.events import InboundMessage, JournalError, OutboundMessage, Outcome, Refusal, Status
+from gateway.store.sms import SendingNumber
 from gateway.transports.base import AddressError, Transport, TransportContext
 from gateway.transports.sms.addressing import is_e164, local_part_to_e164, prompt_to_e164
 from gateway.transports.sms.errors import TwilioErrorInfo, describe, part_not_delivered
@@ -148,8 +149,9 @@ class SmsTransport(Transport[SmsSettings]):
             raise Refusal("not-acceptable", f"A text can carry at most {MAX_MEDIA} attachments; this one has "
                                             f"{len(message.media)}. Send them in several messages.")
         parts = self._parts(message.body)
-        sender = await self._sender_number(message.user, message.peer)
-        if await self._store.sms.is_opted_out(sender, message.peer):
+        numbers = await self._store.sms.sending_numbers(self.name, message.user, message.peer)
+        sender = _sender_number(numbers)
+        if any(n.peer_opted_out for n in numbers if n.address == sender):
             raise Refusal("forbidden", describe(21610).text)
         segments = sum(count_segments(part).segments for part in parts) or 1
         resumed = message.accepted_at is not None and message.accepted_at < self._started_at
@@ -168,20 +170,6 @@ class SmsTransport(Transport[SmsSettings]):
             raise Refusal("not-acceptable", f"This text is {len(body)} characters long; texts may have at most "
                                             f"{MAX_BODY}. Shorten it or send it in several messages.")
         return tuple(split_body(body))
-
-    async def _sender_number(self, user: str, peer: str) -> str:
-        """The user's default number, or the one their mapping of `peer` names."""
-        bindings = await self._store.bindings.find(self.name, user)
-        if not bindings:
-            raise Refusal("forbidden", "No phone number is bound to your account, so you cannot send texts. "
-                                       "Ask an admin to bind one (xmpp-gateway admin sms bind).")
-        contact = await self._store.contacts.get(user, self.name, peer)
-        if contact is not None and contact.via:
-            if contact.via not in {b.address for b in bindings}:
-                raise Refusal("forbidden", f"Your contact {contact.name} is to be texted from {contact.via}, which "
-                                           "is no longer bound to you. Ask an admin to change the mapping.")
-            return contact.via
-        return next((b.address for b in bindings if b.is_default), bindings[0].address)
 
     async def _transmit(self, job: _Job) -> None:
         message = job.message
@@ -243,20 +231,18 @@ class SmsTransport(Transport[SmsSettings]):
         elif keyword in OPT_OUT_WORDS:
             await self._store.sms.opt_out(recipient, sender)
         text = "\n".join(filter(None, (body, *media)))  # URLs in the body too, for clients without OOB
-        users = await self._store.bindings.users_for(self.name, recipient)
+        users = await self._store.sms.recipients(self.name, recipient, sender)
         if not users:
             await self.router.hold(InboundMessage(self.name, "", sender, text, provider_id=message_sid,
                                                   media=media), Status.UNROUTABLE)
             return
         for user in users:
-            if sender in await self._store.sms.blocked(self.name, user):
-                await self.router.hold(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
+            if user.blocks_sender:
+                await self.router.hold(InboundMessage(self.name, user.jid, sender, text, provider_id=message_sid,
                                                       media=media), Status.BLOCKED)
                 continue
-            contact = await self._store.contacts.get(user, self.name, sender)
-            name = contact.name if contact is not None else None
-            await self.router.receive(InboundMessage(self.name, user, sender, text, provider_id=message_sid,
-                                                     media=media, sender_name=name))
+            await self.router.receive(InboundMessage(self.name, user.jid, sender, text, provider_id=message_sid,
+                                                     media=media, sender_name=user.sender_name))
 
     async def status(self, journal_id: int, part: int, parts: int, status: str, error_code: int | None,
                      sender: str | None, sid: str | None) -> None:
@@ -264,6 +250,9 @@ class SmsTransport(Transport[SmsSettings]):
 
         The first part's SID is the text's provider id: recorded here too, since a stop during the create can
         leave the callback as the only word of it."""
+        failed = status in ("failed", "undelivered")
+        if not failed and status != "delivered":
+            return  # queued, sent...: nothing to tell yet (half the callbacks: answered without a query)
         in_flight = self._in_flight.get(journal_id)
         if in_flight is not None:  # Twilio can call back before its answer to the create is recorded
             with contextlib.suppress(TimeoutError):
@@ -271,9 +260,6 @@ class SmsTransport(Transport[SmsSettings]):
         message = await self.router.open_outbound(self.name, journal_id)
         if message is None:
             return  # already settled (Twilio repeats callbacks) or unknown
-        failed = status in ("failed", "undelivered")
-        if not failed and status != "delivered":
-            return  # queued, sent...: nothing to tell yet
         # A text in several parts is delivered once every part is; the parts' states outlive a restart.
         delivered = await self._store.sms.record_part(journal_id, part, status, error_code) if parts > 1 else 1
         provider_id = sid if part == 1 else None
@@ -283,6 +269,20 @@ class SmsTransport(Transport[SmsSettings]):
                               provider_id)
         elif delivered == parts:
             await self.router.outcome(Outcome(message, Status.DELIVERED, provider_id=provider_id))
+
+
+def _sender_number(numbers: Sequence[SendingNumber]) -> str:
+    """The user's default number, or the one their mapping of the peer names."""
+    if not numbers:
+        raise Refusal("forbidden", "No phone number is bound to your account, so you cannot send texts. "
+                                   "Ask an admin to bind one (xmpp-gateway admin sms bind).")
+    contact_name, via = numbers[0].contact_name, numbers[0].contact_via
+    if via:
+        if via not in {n.address for n in numbers}:
+            raise Refusal("forbidden", f"Your contact {contact_name} is to be texted from {via}, which "
+                                       "is no longer bound to you. Ask an admin to change the mapping.")
+        return via
+    return next((n.address for n in numbers if n.is_default), numbers[0].address)
 
 
 def _today() -> date:
