@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import OutboundMessage
 from gateway.core.ports import UserRecord
-from gateway.store.models import Binding, Contact, JournalEntry, User
+from gateway.store.models import Binding, Contact, JournalEntry, SmsBlock, User
 from gateway.store.store import Store
 from gateway.store.users import UserExists, UserNotFound
 
@@ -139,7 +139,8 @@ async def test_leaving_a_transport_deletes_only_its_data_and_the_user_with_the_l
     assert [(c.jid, c.transport) for c in await store.contacts.find(None)] == [
         (jid, "irc"), ("bob@example.org", "sms")]
     assert await store.bindings.find("sms", jid) == []
-    assert await store.sms.blocked("sms", jid) == []
+    async with store.engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(SmsBlock)) == 0
     assert [r.transport for r in await store.journal.history()] == ["irc"]
     assert await store.irc.account(jid, "libera", transport="irc") is not None, "IRC settings are IRC's data"
     with pytest.raises(UserNotFound):

@@ -144,7 +144,8 @@ async def test_two_sms_instances_keep_apart(two: Gateway, sandboxes: tuple[Recor
 
     await wait_until(blocked_at_work, timeout=5)
     assert "blocked at work" not in [m["body"] for m in inbox.messages]
-    assert await store.sms.blocked("sms", ALICE) == []
+    assert [(r.jid, r.blocks_sender) for r in await store.sms.recipients("sms", ALICE_NUMBER, PEER)] == [
+        (ALICE, False)]
 
     # -- an opt-out (STOP to the work number) refuses texts from that number only -----------------------------
     await work.send_inbound(PEER, WORK_NUMBER, "STOP")
