@@ -184,6 +184,8 @@ class JournalEntry(Base):
         Index("ix_journal_created", "created_at"),
         # A room's archive (gateway.store.archive): one user's lines in one room, paged by id.
         Index("ix_journal_archive", "transport", "user_jid", "peer", "id"),
+        # The lines one nick said (MAM `with`): without it a nick that rarely spoke walks all of the room's lines.
+        Index("ix_journal_archive_nick", "transport", "user_jid", "peer", "room_nick", "id"),
         Index("ix_journal_stanza_id", "stanza_id"),  # a MAM query names lines by their stanza-id
     )
 

@@ -23,12 +23,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column('room_nick', sa.String(length=1023), nullable=True))
         batch.add_column(sa.Column('stanza_id', sa.String(length=255), nullable=True))
     op.create_index('ix_journal_archive', 'journal', ['transport', 'user_jid', 'peer', 'id'], unique=False)
+    op.create_index('ix_journal_archive_nick', 'journal', ['transport', 'user_jid', 'peer', 'room_nick', 'id'],
+                    unique=False)
     op.create_index('ix_journal_stanza_id', 'journal', ['stanza_id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_index('ix_journal_stanza_id', table_name='journal')
+    op.drop_index('ix_journal_archive_nick', table_name='journal')
     op.drop_index('ix_journal_archive', table_name='journal')
     with op.batch_alter_table('journal') as batch:
         batch.drop_column('stanza_id')
