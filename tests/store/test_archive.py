@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Status
-from gateway.store.archive import ArchiveQuery, UnknownId
+from gateway.store.archive import COUNT_LIMIT, ArchiveQuery, UnknownId
 from gateway.store.store import Store
 
 ROOM = "#chan%test"
@@ -106,3 +106,9 @@ async def test_dates_at_the_ends_of_the_calendar(store: Store) -> None:
     earliest, latest = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
     assert len((await store.archive.page(query(start=earliest, end=latest))).lines) == 3
     assert (await store.archive.page(query(start=latest))).lines == []
+
+
+async def test_the_count_is_given_up_to_count_limit_lines(store: Store) -> None:
+    await fill(store, COUNT_LIMIT + 1)
+    assert (await store.archive.page(query(limit=5))).count is None
+    assert (await store.archive.page(query(limit=5, nick="bob"))).count == (COUNT_LIMIT + 2) // 2
