@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import Date, and_, bindparam, delete, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from gateway.store.models import (
     Binding,
@@ -49,35 +49,43 @@ class SendingNumber:
     contact_via: str | None
 
 
+# What a text needs, built once with bound parameters: building a statement and its cache key costs more than
+# running it on SQLite.
+_BLOCKS = exists().where(SmsBlock.user_id == User.id, SmsBlock.transport == bindparam("transport"),
+                         SmsBlock.number == bindparam("peer"))
+_CONTACT = and_(Contact.user_id == User.id, Contact.transport == bindparam("transport"),
+                Contact.address == bindparam("peer"))
+_RECIPIENTS = (select(User.jid, _BLOCKS, Contact.name).join(Binding, User.id == Binding.user_id)
+               .outerjoin(Contact, _CONTACT)
+               .where(Binding.transport == bindparam("transport"), Binding.address == bindparam("number"),
+                      User.enabled.is_(True))
+               .order_by(User.jid))
+_OPTED_OUT = exists().where(SmsOptOut.sender == Binding.address, SmsOptOut.recipient == bindparam("peer"))
+_SENDING_NUMBERS = (select(Binding.address, Binding.is_default, _OPTED_OUT, Contact.name, Contact.via)
+                    .join(User, User.id == Binding.user_id).outerjoin(Contact, _CONTACT)
+                    .where(User.jid == bindparam("jid"), Binding.transport == bindparam("transport"))
+                    .order_by(Binding.address))
+
+
 class SmsRepository:
-    def __init__(self, sessions: async_sessionmaker[Any], dialect: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], engine: AsyncEngine) -> None:
         self._sessions = sessions
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     # -- what a text needs, in one query each way (a round trip each is most of a text's cost) -------------------
     async def recipients(self, transport: str, number: str, sender: str) -> list[Recipient]:
         """The enabled users `number` is bound to on `transport` (several for a shared line), in JID order."""
-        blocks = exists().where(SmsBlock.user_id == User.id, SmsBlock.transport == transport,
-                                SmsBlock.number == sender)
-        statement = (select(User.jid, blocks, Contact.name).join(Binding, User.id == Binding.user_id)
-                     .outerjoin(Contact, and_(Contact.user_id == User.id, Contact.transport == transport,
-                                              Contact.address == sender))
-                     .where(Binding.transport == transport, Binding.address == number, User.enabled.is_(True))
-                     .order_by(User.jid))
-        async with self._sessions() as session:
-            return [Recipient(jid, bool(blocked), name) for jid, blocked, name in (await session.execute(statement))]
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(_RECIPIENTS, {"transport": transport, "number": number, "peer": sender})
+            return [Recipient(jid, bool(blocked), name) for jid, blocked, name in rows]
 
     async def sending_numbers(self, transport: str, jid: str, peer: str) -> list[SendingNumber]:
         """User `jid`'s numbers on `transport` in address order; none when no number is bound to them."""
-        opted_out = exists().where(SmsOptOut.sender == Binding.address, SmsOptOut.recipient == peer)
-        statement = (select(Binding.address, Binding.is_default, opted_out, Contact.name, Contact.via)
-                     .join(User, User.id == Binding.user_id)
-                     .outerjoin(Contact, and_(Contact.user_id == User.id, Contact.transport == transport,
-                                              Contact.address == peer))
-                     .where(User.jid == jid, Binding.transport == transport).order_by(Binding.address))
-        async with self._sessions() as session:
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(_SENDING_NUMBERS, {"transport": transport, "jid": jid, "peer": peer})
             return [SendingNumber(address, is_default, bool(out), name, via)
-                    for address, is_default, out, name, via in (await session.execute(statement))]
+                    for address, is_default, out, name, via in rows]
 
     # -- opt-outs (per sending number and recipient) --------------------------------------------------------
     async def opt_out(self, sender: str, recipient: str) -> None:
@@ -107,18 +115,25 @@ class SmsRepository:
 
     # -- daily usage (per user and SMS transport instance: each has its own limit) ------------------------------
     async def reserve_segments(self, transport: str, jid: str, day: date, segments: int, limit: int) -> bool:
-        """Count `segments` against the user's day, unless that would pass `limit` (then count nothing)."""
+        """Count `segments` against the user's day, unless that would pass `limit` (then count nothing).
+
+        One statement (an upsert whose update is conditional): concurrent senders cannot both slip under the limit,
+        and a text pays one round trip for it, not a transaction of three."""
+        insert = self._insert(SmsUsage)
+        statement = insert.from_select(
+            ["user_id", "transport", "day", "segments"],
+            select(User.id, literal(transport), literal(day, Date()), literal(segments))
+            .where(User.jid == jid, literal(segments) <= limit),
+        ).on_conflict_do_update(
+            index_elements=["user_id", "transport", "day"],
+            set_={"segments": SmsUsage.segments + insert.excluded.segments},
+            where=SmsUsage.segments + insert.excluded.segments <= limit,
+        ).returning(SmsUsage.segments)
         async with self._sessions.begin() as session:
-            user_id = await self._user_id(session, jid)
-            await session.execute(self._insert(SmsUsage).values(user_id=user_id, transport=transport, day=day,
-                                                                segments=0)
-                                  .on_conflict_do_nothing(index_elements=["user_id", "transport", "day"]))
-            # One conditional UPDATE: concurrent senders cannot both slip under the limit.
-            result = await session.execute(
-                update(SmsUsage).where(SmsUsage.user_id == user_id, SmsUsage.transport == transport,
-                                       SmsUsage.day == day, SmsUsage.segments + segments <= limit)
-                .values(segments=SmsUsage.segments + segments))
-            return bool(result.rowcount)
+            if (await session.execute(statement)).first() is not None:
+                return True
+            await self._user_id(session, jid)  # refused: by the limit, or because there is no such user
+            return False
 
     async def release_segments(self, transport: str, jid: str, day: date, segments: int) -> None:
         """Give back segments of a message that was not sent after all."""
