@@ -115,6 +115,7 @@ class InboundMessage:
     # A group-chat message: `peer` is the room and this the sender's nick in it ("" for the room itself).
     room_nick: str | None = None
     room_private: bool = False  # an in-room private message (room/nick)
+    archived: bool = True  # a room line kept in the room's archive (off where an admin turned archiving off)
 
 
 @dataclass(frozen=True)

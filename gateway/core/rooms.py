@@ -98,6 +98,10 @@ class RoomTransport(Protocol):
         """The display name of the room at this address, or None when the address names no room."""
         ...
 
+    def room_archived(self, room: str) -> bool:
+        """Whether the room's lines are kept in its archive (an admin may turn that off for some rooms)."""
+        ...
+
     @property
     def history_on_join(self) -> int:
         """Lines of a room's archive a join gets when its client asks for none (XEP-0045 7.2.15); 0: none."""

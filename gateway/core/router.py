@@ -334,8 +334,9 @@ class Router:
             else:
                 room_future = self._render_room(message, resumed)
                 if room_future is None:
-                    log.info("%s room message %s for %s kept as unroutable: they left %s before it was shown",
-                             message.transport, journal_id, message.user, message.peer)
+                    # Also every line of a channel an always-on user stays in while away: archived, not shown.
+                    log.debug("%s room message %s for %s kept as unroutable: they are not in %s",
+                              message.transport, journal_id, message.user, message.peer)
                     self._settle(self._journal.mark_all([journal_id], Status.UNROUTABLE))
                     if backlog is not None:
                         backlog.settled()

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.store.models import IrcAccount, IrcNetworkRow, User, utcnow
+from gateway.store.models import IrcAccount, IrcKeptChannel, IrcNetworkRow, User, utcnow
 from gateway.store.secrets import SecretBox
 from gateway.store.users import UserNotFound
 
@@ -47,6 +47,16 @@ class NetworkRecord:
 
 
 @dataclass(frozen=True)
+class KeptChannel:
+    """A channel an always-on user stays in with no resource in its room."""
+
+    user: str  # bare JID
+    network: str
+    channel: str
+    nick: str
+
+
+@dataclass(frozen=True)
 class AccountRecord:
     """A user's settings on one network; the passwords only when asked for (`reveal`)."""
 
@@ -55,6 +65,7 @@ class AccountRecord:
     sasl_account: str | None = None
     has_sasl_password: bool = False
     has_nickserv_password: bool = False
+    always_on: bool | None = None  # None: the admin's default
     sasl_password: str | None = field(default=None, repr=False)
     nickserv_password: str | None = field(default=None, repr=False)
 
@@ -131,6 +142,7 @@ class IrcRepository:
         return AccountRecord(
             network=row.network, nick=row.nick, sasl_account=row.sasl_account,
             has_sasl_password=row.sasl_password is not None, has_nickserv_password=row.nickserv_password is not None,
+            always_on=row.always_on,
             sasl_password=opened(row.sasl_password), nickserv_password=opened(row.nickserv_password))
 
     async def account(self, jid: str, network: str, reveal: bool = False, *, transport: str
@@ -148,8 +160,8 @@ class IrcRepository:
             return [self._account(row, reveal=False) for row in rows]
 
     async def set_account(self, jid: str, network: str, *, transport: str, nick: Any = KEEP,
-                          sasl_account: Any = KEEP, sasl_password: Any = KEEP, nickserv_password: Any = KEEP
-                          ) -> AccountRecord:
+                          sasl_account: Any = KEEP, sasl_password: Any = KEEP, nickserv_password: Any = KEEP,
+                          always_on: Any = KEEP) -> AccountRecord:
         """Change some of a user's settings on a network through the IRC transport `transport` (KEEP leaves one
         as it is, None clears it).
 
@@ -173,6 +185,8 @@ class IrcRepository:
                         row.nick = nick
                     if sasl_account is not KEEP:
                         row.sasl_account = sasl_account
+                    if always_on is not KEEP:
+                        row.always_on = always_on
                     for name, value in sealed.items():
                         if value is not KEEP:
                             setattr(row, name, value)
@@ -190,3 +204,39 @@ class IrcRepository:
             result = await session.execute(delete(IrcAccount).where(
                 IrcAccount.user_id == user_id, IrcAccount.transport == transport, IrcAccount.network == network))
             return bool(result.rowcount)
+
+    # -- channels kept by always-on users -------------------------------------------------------------------
+    async def keep_channel(self, jid: str, network: str, channel: str, nick: str, *, transport: str) -> None:
+        """`jid` stays in `channel` with none of their resources in its room (a restart joins it again)."""
+        async with self._sessions.begin() as session:
+            user_id = await session.scalar(select(User.id).where(User.jid == jid))
+            if user_id is None:
+                return  # not a user any more: nothing of theirs is kept
+            found = await session.scalar(select(IrcKeptChannel).where(
+                IrcKeptChannel.user_id == user_id, IrcKeptChannel.transport == transport,
+                IrcKeptChannel.network == network, IrcKeptChannel.channel == channel))
+            if found is None:
+                session.add(IrcKeptChannel(user_id=user_id, transport=transport, network=network, channel=channel,
+                                           nick=nick))
+            else:
+                found.nick = nick
+
+    async def unkeep_channels(self, jid: str, *, transport: str, network: str | None = None,
+                              channel: str | None = None) -> None:
+        """The user is back in the room, or out of the channel (all of theirs on `network`, or everywhere)."""
+        conditions = [IrcKeptChannel.user_id == select(User.id).where(User.jid == jid).scalar_subquery(),
+                      IrcKeptChannel.transport == transport]
+        if network is not None:
+            conditions.append(IrcKeptChannel.network == network)
+        if channel is not None:
+            conditions.append(IrcKeptChannel.channel == channel)
+        async with self._sessions.begin() as session:
+            await session.execute(delete(IrcKeptChannel).where(*conditions))
+
+    async def kept_channels(self, *, transport: str) -> list[KeptChannel]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(User.jid, IrcKeptChannel.network, IrcKeptChannel.channel, IrcKeptChannel.nick)
+                .join(User, User.id == IrcKeptChannel.user_id).where(IrcKeptChannel.transport == transport)
+                .order_by(IrcKeptChannel.id))
+            return [KeptChannel(*row) for row in rows]

@@ -285,7 +285,7 @@ def _inbound_row(message: InboundMessage, status: Status, now: datetime) -> dict
              if v}
     xmpp_id = message.xmpp_id or new_id()
     # A line said in the room is archived under the stanza-id it is shown with: the journal's XMPP id.
-    archived = message.room_nick is not None and not message.room_private
+    archived = message.room_nick is not None and not message.room_private and message.archived
     return dict(direction=Direction.IN.value, transport=message.transport, user_jid=message.user, peer=message.peer,
                 xmpp_id=xmpp_id, provider_id=message.provider_id, status=status.value,
                 body=message.body, extra=extra or None, receipt_requested=False, reported=True, created_at=now,

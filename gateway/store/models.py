@@ -300,4 +300,22 @@ class IrcAccount(Base):
     sasl_account: Mapped[str | None] = mapped_column(String(255), nullable=True)
     sasl_password: Mapped[str | None] = mapped_column(Text, nullable=True)  # SecretBox token
     nickserv_password: Mapped[str | None] = mapped_column(Text, nullable=True)  # SecretBox token
+    # Stay connected with no resource online (None: the admin's default for the network).
+    always_on: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IrcKeptChannel(Base):
+    """A channel an always-on user stays in while no resource of theirs is in its room, so that a restart joins
+    it again (rooms with a resource in them are restored from room_members)."""
+
+    __tablename__ = "irc_kept_channels"
+    __table_args__ = (UniqueConstraint("user_id", "transport", "network", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(255))
+    nick: Mapped[str] = mapped_column(String(64))
+    kept_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

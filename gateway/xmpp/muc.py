@@ -220,7 +220,9 @@ class MucService:
         # id, the same on a redelivery after a restart, so they can drop the second copy.
         for feature in ("http://jabber.org/protocol/disco#info", MUC_NS, stanza_text.SID_NS, "muc_open", "muc_public",
                         "muc_temporary", "muc_unmoderated", "muc_unsecured", "muc_semianonymous",
-                        "muc_passwordprotected", *(ARCHIVE_FEATURES if self._archive is not None else ())):
+                        "muc_passwordprotected",
+                        *(ARCHIVE_FEATURES if self._archive is not None and self.rooms.room_archived(peer_of(jid))
+                          else ())):
             info.add_feature(feature)
         return info
 
@@ -594,7 +596,9 @@ class MucService:
             await self.xmpp.router.submit_room(
                 OutboundMessage(transport=self.xmpp.adapter.name, user=user, resource=resource or None,
                                 peer=member.room, body=body, xmpp_id=xmpp_id or None, room=True,
-                                room_nick=member.nick, stanza_id=stanza_id),
+                                room_nick=member.nick,
+                                # no archive row where the room's archive is off: the reflection still has its id
+                                stanza_id=stanza_id if self.rooms.room_archived(member.room) else None),
                 lambda message: self.rooms.send_room_message(message.user, member.room, message.body),
                 after=previous)
             origin = stanza.xml.find(f"{{{stanza_text.SID_NS}}}origin-id")

@@ -24,7 +24,7 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from gateway.core.events import ErrorCondition
 from gateway.core.rooms import RoomTransport
-from gateway.store.archive import ArchivedLine, ArchiveQuery, RoomArchive, UnknownId
+from gateway.store.archive import ArchivedLine, ArchivePage, ArchiveQuery, RoomArchive, UnknownId
 from gateway.xmpp import stanza_text
 from gateway.xmpp.addressing import nick_of, peer_of
 from gateway.xmpp.bounce import answer_error
@@ -94,7 +94,9 @@ class RoomArchiveService:
         user, room_jid = str(iq["from"].bare), str(iq["to"].bare)
         try:
             query, flip = self._parse(iq)
-            page = await self.archive.page(query)
+            # An admin turned the room's archive off: older rows it may still hold are not shown either.
+            page = (await self.archive.page(query) if self.rooms.room_archived(query.room)
+                    else ArchivePage([], True, 0))
         except BadQuery as bad:
             answer_error(self.xmpp, iq, bad.condition, bad.text, "modify" if bad.condition == "bad-request" else None)
             return
@@ -176,7 +178,7 @@ class RoomArchiveService:
         """The history a join asks for (`request`: its <history/>; None: `default` lines), as stanzas to `full`,
         oldest first. Nothing when the archive cannot be read (the join goes on)."""
         asked = _history_request(request, default)
-        if asked is None:
+        if asked is None or not self.rooms.room_archived(room):
             return []
         limit, since, max_chars = asked
         try:

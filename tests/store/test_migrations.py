@@ -145,7 +145,7 @@ async def test_a_migration_that_rebuilds_users_keeps_their_bindings_and_contacts
 
         await upgrade(engine)
 
-        assert (await schema_revision(engine))[0] == "0008, 0009, rebuild_users"
+        assert (await schema_revision(engine))[0] == "0008, 0011, rebuild_users"
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT count(*) FROM bindings"))).scalar() == 1
             assert (await connection.execute(text("SELECT count(*) FROM contacts"))).scalar() == 1

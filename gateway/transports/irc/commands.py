@@ -110,9 +110,10 @@ async def _store(context: Context, network: str, **changes: Any) -> AccountRecor
         raise CommandError(f"{context.jid} is not a user of this gateway.") from None
 
 
-def _describe(record: AccountRecord) -> tuple[str, str, str, str, str]:
+def _describe(record: AccountRecord) -> tuple[str, str, str, str, str, str]:
     return (record.network, record.nick or "", record.sasl_account or "",
-            MASK if record.has_sasl_password else "", MASK if record.has_nickserv_password else "")
+            MASK if record.has_sasl_password else "", MASK if record.has_nickserv_password else "",
+            "default" if record.always_on is None else "on" if record.always_on else "off")
 
 
 async def my_settings(context: Context, values: Values) -> Result:
@@ -121,7 +122,7 @@ async def my_settings(context: Context, values: Values) -> Result:
         return Result("You have no IRC settings. Set a nick with irc-nick <network> <nick>, SASL with "
                       "irc-sasl <network> <account> <password>.")
     return Result("Your IRC settings (used when you next connect to the network):",
-                  ("network", "nick", "sasl account", "sasl password", "nickserv password"),
+                  ("network", "nick", "sasl account", "sasl password", "nickserv password", "always on"),
                   tuple(_describe(r) for r in records))
 
 
@@ -162,6 +163,25 @@ async def forget(context: Context, values: Values) -> Result:
     return Result(f"Your nick and credentials for {network} are deleted.")
 
 
+async def always_on(context: Context, values: Values) -> Result:
+    network = await _network(context, values)
+    choice = str(values["choice"]).lower()
+    settings = _settings(context)
+    default = settings.always_on_default(network) if settings is not None else False
+    stored = {"on": True, "off": False, "default": None}[choice]
+    await _store(context, network, always_on=stored)
+    now = default if stored is None else stored
+    transport: Any = context.transport
+    left = await transport.set_always_on(context.jid, network) if hasattr(transport, "set_always_on") else []
+    if now:
+        return Result(f"Always on, on {network}: your IRC connection and channels stay when none of your resources is "
+                      "in their rooms; what is said meanwhile is in each room's archive (MAM, history on join). "
+                      f"Leaving a room keeps you in its channel until you turn this off ({context.jid}).")
+    parted = f" Left the channels you stayed in: {', '.join(left)}." if left else ""
+    return Result(f"Not always on, on {network}: leaving a room leaves its channel, and your connection closes with "
+                  f"your last channel.{parted}")
+
+
 _CHAT_NOTE = " As chat text, a password may be kept in your server's archive: prefer the ad-hoc command."
 
 COMMANDS: tuple[Command, ...] = (
@@ -177,6 +197,12 @@ COMMANDS: tuple[Command, ...] = (
             "Identify to NickServ before joining channels." + _CHAT_NOTE,
             Access.USER, set_nickserv, (NETWORK, Field("password", "Password", FieldType.PRIVATE)),
             words=("irc-nickserv",), needs_user=True),
+    Command("irc/always-on", "Stay on IRC while offline",
+            "Keep your connection and channels on a network when none of your resources is in their rooms (on, off, "
+            "or the admin's default); what is said meanwhile is in the rooms' archives.",
+            Access.USER, always_on,
+            (NETWORK, Field("choice", "on, off or default", FieldType.LIST, options=("on", "off", "default"))),
+            words=("irc-always-on",), needs_user=True),
     Command("irc/forget", "Forget my IRC settings", "Delete your nick and credentials for a network.",
             Access.USER, forget, (NETWORK,), words=("irc-forget",), needs_user=True),
     Command("admin/irc/networks/add", "Add an IRC network", "Let users join a network's channels.",

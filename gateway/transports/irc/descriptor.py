@@ -16,7 +16,8 @@ class IrcDescriptor(TransportDescriptor):
     kind = "irc"
     title = "IRC"
     settings = IrcSettings
-    instance_tables = ("irc_accounts",)  # nick and credentials per network, apart for each IRC transport
+    # nick, credentials and always-on per network, and channels kept while away: apart for each IRC transport
+    instance_tables = ("irc_accounts", "irc_kept_channels")
     migrations = "gateway.transports.irc.migrations"  # its tables on a branch of their own, labelled irc
 
     def adapter_class(self) -> type[Transport[Any]]:

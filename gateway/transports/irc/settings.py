@@ -14,6 +14,7 @@ import codecs
 import functools
 import ipaddress
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -73,6 +74,11 @@ class IrcNetwork(StrictModel):
     max_line_bytes: int = Field(
         default=IRC_LINE_BYTES, ge=256, le=16384, description="longest line the server accepts, with CRLF"
     )
+    always_on: bool | None = Field(
+        default=None, description="users stay connected with no resource online unless they turn it off (None: the"
+        " transport's always_on)"
+    )
+    archive: bool = Field(default=True, description="keep the network's channel lines in the room archives")
     # Set for a server a user named: the address that was checked, connected to instead of resolving `host` again
     # (a DNS answer that changed in between would bypass the check); `host` still names it for TLS.
     address: str | None = Field(default=None, exclude=True, description="the checked address to connect to")
@@ -151,6 +157,14 @@ class IrcSettings(TransportSettings):
     quit_grace_period: float = Field(
         default=60.0, ge=0, description="seconds between leaving the last channel and QUIT (not persistent)"
     )
+    always_on: bool = Field(
+        default=False, description="a user's IRC connection and channels stay when none of their resources is in a"
+        " room, unless they turn it off (irc-always-on); a network's always_on wins"
+    )
+    no_archive: tuple[str, ...] = Field(
+        default=(), description="channels (#channel%network) whose lines leave no archive row: still delivered, but"
+        " no MAM nor history on join"
+    )
     history_on_join: int = Field(
         default=20, ge=0, le=250,
         description="lines of a channel's archive a join gets when the client asks for no history (0: none)",
@@ -189,7 +203,32 @@ class IrcSettings(TransportSettings):
             raise ValueError("the real name is longer than 100 bytes")
         return value
 
+    @field_validator("no_archive")
+    @classmethod
+    def _no_archive(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for room in value:
+            channel, separator, network = room.rpartition("%")
+            if not separator or not channel or channel[0] not in "#&+!":
+                raise ValueError(f"{room!r} is no channel: write #channel%network")
+            check_network_name(network)
+        return value
+
     def network(self, name: str) -> IrcNetwork | None:
         """The configured network of that name (case-insensitive), if any."""
         name = name.lower()
         return next((n for n in self.networks if n.name == name), None)
+
+    def always_on_default(self, network: str) -> bool:
+        """Whether users stay connected to `network` with no resource online, unless they chose otherwise."""
+        configured = self.network(network)
+        return configured.always_on if configured is not None and configured.always_on is not None else self.always_on
+
+    def archived(self, network: str, channel: str, fold: Callable[[str], str] = str.lower) -> bool:
+        """Whether a channel's lines are archived: not when its network's `archive` is off or it is listed in
+        no_archive (names compared as the network folds them: `fold`)."""
+        configured = self.network(network)
+        if configured is not None and not configured.archive:
+            return False
+        folded = fold(channel)
+        return not any(name.rpartition("%")[2].lower() == network and fold(name.rpartition("%")[0]) == folded
+                       for name in self.no_archive)

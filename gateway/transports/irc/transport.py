@@ -16,6 +16,8 @@ from typing import Any, cast
 
 from gateway.core.events import ContactPresence, InboundMessage, OutboundMessage, Outcome, Refusal, Status
 from gateway.core.rooms import InRoomOrder, Occupant, RoomListing, RoomMessage, RoomPage, RoomSink, RoomState, Show
+from gateway.core.tasks import TaskSet
+from gateway.store.irc import KeptChannel
 from gateway.transports.base import AddressError, Transport
 from gateway.transports.irc.accounts import IrcAccounts, upsert_configured
 from gateway.transports.irc.addressing import Casemapping, check_nick, check_target, parse_local_part
@@ -73,6 +75,8 @@ class IrcTransport(Transport[IrcSettings]):
         self.room_events: RoomSink | None = None  # the sink, behind the room messages received before (InRoomOrder)
         # What is kept per (user, network) lives in that user's session (user_session.py), not here.
         self._watcher: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None  # joins kept channels again after a start
+        self._tasks = TaskSet(log)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def room_service(self) -> IrcTransport:
@@ -85,13 +89,80 @@ class IrcTransport(Transport[IrcSettings]):
     async def start(self) -> None:
         # The database is the source of truth for networks; the config file's own are upserted at every start.
         await upsert_configured(self.settings, self.context.store.irc)
-        self._watcher = asyncio.get_running_loop().create_task(self._watch_networks(), name="irc-networks")
+        loop = asyncio.get_running_loop()
+        self._watcher = loop.create_task(self._watch_networks(), name="irc-networks")
+        self._keeper = loop.create_task(self._rejoin_kept(), name="irc-always-on")
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
+        for task in (self._watcher, self._keeper):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.sessions.close_all()
+
+    # -- always-on presence ----------------------------------------------------------------------------------
+    async def always_on(self, user: str, network: str) -> bool:
+        """Whether `user` stays on `network` with no resource in its rooms: their choice, else the admin's."""
+        account = await self.context.store.irc.account(user, network, transport=self.name)
+        if account is not None and account.always_on is not None:
+            return account.always_on
+        return self.settings.always_on_default(network)
+
+    async def _rejoin_kept(self) -> None:
+        """After a start: back into the channels always-on users stayed in with no resource in their rooms (the
+        rooms someone is in come back through the stored room memberships)."""
+        try:
+            kept = await self.context.store.irc.kept_channels(transport=self.name)
+        except Exception:
+            log.exception("cannot read the channels always-on users stay in; none is joined again")
+            return
+        by_user: dict[tuple[str, str], list[KeptChannel]] = {}
+        for row in kept:
+            by_user.setdefault((row.user, row.network), []).append(row)
+        await asyncio.gather(*(self._rejoin_user(rows) for rows in by_user.values()))
+
+    async def _rejoin_user(self, rows: list[KeptChannel]) -> None:
+        for row in rows:  # one channel's failure is that channel's only
+            try:
+                if not await self.always_on(row.user, row.network):
+                    await self._unkeep(row.user, row.network, row.channel)
+                    continue
+                await self.router.access.check(row.user, self.name)
+                await self.sessions.join(row.user, row.network, row.channel, nick=row.nick)
+                session = self.sessions.find(row.user, row.network)
+                connection = self.sessions.get(row.user, row.network)
+                if session is not None and connection is not None:
+                    session.detached.add(connection.server.fold(row.channel))
+                log.info("%s: back in %s on %s (always on)", row.user, row.channel, row.network)
+            except Refusal as refusal:
+                log.info("%s: not back in %s on %s: %s", row.user, row.channel, row.network, refusal.text)
+                await self._unkeep(row.user, row.network, row.channel)
+            except Exception:
+                log.exception("%s: joining %s on %s again failed", row.user, row.channel, row.network)
+
+    async def _unkeep(self, user: str, network: str | None = None, channel: str | None = None) -> None:
+        try:
+            await self.context.store.irc.unkeep_channels(user, transport=self.name, network=network, channel=channel)
+        except Exception:
+            log.exception("%s: cannot forget the channels kept for them", user)
+
+    async def set_always_on(self, user: str, network: str) -> list[str]:
+        """The user's choice changed: when it is off now, the channels they stay in with no resource in the room
+        are left. The channels left."""
+        session = self.sessions.find(user, network)
+        if session is None or session.connection is None or await self.always_on(user, network):
+            return []
+        left = sorted(session.detached)
+        for channel in left:
+            await self._part_kept(user, network, channel)
+        return left
+
+    async def _part_kept(self, user: str, network: str, channel: str) -> None:
+        session = self.sessions.find(user, network)
+        if session is not None:
+            session.detached.discard(channel)
+        await self._unkeep(user, network, channel)
+        await self.sessions.part(user, network, channel)
 
     async def _watch_networks(self) -> None:
         """Close the connections to a network an admin removed, and those of users who may no longer use this
@@ -128,6 +199,7 @@ class IrcTransport(Transport[IrcSettings]):
         """Every session of the user closes, and the rooms drop whatever else they kept of them."""
         for network in self.sessions.networks_of(user):
             await self._close_for(user, network, reason, quit_message)
+        await self._unkeep(user)
         if self.sink is not None:
             self.sink.user_left(user, reason)
 
@@ -135,6 +207,7 @@ class IrcTransport(Transport[IrcSettings]):
         reason = f"An admin removed the IRC network {network} from this gateway."
         for owner in self.sessions.owners_on(network):
             await self._close_for(owner, network, reason, "Network removed from the gateway")
+            await self._unkeep(owner, network)
 
     async def _close_for(self, owner: str, network: str, reason: str, quit_message: str) -> None:
         """Show the user's rooms on `network` as left with `reason`, tell them, then QUIT. A failure is logged:
@@ -218,6 +291,12 @@ class IrcTransport(Transport[IrcSettings]):
         state = await self.sessions.join(user, network, channel, password or None, nick=nick)
         connection = self.sessions.get(user, network)
         assert connection is not None
+        session = self.sessions.find(user, network)
+        folded = connection.server.fold(channel)
+        if session is not None and folded in session.detached:
+            # Back in a channel they stayed in while away: what was said meanwhile is in the archive.
+            session.detached.discard(folded)
+            await self._unkeep(user, network, folded)
         found = occupants(connection, state)
         if state.member(connection.nick) is None:
             # The channel's state is shared, kept by one of the users' connections: it may not have read our JOIN
@@ -231,7 +310,24 @@ class IrcTransport(Transport[IrcSettings]):
         session = self.sessions.find(user, network)
         if session is not None:
             session.left_room(room)
+        connection = self.sessions.get(user, network)
+        if (session is not None and connection is not None and not connection.closed
+                and connection.server.fold(channel) in {connection.server.fold(n) for n in connection.wanted_channels}
+                and await self.always_on(user, network)):
+            # Always on: XMPP cannot tell leaving a room from going offline, so the channel stays joined (its lines
+            # go to the archive) until the user turns always-on off. Kept by its folded name, as it is compared.
+            folded = connection.server.fold(channel)
+            session.detached.add(folded)
+            await self.context.store.irc.keep_channel(user, network, folded, connection.nick, transport=self.name)
+            return
         await self.sessions.part(user, network, channel)
+
+    def room_archived(self, room: str) -> bool:
+        try:
+            network, channel = self._channel_of(room)
+        except AddressError:
+            return False
+        return self.settings.archived(network, channel, Casemapping.RFC1459.fold)
 
     async def send_room_message(self, user: str, room: str, body: str) -> Awaitable[None]:
         connection, channel = self._joined(user, room)
@@ -289,6 +385,16 @@ class IrcTransport(Transport[IrcSettings]):
         items = tuple(RoomListing(f"{item.name}%{address.network}", item.name, item.users, irc_to_styling(item.topic))
                       for item in page.items)
         return RoomPage(items, page.total, page.first, page.last)
+
+    def channel_gone(self, user: str, network: str, channel: str) -> None:
+        """Out of a channel without leaving its room (kicked, refused after a reconnect): not kept any more."""
+        session = self.sessions.find(user, network)
+        connection = self.sessions.get(user, network)
+        if session is not None and connection is not None:
+            folded = connection.server.fold(channel)
+            if folded in session.detached:
+                session.detached.discard(folded)
+                self._tasks.spawn(self._unkeep(user, network, folded))
 
     def contact_seen(self, user: str, network: str, connection: IrcConnection, nick: str) -> None:
         """A private conversation with `nick`: from now on the user sees that IRC user's presence."""
@@ -384,7 +490,8 @@ class _UserEvents(IrcEventsBase):
             # Journaled, then shown (the router keeps the order and batches the writes).
             self.transport.router.receive_room(InboundMessage(
                 transport=self.transport.name, user=self.owner, peer=self.room(channel), body=body,
-                provider_id=provider_id, timestamp=event.time, room_nick=event.source))
+                provider_id=provider_id, timestamp=event.time, room_nick=event.source,
+                archived=self.transport.settings.archived(self.network, channel, connection.server.fold)))
             return
         if event.from_server or "." in event.source or not event.source:
             sink.notice(self.owner, self.network, body)
@@ -463,6 +570,7 @@ class _UserEvents(IrcEventsBase):
         room = self.room(event.channel)
         if event.own:
             self.sink.removed(self.owner, room, event.reason or "", kicked_by=event.by)
+            self.transport.channel_gone(self.owner, self.network, event.channel)
             self.transport.sessions.released(self.owner, self.network)
         else:
             self.sink.occupant_left(self.owner, room, event.nick, event.reason, kicked_by=event.by)
@@ -512,6 +620,7 @@ class _UserEvents(IrcEventsBase):
                                                     irc_to_styling(channel.topic or ""), channel.topic_by))
         for name, why in event.lost:
             sink.removed(self.owner, self.room(name), f"Could not rejoin after a reconnect: {why}")
+            self.transport.channel_gone(self.owner, self.network, name)
 
     async def on_error(self, event: ErrorEvent) -> None:
         connection, sink = self.connection, self.sink

@@ -28,6 +28,8 @@ class IrcUserSession:
     contacts: set[str] = field(default_factory=set)
     # In-room private conversations: a reply from that folded nick goes to room/nick, not to nick%network.
     pm_rooms: dict[str, str] = field(default_factory=dict)
+    # Channels (folded) the user stays in, always on, with no resource in their rooms.
+    detached: set[str] = field(default_factory=set)
 
     @property
     def idle(self) -> bool:

@@ -55,7 +55,7 @@ async def test_sasl_with_credentials_set_by_the_user(prosody: ProsodyServer, ins
         await execute(alice, IRC, "irc/nick", {"network": NETWORK, "nick": "alicenick"})
         shown = table(await execute(alice, IRC, "irc/settings"))
         assert shown == [{"network": NETWORK, "nick": "alicenick", "sasl account": ACCOUNT,
-                          "sasl password": "********", "nickserv password": ""}]
+                          "sasl password": "********", "nickserv password": "", "always on": "default"}]
 
         await join(alice, "#sasl", "whatever")
         connection = gateway.transports["irc"].sessions.get("alice@localhost", NETWORK)  # type: ignore[attr-defined]

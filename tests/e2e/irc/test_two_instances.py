@@ -58,7 +58,7 @@ async def test_a_nick_set_on_one_irc_transport_is_not_the_others(gateway: Gatewa
     await execute(alice, IRC, "irc/nick", {"network": NETWORK, "nick": "alicenick"})
     assert table(await execute(alice, IRC, "irc/settings")) == [
         {"network": NETWORK, "nick": "alicenick", "sasl account": "", "sasl password": "",
-         "nickserv password": ""}]
+         "nickserv password": "", "always on": "default"}]
     assert "You have no IRC settings" in notes(await execute(alice, IRC_B, "irc/settings"))[0][1]
 
     await bob.join("#shared")
