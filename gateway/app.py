@@ -150,11 +150,14 @@ class Gateway:
     async def _purge_loop(self) -> None:
         assert self.store is not None
         retention = timedelta(days=self.config.database.journal_retention_days)
+        archive_retention = timedelta(days=self.config.database.archive_retention_days)
         while True:
             try:
-                removed = await self.store.journal.purge(datetime.now(UTC) - retention)
+                now = datetime.now(UTC)
+                removed = await self.store.journal.purge(now - retention, now - archive_retention)
                 if removed:
-                    log.info("purged %d journal row(s) older than %s", removed, retention)
+                    log.info("purged %d journal row(s) older than %s (archived room lines: %s)", removed, retention,
+                             archive_retention)
             except Exception:
                 log.exception("journal purge failed; retrying in an hour")
             await asyncio.sleep(PURGE_INTERVAL)

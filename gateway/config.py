@@ -69,6 +69,8 @@ class DatabaseSettings(StrictModel):
                                                        "a relative SQLite path is relative to the config's folder")
     migrate_on_start: bool = True
     journal_retention_days: int = Field(30, ge=1)
+    # Room lines kept in an archive (MAM, history on join) outlive the rest of the journal: a bouncer's backlog.
+    archive_retention_days: int = Field(90, ge=1, description="days archived room lines are kept")
     secret_key: SecretStr | None = Field(None, description="Fernet key that encrypts stored secrets (IRC passwords);"
                                                           " without one the gateway refuses to store them")
 

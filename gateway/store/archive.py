@@ -16,6 +16,7 @@ from sqlalchemy import Table, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import Direction, Status
+from gateway.store.journal import OPEN_ROWS, delete_in_chunks
 from gateway.store.models import JournalEntry
 
 J = cast(Table, JournalEntry.__table__)
@@ -116,6 +117,17 @@ class RoomArchive:
         if query.backwards:
             rows.reverse()
         return ArchivePage([_line(row) for row in rows], complete, count)
+
+
+    async def forget(self, transport: str, user: str, room: str | None = None, *, dry_run: bool = False) -> int:
+        """Delete the user's archived lines of `room` (of every room when None) that are settled; an open one (not
+        yet shown or sent) stays until it is. How many lines (would) go."""
+        where = and_(J.c.transport == transport, J.c.user_jid == user, J.c.stanza_id.is_not(None), ~OPEN_ROWS,
+                     *((J.c.peer == room,) if room is not None else ()))
+        if dry_run:
+            async with self._engine.connect() as conn:
+                return int(await conn.scalar(select(func.count()).select_from(J).where(where)) or 0)
+        return await delete_in_chunks(self._engine, where)
 
 
 def _shifted(when: datetime, by: timedelta) -> datetime:

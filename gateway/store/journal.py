@@ -39,6 +39,26 @@ _UNREPORTED_OUTCOME = and_(
     or_(J.c.status.in_([Status.FAILED.value, Status.UNKNOWN.value]),
         and_(J.c.status == Status.DELIVERED.value, J.c.receipt_requested.is_(True))))
 
+OPEN_ROWS = or_(_PENDING_INBOUND, _ACCEPTED_OUTBOUND, _UNREPORTED_OUTCOME)
+# A purge deletes this many rows per transaction, pausing between them: the journal's writer, waiting for the
+# database's write lock (SQLite) or for rows the delete holds, commits in between instead of after all of them.
+PURGE_CHUNK = 5000
+PURGE_PAUSE = 0.05
+
+
+async def delete_in_chunks(engine: AsyncEngine, where: Any, chunk: int = PURGE_CHUNK,
+                           pause: float = PURGE_PAUSE) -> int:
+    """Delete the journal rows `where` selects, `chunk` at a time, each in a transaction of its own; how many."""
+    batch = delete(J).where(J.c.id.in_(select(J.c.id).where(where).order_by(J.c.id).limit(chunk).scalar_subquery()))
+    total = 0
+    while True:
+        async with engine.begin() as conn:
+            removed = int((await conn.execute(batch)).rowcount)
+        total += removed
+        if removed < chunk:
+            return total
+        await asyncio.sleep(pause)
+
 
 # The writes run on every message, so their statements are built once and executed with parameters: building a
 # statement per call (values(), where()) cost more than the database work itself. Inserts and marks are Bulk
@@ -259,13 +279,15 @@ class JournalRepository:
         async with self._engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(J))).scalar_one())
 
-    async def purge(self, older_than: datetime) -> int:
-        """Delete rows created before `older_than`, except open ones (the three queries above), whatever
-        their age. A row that is merely 'sent' is settled: many providers never confirm delivery."""
-        is_open = or_(_PENDING_INBOUND, _ACCEPTED_OUTBOUND, _UNREPORTED_OUTCOME)
-        async with self._engine.begin() as conn:
-            result = await conn.execute(delete(J).where(J.c.created_at < older_than, ~is_open))
-            return int(result.rowcount)
+    async def purge(self, older_than: datetime, archive_older_than: datetime | None = None, *,
+                    chunk: int = PURGE_CHUNK, pause: float = PURGE_PAUSE) -> int:
+        """Delete rows created before `older_than` (room lines kept in an archive: before `archive_older_than`,
+        the same when None), except open ones (the three queries above), whatever their age. A row that is merely
+        'sent' is settled: many providers never confirm delivery."""
+        archived_before = archive_older_than if archive_older_than is not None else older_than
+        expired = or_(and_(J.c.stanza_id.is_(None), J.c.created_at < older_than),
+                      and_(J.c.stanza_id.is_not(None), J.c.created_at < archived_before))
+        return await delete_in_chunks(self._engine, and_(expired, ~OPEN_ROWS), chunk, pause)
 
     async def _select(self, where: Any, limit: int | None = None) -> Sequence[Row[Any]]:
         statement = select(J).order_by(J.c.id)

@@ -16,7 +16,7 @@ from gateway.store.secrets import SecretsUnavailable
 from gateway.store.users import UserNotFound
 from gateway.transports.base import AddressError
 from gateway.transports.irc import admin as irc_admin
-from gateway.transports.irc.addressing import check_nick
+from gateway.transports.irc.addressing import check_nick, parse_local_part
 from gateway.transports.irc.settings import IrcSettings, check_network_name
 
 MASK = "********"
@@ -182,6 +182,28 @@ async def always_on(context: Context, values: Values) -> Result:
                   f"your last channel.{parted}")
 
 
+async def forget_history(context: Context, values: Values) -> Result:
+    room = str(values["room"])
+    if room.lower() != "all":
+        try:
+            address = parse_local_part(room)
+        except AddressError as error:
+            raise CommandError(error.text) from None
+        if address.kind != "channel":
+            raise CommandError(f"{room} is no channel: write #channel%network, or all.")
+        room = address.local_part
+    which = None if room.lower() == "all" else room
+    what = "every room" if which is None else which
+    archive = context.store.archive
+    if not values.get("confirm"):
+        count = await archive.forget(context.transport.name, context.jid, which, dry_run=True)
+        return Result(f"This deletes the {count} line(s) of your archive of {what} (MAM, history on join); nobody "
+                      "can bring them back. Run it again with confirm set to yes to delete them.")
+    count = await archive.forget(context.transport.name, context.jid, which)
+    return Result(f"Deleted {count} line(s) of your archive of {what}. Lines not yet shown or sent stay until "
+                  "they are.")
+
+
 _CHAT_NOTE = " As chat text, a password may be kept in your server's archive: prefer the ad-hoc command."
 
 COMMANDS: tuple[Command, ...] = (
@@ -203,6 +225,12 @@ COMMANDS: tuple[Command, ...] = (
             Access.USER, always_on,
             (NETWORK, Field("choice", "on, off or default", FieldType.LIST, options=("on", "off", "default"))),
             words=("irc-always-on",), needs_user=True),
+    Command("irc/forget-history", "Forget my room history",
+            "Delete your archive of a room (#channel%network) or of all rooms: what MAM and history on join show you.",
+            Access.USER, forget_history,
+            (Field("room", "Room (#channel%network) or all"),
+             Field("confirm", "Yes, delete it", FieldType.BOOLEAN, required=False, default=False)),
+            words=("irc-forget-history",), needs_user=True),
     Command("irc/forget", "Forget my IRC settings", "Delete your nick and credentials for a network.",
             Access.USER, forget, (NETWORK,), words=("irc-forget",), needs_user=True),
     Command("admin/irc/networks/add", "Add an IRC network", "Let users join a network's channels.",

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.devstack.ngircd import NgircdServer, RawIrcClient
 from gateway.devstack.prosody import ProsodyServer
 from tests.e2e.irc.conftest import NETWORK, irc_config, room_jid
+from tests.e2e.irc.test_always_on import command
 from tests.e2e.irc.test_room_archive import archived, mam_client
 from tests.e2e.irc.test_rooms import groupchat
 from tests.support.stack import start_gateway, wait_until
@@ -62,3 +63,29 @@ async def _settled(engine: AsyncEngine) -> bool:
         open_rows = (await connection.execute(text(
             "SELECT count(*) FROM journal WHERE status IN ('pending', 'accepted', 'sending')"))).scalar()
     return open_rows == 0
+
+
+async def test_a_user_wipes_their_archive_of_a_room_after_a_confirmation(
+        prosody: ProsodyServer, ngircd: NgircdServer, tmp_path: Path, sqlite_url: str, bob: RawIrcClient) -> None:
+    gateway = await start_gateway(irc_config(prosody, ngircd, sqlite_url), tmp_path)
+    alice = await mam_client(prosody, "alice")
+    assert gateway.store is not None
+    await gateway.store.users.add("alice@localhost")
+    try:
+        await bob.join("#wipe")
+        await alice.plugin["xep_0045"].join_muc_wait(room_jid("#wipe"), "alice", maxstanzas=0, timeout=10)
+        await bob.expect(lambda line: line.command == "JOIN" and line.nick == "alice", timeout=10)
+        await bob.send("PRIVMSG #wipe :to be forgotten")
+        await alice.next_message(10, groupchat("to be forgotten"))
+        await wait_until(lambda: _settled(gateway.store.engine), timeout=10)  # type: ignore[union-attr]
+
+        asked = await command(alice, f"irc-forget-history #wipe%{NETWORK}")
+        assert "1 line(s)" in asked and "confirm" in asked
+        assert len([m async for m in alice.plugin["xep_0313"].iterate(jid=room_jid("#wipe"))]) == 1
+        assert "Deleted 1 line(s)" in await command(alice, f"irc-forget-history #wipe%{NETWORK} yes")
+        assert [m async for m in alice.plugin["xep_0313"].iterate(jid=room_jid("#wipe"))] == []
+        _, _, _, history = await alice.plugin["xep_0045"].join_muc_wait(room_jid("#wipe"), "alice", timeout=10)
+        assert history == []
+    finally:
+        await alice.stop()
+        await gateway.stop()
