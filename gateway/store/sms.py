@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, delete, exists, func, literal, select, update
+from sqlalchemy import Connection, Date, Integer, String, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from gateway.store.batch import BatchWriter, Bulk
 from gateway.store.models import (
     Binding,
     Contact,
@@ -67,11 +68,17 @@ _SENDING_NUMBERS = (select(Binding.address, Binding.is_default, _OPTED_OUT, Cont
                     .order_by(Binding.address))
 
 
+_USER_ID = select(User.id).where(User.jid == bindparam("jid"))
+Reservation = tuple[str, str, date, int, int]  # transport, user, day, segments, limit
+
+
 class SmsRepository:
-    def __init__(self, sessions: async_sessionmaker[Any], engine: AsyncEngine) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], engine: AsyncEngine, writer: BatchWriter) -> None:
         self._sessions = sessions
         self._engine = engine
+        self._writer = writer
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._reservations = Bulk("reserve SMS segments", self._reserve)
 
     # -- what a text needs, in one query each way (a round trip each is most of a text's cost) -------------------
     async def recipients(self, transport: str, number: str, sender: str) -> list[Recipient]:
@@ -117,23 +124,35 @@ class SmsRepository:
     async def reserve_segments(self, transport: str, jid: str, day: date, segments: int, limit: int) -> bool:
         """Count `segments` against the user's day, unless that would pass `limit` (then count nothing).
 
-        One statement (an upsert whose update is conditional): concurrent senders cannot both slip under the limit,
-        and a text pays one round trip for it, not a transaction of three."""
+        One conditional upsert, in the journal writer's next transaction: a second connection writing beside the
+        writer would wait for SQLite's lock in the driver's busy loop (sleeps of up to 100 ms) at every text."""
+        outcome = await self._writer.run_bulk(self._reservations, (transport, jid, day, segments, limit))
+        if outcome is None:
+            raise UserNotFound(jid)
+        return outcome
+
+    def _reserve(self, connection: Connection, reservations: list[Reservation]) -> list[bool | None]:
+        """For each: reserved, refused by the limit, or None when there is no such user. Concurrent senders cannot
+        both slip under the limit: the update is conditional."""
         insert = self._insert(SmsUsage)
+        segments, limit = bindparam("segments", type_=Integer()), bindparam("limit", type_=Integer())
         statement = insert.from_select(
             ["user_id", "transport", "day", "segments"],
-            select(User.id, literal(transport), literal(day, Date()), literal(segments))
-            .where(User.jid == jid, literal(segments) <= limit),
+            select(User.id, bindparam("transport", type_=String()), bindparam("day", type_=Date()), segments)
+            .where(User.jid == bindparam("jid"), segments <= limit),
         ).on_conflict_do_update(
             index_elements=["user_id", "transport", "day"],
             set_={"segments": SmsUsage.segments + insert.excluded.segments},
             where=SmsUsage.segments + insert.excluded.segments <= limit,
         ).returning(SmsUsage.segments)
-        async with self._sessions.begin() as session:
-            if (await session.execute(statement)).first() is not None:
-                return True
-            await self._user_id(session, jid)  # refused: by the limit, or because there is no such user
-            return False
+        outcomes: list[bool | None] = []
+        for transport, jid, day, count, most in reservations:
+            params = {"transport": transport, "jid": jid, "day": day, "segments": count, "limit": most}
+            if connection.execute(statement, params).first() is not None:
+                outcomes.append(True)
+            else:
+                outcomes.append(None if connection.scalar(_USER_ID, {"jid": jid}) is None else False)
+        return outcomes
 
     async def release_segments(self, transport: str, jid: str, day: date, segments: int) -> None:
         """Give back segments of a message that was not sent after all."""

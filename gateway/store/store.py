@@ -41,7 +41,7 @@ class Store:
         self.contacts = ContactRepository(sessions)
         self.roster = RosterRepository(sessions)
         self.rooms = RoomMemberRepository(sessions)
-        self.sms = SmsRepository(sessions, engine)
+        self.sms = SmsRepository(sessions, engine, self.journal.writer)
         # Stored secrets (IRC passwords) are sealed with the key from config ([database] secret_key).
         self.irc = IrcRepository(sessions, SecretBox(secret_key))
 
