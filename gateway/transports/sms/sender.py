@@ -65,8 +65,11 @@ class TwilioSender:
     reconciliation never mistakes an earlier text with the same body for the one it looks for."""
 
     def __init__(self, client: Any, *, retries: int = 5, backoff: float = 1.0, max_backoff: float = 30.0,
-                 list_attempts: int = 3, known: KnownSids = _none_known) -> None:
+                 list_attempts: int = 3, known: KnownSids = _none_known, max_requests: int = 50) -> None:
         self._client = client
+        # Requests to the API at once, over every sending number. A request waits for a slot before it starts,
+        # so its timeout counts from there (the HTTP client's own pool would count the wait against it).
+        self._slots = asyncio.Semaphore(max_requests)
         self._retries = retries
         self._backoff = backoff
         self._max_backoff = max_backoff
@@ -101,7 +104,8 @@ class TwilioSender:
                        ) -> tuple[Outcome | None, bool, TwilioErrorInfo | None]:
         """One create: an outcome, or None to try again, whether this try may have created it, and its error."""
         try:
-            message = await self._client.messages.create_async(**_create_args(request))
+            async with self._slots:
+                message = await self._client.messages.create_async(**_create_args(request))
             return Outcome(Result.CREATED, sid=str(message.sid)), False, None
         except TwilioRestException as exc:
             if exc.status == 429 and not last:
@@ -130,7 +134,8 @@ class TwilioSender:
             filters["from_"] = request.sender
         for attempt in range(1, self._list_attempts + 1):
             try:
-                messages = await self._client.messages.list_async(**filters)
+                async with self._slots:
+                    messages = await self._client.messages.list_async(**filters)
                 break
             except (TwilioException, TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("cannot list messages on Twilio (%s), attempt %d", exc, attempt)

@@ -44,6 +44,10 @@ class SmsSettings(TransportSettings):
         default="split", description="a body over 1,600 characters: 'split' into parts or 'refuse'"
     )
     request_timeout: float = Field(default=15.0, gt=0, description="seconds to wait for an answer from the API")
+    max_requests: int = Field(
+        default=50, ge=1, description="requests to the API at once, over all sending numbers (more wait their "
+                                      "turn; Twilio answers 429 past an account's concurrency limit)"
+    )
 
     @field_validator("account_sid")
     @classmethod

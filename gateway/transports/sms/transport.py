@@ -77,7 +77,7 @@ class SmsTransport(Transport[SmsSettings]):
         client = self._client = make_client(self.settings)
         _ = client.messages  # the SDK imports its API modules on first use: not in the first send's time
         self._sender = TwilioSender(client, retries=self.retries, backoff=self.retry_backoff,
-                                    known=self._known_sids)
+                                    known=self._known_sids, max_requests=self.settings.max_requests)
 
     async def stop(self) -> None:
         await self._outbox.close()

@@ -3,6 +3,7 @@ get through, reconcile what may have."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -124,3 +125,18 @@ async def test_a_messaging_service_is_named_in_the_create(client: Any, sandbox: 
     assert found is not None and found.sid == sent[1].sid
     assert await sender_for(client).reconcile(request(body="from the service's pool", sender=None,
                                                       service="MG" + "2" * 32)) is None
+
+
+async def test_requests_in_flight_are_bounded_and_a_waiting_one_times_out_from_its_start(
+        quick_client: Any, sandbox: SmsSandbox) -> None:
+    """Two requests at once at most; the third waits its turn without its 0.3 s timeout running, so it is not
+    taken for a request Twilio did not answer."""
+    sandbox.slow_delay = 0.2  # the slow number creates the message, then answers 0.2 s later
+    sender = TwilioSender(quick_client, retries=0, backoff=0.01, max_requests=2)
+    creates = [asyncio.create_task(sender.create(request(to=CREATED_SLOWLY, body=f"m{n}"))) for n in range(3)]
+    await asyncio.sleep(0.1)
+    assert len(sandbox.sent_to(CREATED_SLOWLY)) == 2
+    outcomes = await asyncio.gather(*creates)
+    assert [o.result for o in outcomes] == [Result.CREATED] * 3
+    assert sorted(m.body for m in sandbox.sent_to(CREATED_SLOWLY)) == ["m0", "m1", "m2"]
+    assert len(sandbox.messages) == 3, "nothing was created twice"
