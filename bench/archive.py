@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -108,19 +109,32 @@ def _with(query: ArchiveQuery, **fields: Any) -> ArchiveQuery:
     return ArchiveQuery(**{**{k: getattr(query, k) for k in query.__dataclass_fields__}, **fields})
 
 
-def report(name: str, rows: int, filled: float, size: int, times: dict[str, list[float]]) -> None:
-    def cut(values: list[float]) -> str:
-        ordered = sorted(values)
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-        return f"p50 {statistics.median(ordered):6.2f} ms  p99 {p99:6.2f} ms  (n={len(ordered)})"
+@dataclass(frozen=True)
+class ArchiveResult:
+    database: str  # "SQLite" or "PostgreSQL"
+    rows: int
+    filled: float  # seconds
+    size: int  # bytes: the SQLite file, or PostgreSQL's journal table with its indexes
+    times: dict[str, list[float]]  # ms per query, by kind
 
-    print(f"{name}: {rows:,} rows filled in {filled:.0f} s; {size / rows:.0f} bytes per row ({size / 2**20:.0f} MiB)")
-    for kind, values in times.items():
-        print(f"  MAM page of 50, {kind:<13} {cut(values)}")
-    print(f"  MAM page of 50, all           {cut([v for values in times.values() for v in values])}")
+    def percentile(self, share: float) -> float:
+        ordered = sorted(v for values in self.times.values() for v in values)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+    def report(self) -> str:
+        def cut(values: list[float]) -> str:
+            ordered = sorted(values)
+            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+            return f"p50 {statistics.median(ordered):6.2f} ms  p99 {p99:6.2f} ms  (n={len(ordered)})"
+
+        lines = [f"{self.database}: {self.rows:,} rows filled in {self.filled:.0f} s; {self.size / self.rows:.0f} "
+                 f"bytes per row ({self.size / 2**20:.0f} MiB)"]
+        lines += [f"  MAM page of 50, {kind:<13} {cut(values)}" for kind, values in self.times.items()]
+        lines.append(f"  MAM page of 50, all           {cut([v for values in self.times.values() for v in values])}")
+        return "\n".join(lines)
 
 
-async def sqlite(rows: int, queries: int) -> None:
+async def sqlite(rows: int, queries: int) -> ArchiveResult:
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as folder:
         path = Path(folder) / "archive.db"
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
@@ -130,10 +144,11 @@ async def sqlite(rows: int, queries: int) -> None:
             times = await measure(engine, queries)
         finally:
             await engine.dispose()
-        report("SQLite", rows, filled, path.stat().st_size, times)
+        return ArchiveResult("SQLite", rows, filled, path.stat().st_size, times)
 
 
-async def postgres(rows: int, queries: int) -> None:
+async def postgres(rows: int, queries: int) -> ArchiveResult | str:
+    """The result, or why PostgreSQL was not measured."""
     admin = create_engine(f"{POSTGRES}/postgres")
     name = f"bench_archive_{random.randrange(10**8)}"
     try:
@@ -141,9 +156,8 @@ async def postgres(rows: int, queries: int) -> None:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f"CREATE DATABASE {name}"))
     except Exception as error:
-        print(f"PostgreSQL: not measured ({POSTGRES} does not answer: {error.__class__.__name__})")
         await admin.dispose()
-        return
+        return f"PostgreSQL: not measured ({POSTGRES} does not answer: {error.__class__.__name__})"
     try:
         engine = create_engine(f"{POSTGRES}/{name}")
         try:
@@ -155,7 +169,7 @@ async def postgres(rows: int, queries: int) -> None:
             times = await measure(engine, queries)
         finally:
             await engine.dispose()
-        report("PostgreSQL", rows, filled, size, times)
+        return ArchiveResult("PostgreSQL", rows, filled, size, times)
     finally:
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -170,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
     print("method: gateway.store.archive.RoomArchive.page called directly (no XMPP); journal filled by executemany")
-    asyncio.run(sqlite(args.rows, args.queries))
+    print(asyncio.run(sqlite(args.rows, args.queries)).report())
     if not args.no_postgres:
-        asyncio.run(postgres(args.rows, args.queries))
+        result = asyncio.run(postgres(args.rows, args.queries))
+        print(result if isinstance(result, str) else result.report())
     return 0
 
 

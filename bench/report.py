@@ -44,6 +44,11 @@ ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", Fa
          ("startup", "start-up until connected", "s", False),
          ("loop_lag.p99", "event-loop lag, p99 (at most)", "ms", False),
          ("loop_lag.max", "event-loop lag, longest (at most)", "ms", False)]
+for _database in ("SQLite", "PostgreSQL"):
+    _key = f"archive.{_database.lower()}"
+    ROWS += [(f"{_key}.p50", f"MAM page of 50 lines, {_database}, p50", "ms", False),
+             (f"{_key}.p99", "  p99", "ms", False),
+             (f"{_key}.bytes", "  bytes per archived line", "B", False)]
 ROWS += [("flood.peak", "RSS growth, peak of two 20,000-line floods", "MiB", False),
          ("flood.after", "  after them (client not reading)", "MiB", False),
          ("flood.trimmed", "  after them and malloc_trim", "MiB", False)]
@@ -275,6 +280,12 @@ LIMITS = f"""\
   Webhooks->XMPP includes the signature check (HMAC-SHA1 over URL and parameters) and the journal write before the
   200 answer. The load generator's own ceiling for signed webhooks (a bare aiohttp server in a process of its own that
   only checks the signature, bench/webhook_ceiling.py) is printed with the run.
+- **Room archive.** bench/archive.py: a journal of 1,000,000 room lines (100,000 in a quick run) filled by bulk
+  inserts (half of them one user's lines of one room, the rest 49 other user-room pairs interleaved), then 1,000 MAM
+  pages of 50 asked of gateway.store.archive directly (no XMPP), in turns of five kinds: the last page, after an id,
+  before an id, since a time, one nick's lines. Keyset paging on the journal's id, with an index for a user's lines
+  of a room and one for them by nick. Bytes per line: the SQLite file, or PostgreSQL's journal table with its
+  indexes, over the rows.
 - **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
   the same for biboumi. A fresh process for each scenario.
 - **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench import archive as room_archive
 from bench import biboumi, crash, flood_memory, report, webhook_ceiling
 from bench.irc_load import RawIrcLoad
 from bench.measure import bucket_bounds
@@ -50,9 +51,10 @@ from gateway.transports.sms import admin as sms_admin
 from gateway.web.metrics import LOOP_LAG
 
 BIG_ROOM = 20
+ARCHIVE_QUERIES = 1000  # MAM pages asked, in turns of five kinds (bench/archive.py)
 FLOOD_LINES, FLOODS = 20000, 2  # bench.flood_memory: IRC floods to a client that does not read
 # What one run measures; `--only` picks some of them (to look at one figure while working on it).
-PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "crash", "flood", "biboumi", "memory"})
+PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "crash", "flood", "biboumi", "memory", "archive"})
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,12 @@ class Sizes:
     shared_users: int
     sms_idle_users: int
     profile_seconds: float
+    archive_rows: int  # journal rows under the room-archive queries (bench/archive.py)
 
 
-QUICK = Sizes(3, 3, group_users=100, shared_users=50, sms_idle_users=50, profile_seconds=5)
-FULL = Sizes(10, 10, group_users=500, shared_users=200, sms_idle_users=200, profile_seconds=15)
+QUICK = Sizes(3, 3, group_users=100, shared_users=50, sms_idle_users=50, profile_seconds=5, archive_rows=100_000)
+FULL = Sizes(10, 10, group_users=500, shared_users=200, sms_idle_users=200, profile_seconds=15,
+             archive_rows=1_000_000)
 
 Figures = dict[str, dict[str, float]]  # row -> column -> value
 
@@ -475,6 +479,23 @@ class Bench:
             self.notes.append("biboumi is not installed: its columns are empty")
         if "memory" in self.parts:
             await self.memory()
+        if "archive" in self.parts:
+            await self.archive()
+
+    async def archive(self) -> None:
+        """MAM pages of 50 over a journal of `archive_rows` room lines, on SQLite and on PostgreSQL."""
+        say(f"room archive: {self.sizes.archive_rows:,} journal rows on SQLite, then PostgreSQL")
+        for result in (await room_archive.sqlite(self.sizes.archive_rows, ARCHIVE_QUERIES),
+                       await room_archive.postgres(self.sizes.archive_rows, ARCHIVE_QUERIES)):
+            if isinstance(result, str):
+                self.notes.append(result)
+                continue
+            say(result.report())
+            key = f"archive.{result.database.lower()}"
+            column = self.figures.setdefault
+            column(f"{key}.p50", {})["gateway"] = result.percentile(0.5)
+            column(f"{key}.p99", {})["gateway"] = result.percentile(0.99)
+            column(f"{key}.bytes", {})["gateway"] = result.size / result.rows
 
 
 def _parts(text: str) -> frozenset[str]:
