@@ -143,10 +143,10 @@ class Bench:
         await self.observer.connect(self.stack.ngircd.port)
         await self.bind_numbers()
 
-    async def bind_numbers(self, url: str = "", count: int | None = None) -> None:
+    async def bind_numbers(self, url: str = "", count: int | None = None, migrate: bool = True) -> None:
         """u0 sends and receives the SMS load; u1.. are the idle SMS users. Bound before the gateway starts."""
         store = await Store.open(normalize_database_url(url or self.database_url or self.stack.sqlite_url),
-                                 migrate=True)
+                                 migrate=migrate)
         try:
             for index in range(self.sizes.sms_idle_users + 1 if count is None else count):
                 with contextlib.suppress(AdminError):  # bound by an earlier run on the same database
@@ -212,8 +212,28 @@ class Bench:
     # -- the gateway ------------------------------------------------------------------------------------------
 
     def gateway_settings(self, column: str = "gateway", database_url: str | None = None) -> GatewaySettings:
-        return GatewaySettings(database_url=self.database_url if database_url is None else database_url,
-                               source=self.baseline if column == "baseline" else None)
+        if database_url is None:
+            database_url = self.baseline_database if column == "baseline" else self.database_url
+        return GatewaySettings(database_url=database_url, source=self.baseline if column == "baseline" else None)
+
+    @property
+    def baseline_database(self) -> str:
+        """The baseline's own database: its schema revisions are another version's."""
+        return f"sqlite:///{self.stack.workdir}/baseline.db"
+
+    async def prepare_database(self, column: str, url: str, count: int | None = None) -> None:
+        """A column's database with its numbers bound; the baseline's migrated by the baseline's code first (the
+        tables bound into are the same in both versions)."""
+        if column != "baseline":
+            await self.bind_numbers(url, count)
+            return
+        assert self.baseline is not None
+        if self.database_url:
+            raise SystemExit("--baseline runs on SQLite only: the two versions' schema revisions differ")
+        migrate = ("import asyncio; from gateway.store import database as d; "
+                   f"asyncio.run(d.upgrade(d.create_engine({normalize_database_url(url)!r})))")
+        subprocess.run([sys.executable, "-c", migrate], cwd=self.baseline, check=True)
+        await self.bind_numbers(url, count, migrate=False)
 
     def gateway_columns(self) -> list[str]:
         return ["gateway", "baseline"] if self.baseline is not None else ["gateway"]
@@ -222,6 +242,8 @@ class Bench:
         """Each column's IRC and SMS paths; with `repeat`, several rounds that alternate which column goes first,
         each figure the median of its rounds (on a shared machine, load drifts between two runs)."""
         columns = self.gateway_columns()
+        if self.baseline is not None:
+            await self.prepare_database("baseline", self.baseline_database)
         rounds: list[Figures] = []
         for round_ in range(self.repeat):
             for column in columns if round_ % 2 == 0 else columns[::-1]:
@@ -275,7 +297,7 @@ class Bench:
                                       self.timing)
         finally:
             await poster.close()
-        self.notes.append(f"SMS paths spread over {pairs} users and numbers; status callbacks for "
+        self.notes.append(f"{column}: SMS paths spread over {pairs} users and numbers; status callbacks for "
                           f"{self.stack.sandbox.last_held:,} messages ({2 * self.stack.sandbox.last_held:,} distinct)")
         for path, result in results.items():
             put(self.figures, column, path, result)
@@ -333,7 +355,7 @@ class Bench:
         assert self.stack.sandbox is not None
         for column in self.gateway_columns():
             url = self.database_url or f"sqlite:///{self.stack.workdir}/crash-{column}.db"
-            await self.bind_numbers(url, count=1)
+            await self.prepare_database(column, url, count=1)
             settings = self.gateway_settings(column, url)
             for path in ("irc_xmpp", "sms_xmpp", "xmpp_irc"):
                 gateway = crash.BenchGateway(self.stack, settings, f"{column}-crash-{path}")
@@ -528,9 +550,12 @@ def checkout(ref: str, into: Path) -> Path:
     if (Path(ref) / "gateway" / "__init__.py").is_file():
         return Path(ref).resolve()
     into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "archive", ref, "gateway"], cwd=Path(__file__).resolve().parent.parent,
-                             capture_output=True, check=True).stdout
+    archive = subprocess.run(["git", "archive", ref, "gateway", "migrations"],
+                             cwd=Path(__file__).resolve().parent.parent, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    # Installed, the revisions are the package gateway.migrations: put the baseline's there, or the editable
+    # install of this checkout would hand it this version's.
+    (into / "migrations").rename(into / "gateway" / "migrations")
     return into
 
 
