@@ -375,7 +375,8 @@ def markdown(run: Run) -> str:
         "receives (IRC->XMPP) is sent its stanzas in one burst per delayed ACK of its own, which caps that row at "
         "about one window of messages per delayed-ACK interval, whatever the component.",
         "",
-        "Sizes: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in run.sizes.items()) + ".",
+        "Sizes: " + ", ".join(f"{k.replace('_', ' ')} {int(v):,}" if v == int(v) else f"{k.replace('_', ' ')} {v:g}"
+                              for k, v in run.sizes.items()) + ".",
         "",
         *table_md,
         "",

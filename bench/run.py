@@ -258,7 +258,9 @@ class Bench:
                 for column, value in values.items():
                     self.samples.setdefault(key, {}).setdefault(column, []).append(value)
         for key, found in self.samples.items():
-            self.figures[key] = {column: statistics.median(seen) for column, seen in found.items()}
+            # Beside the other columns' figures of the same row (the ceilings'), not instead of them.
+            self.figures.setdefault(key, {}).update(
+                {column: statistics.median(seen) for column, seen in found.items()})
             if self.repeat > 1 and key.endswith(".rate"):
                 self.notes.append(f"{key}: " + "; ".join(
                     f"{column} " + ", ".join(f"{v:,.0f}" for v in seen) for column, seen in found.items()))
