@@ -181,9 +181,14 @@ async def _stored_heads(engine: AsyncEngine) -> tuple[str, ...] | None:
         return tuple(sorted(row[0] for row in rows))
 
 
+async def _declared_current(engine: AsyncEngine) -> tuple[str, ...] | None:
+    """The installed heads when the database records exactly them (found without Alembic); None otherwise."""
+    declared = declared_heads()
+    return declared if declared is not None and await _stored_heads(engine) == declared else None
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
-    if revision == "heads" and (declared := declared_heads()) is not None and \
-            await _stored_heads(engine) == declared:
+    if revision == "heads" and await _declared_current(engine) is not None:
         return
 
     def go(sync: Connection) -> None:
@@ -235,7 +240,10 @@ async def _migrate(engine: AsyncEngine, migration: Callable[[Connection], T]) ->
 
 async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str | None]:
     """(the database's revision, the newest revision this version of the gateway knows); with transports that
-    have revisions of their own, each is several heads, sorted and joined with ", "."""
+    have revisions of their own, each is several heads, sorted and joined with ", ". Every admin command asks:
+    a current schema is told without loading Alembic and reading every revision script."""
+    if (declared := await _declared_current(engine)) is not None:
+        return _joined(declared), _joined(declared)
     from alembic.script import ScriptDirectory
 
     head = _joined(ScriptDirectory.from_config(alembic_config()).get_heads())
