@@ -180,12 +180,12 @@ class JournalEntry(Base):
         # to several users.
         UniqueConstraint("transport", "direction", "user_jid", "provider_id", name="uq_journal_provider"),
         Index("ix_journal_open", "transport", "direction", "status"),
-        Index("ix_journal_user", "user_jid"),
         Index("ix_journal_created", "created_at"),
-        # A room's archive (gateway.store.archive): one user's lines in one room, paged by id.
-        Index("ix_journal_archive", "transport", "user_jid", "peer", "id"),
-        # The lines one nick said (MAM `with`): without it a nick that rarely spoke walks all of the room's lines.
-        Index("ix_journal_archive_nick", "transport", "user_jid", "peer", "room_nick", "id"),
+        # A user's rows, and a room's archive (gateway.store.archive): one user's lines in one room, paged by id.
+        Index("ix_journal_archive", "user_jid", "peer", "transport", "id"),
+        # The lines one nick said (MAM `with`), the user's among the room's members': by (user, room, nick) the index
+        # would have a place for each, and a batch of lines from many speakers would write a page of it per row.
+        Index("ix_journal_archive_nick", "peer", "room_nick", "id", "user_jid"),
         Index("ix_journal_stanza_id", "stanza_id"),  # a MAM query names lines by their stanza-id
     )
 

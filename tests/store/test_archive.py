@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from gateway.core.events import InboundMessage, OutboundMessage, Outcome, Status
 from gateway.store.archive import COUNT_LIMIT, ArchiveQuery, UnknownId
@@ -112,3 +114,40 @@ async def test_the_count_is_given_up_to_count_limit_lines(store: Store) -> None:
     await fill(store, COUNT_LIMIT + 1)
     assert (await store.archive.page(query(limit=5))).count is None
     assert (await store.archive.page(query(limit=5, nick="bob"))).count == (COUNT_LIMIT + 2) // 2
+
+
+async def test_a_nick_s_lines_are_read_from_the_nick_index(sqlite_url: str) -> None:
+    """SQLite has no statistics: without steering, a `with` query for a nick that spoke only in other rooms walks
+    all of the user's lines of the room (ix_journal_archive) to find none."""
+    store = await Store.open(sqlite_url, migrate=True)
+    try:
+        await fill(store, 20)
+        await store.journal.record_inbound_many([line("alice@localhost", "erin", "elsewhere", room="#other%test")])
+        statements: list[tuple[str, Any]] = []
+        def note(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: bool) -> None:
+            statements.append((sql, params))
+
+        event.listen(store.engine.sync_engine, "before_cursor_execute", note)
+        assert (await store.archive.page(query(nick="erin"))).lines == []
+        event.remove(store.engine.sync_engine, "before_cursor_execute", note)
+        async with store.engine.connect() as conn:
+            plans = [" ".join(str(row) for row in (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)))
+                     for sql, params in statements if "room_nick = ?" in sql]
+        assert len(plans) == 2  # the page and its count
+        assert all("USING INDEX ix_journal_archive_nick" in plan for plan in plans), plans
+    finally:
+        await store.close()
+
+
+async def test_postgresql_knows_which_nicks_speak_in_which_room(postgres_url: str) -> None:
+    """PostgreSQL picks the nick index by its statistics of rooms and nicks together (migration 0012)."""
+    store = await Store.open(postgres_url, migrate=True)
+    try:
+        async with store.engine.connect() as conn:
+            columns = (await conn.exec_driver_sql(
+                "SELECT array_agg(a.attname ORDER BY a.attname) FROM pg_statistic_ext s JOIN pg_attribute a "
+                "ON a.attrelid = s.stxrelid AND a.attnum = ANY(s.stxkeys) WHERE s.stxname = 'st_journal_room_nick'"
+            )).scalar_one()
+        assert columns == ["peer", "room_nick"]
+    finally:
+        await store.close()
