@@ -7,11 +7,15 @@ TEST_PACKAGES := prosody prosody-modules ejabberd ngircd inspircd atheme-service
 BENCH_PACKAGES := prosody ngircd biboumi
 BENCH_STAMP := $(VENV)/.bench-installed
 # make bench FULL=1 for the whole table; DB=postgresql+asyncpg://... for the gateway on PostgreSQL;
-# WRITE=BENCHMARKS.md writes the report of the run there.
+# WRITE=BENCHMARKS.md writes the report of the run there; BASELINE=<commit> measures that commit's gateway beside
+# this one in the same run, REPEAT=3 runs the gateway's paths three times and reports medians.
 FULL ?=
 DB ?=
 WRITE ?=
-BENCH_ARGS := $(if $(FULL),--full) $(if $(DB),--database '$(DB)') $(if $(WRITE),--write '$(WRITE)')
+BASELINE ?=
+REPEAT ?=
+BENCH_ARGS := $(if $(FULL),--full) $(if $(DB),--database '$(DB)') $(if $(WRITE),--write '$(WRITE)') \
+	$(if $(BASELINE),--baseline '$(BASELINE)') $(if $(REPEAT),--repeat '$(REPEAT)')
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest venv clean bench

@@ -282,10 +282,11 @@ LIMITS = f"""\
   only checks the signature, bench/webhook_ceiling.py) is printed with the run.
 - **Room archive.** bench/archive.py: a journal of 1,000,000 room lines (100,000 in a quick run) filled by bulk
   inserts (half of them one user's lines of one room, the rest 49 other user-room pairs interleaved), then 1,000 MAM
-  pages of 50 asked of gateway.store.archive directly (no XMPP), in turns of five kinds: the last page, after an id,
-  before an id, since a time, one nick's lines. Keyset paging on the journal's id, with an index for a user's lines
-  of a room and one for them by nick. Bytes per line: the SQLite file, or PostgreSQL's journal table with its
-  indexes, over the rows.
+  pages of 50 asked of gateway.store.archive directly (no XMPP), in turns of six kinds: the last page, after an id,
+  before an id, since a time, one nick's lines (half of the nicks asked for spoke only in other rooms), the lines of a
+  nick that said one in 10,000. Keyset paging on the journal's id, with an index for a user's lines of a room and one
+  for a room's lines by nick. Bytes per line: the SQLite file, or PostgreSQL's journal table with its indexes, over
+  the rows.
 - **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
   the same for biboumi. A fresh process for each scenario.
 - **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or

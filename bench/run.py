@@ -51,7 +51,7 @@ from gateway.transports.sms import admin as sms_admin
 from gateway.web.metrics import LOOP_LAG
 
 BIG_ROOM = 20
-ARCHIVE_QUERIES = 1000  # MAM pages asked, in turns of five kinds (bench/archive.py)
+ARCHIVE_QUERIES = 1000  # MAM pages asked, in turns of six kinds (bench/archive.py)
 FLOOD_LINES, FLOODS = 20000, 2  # bench.flood_memory: IRC floods to a client that does not read
 # What one run measures; `--only` picks some of them (to look at one figure while working on it).
 PARTS = frozenset({"ceilings", "gateway", "sms", "profile", "crash", "flood", "biboumi", "memory", "archive"})
@@ -579,9 +579,9 @@ async def main_async(args: argparse.Namespace) -> int:
             await bench.close()
         elapsed = time.perf_counter() - started
         command = ("make bench" + (" FULL=1" if args.full else "") + (" DB=..." if args.database else "")
-                   + (f" WRITE={args.write}" if args.write else "")
-                   + (f" (python -m bench.run --baseline {args.baseline})" if args.baseline else "")
-                   + (f" (--repeat {args.repeat}: medians)" if args.repeat > 1 else ""))
+                   + (f" BASELINE={args.baseline}" if args.baseline else "")
+                   + (f" REPEAT={args.repeat}" if args.repeat > 1 else "")
+                   + (f" WRITE={args.write}" if args.write else ""))
         run = report.Run(figures=bench.figures, profiles=bench.profiles, notes=bench.notes, command=command,
                          mode="full" if args.full else "quick", seconds=elapsed,
                          database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
