@@ -64,6 +64,10 @@ async def delete_in_chunks(engine: AsyncEngine, where: Any, chunk: int = PURGE_C
 # statement per call (values(), where()) cost more than the database work itself. Inserts and marks are Bulk
 # writes: every caller in one group commit shares one multi-row statement.
 _OPEN_STATUSES = [s.value for s in Status if not s.final]
+# A status callback (most of a provider's webhooks) reads its row: the statement is built once here too.
+_OPEN_OUTBOUND = select(J).where(J.c.id == bindparam("row_id"), J.c.transport == bindparam("transport_name"),
+                                 J.c.direction == Direction.OUT.value,
+                                 J.c.status.in_([*_OPEN_STATUSES, Status.UNKNOWN.value]))
 # Outcomes that set the same values share one UPDATE ... WHERE id IN (...) RETURNING id: the ids returned are
 # the rows it changed, which is each caller's answer.
 _OUTCOME_ROWS = J.c.id.in_(bindparam("row_ids", expanding=True))
@@ -241,10 +245,9 @@ class JournalRepository:
 
     async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
         """The outbound message `journal_id` while its outcome is not final yet, or unknown; None once it is."""
-        not_final = [s.value for s in Status if not s.final] + [Status.UNKNOWN.value]
-        rows = await self._select(and_(J.c.id == journal_id, J.c.transport == transport,
-                                       J.c.direction == Direction.OUT.value, J.c.status.in_(not_final)))
-        return _outbound(rows[0]) if rows else None
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_OPEN_OUTBOUND, {"row_id": journal_id, "transport_name": transport})).first()
+        return _outbound(row) if row is not None else None
 
     async def pending_by_provider(self, transport: str, user: str, provider_id: str) -> InboundMessage | None:
         """The inbound message with that provider id while it waits for delivery (a write whose outcome was
