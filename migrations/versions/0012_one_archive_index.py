@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0010
-Create Date: 2027-01-24 10:00:00.000000
+Create Date: 2026-12-07 12:40:00.000000
 
 """
 from collections.abc import Sequence
@@ -18,8 +18,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Upgrade schema."""
     # The index by nick had a place for every (user, room, nick): a batch of room lines from many speakers wrote a
-    # page of it per row, which tripled the cost of a journal insert. By (room, nick), the rows of one line to all of
-    # the room's members lie side by side. user_jid first in the archive index serves what ix_journal_user did.
+    # page of it per row, which nearly doubled the cost of a journal insert. By (room, nick), the rows of one line
+    # to all of the room's members lie side by side. user_jid first in the archive index serves what ix_journal_user
+    # did.
     op.drop_index('ix_journal_archive_nick', table_name='journal')
     op.drop_index('ix_journal_archive', table_name='journal')
     op.drop_index('ix_journal_user', table_name='journal')
