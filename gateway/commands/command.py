@@ -46,6 +46,12 @@ class Field:
     default: Value | None = None
     rest: bool = False  # in chat text, this (last) field takes the rest of the line, spaces included
 
+    def __post_init__(self) -> None:
+        # XEP-0004 puts options in list fields only (slixmpp refuses them elsewhere, while the form is being
+        # built for a user): a command declared otherwise fails where it is declared instead.
+        if bool(self.options) != (self.type is FieldType.LIST):
+            raise ValueError(f"field {self.var!r}: a list field needs options, and only a list field has them")
+
 
 class CommandError(Exception):
     """A refused or failed command; `text` says why, for the person who ran it."""
