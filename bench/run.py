@@ -543,7 +543,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline", metavar="REF",
                         help="also run the gateway of this git commit (e.g. HEAD~1), or of the checkout in this "
                              "directory, in a column of its own")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.write and (args.only != PARTS or args.baseline or args.repeat > 1):
+        # Refused before the run, not after it: BENCHMARKS.md is the whole table of this code alone.
+        parser.error("--write takes a whole run of this code alone (not with --only, --baseline or --repeat)")
+    return args
 
 
 def checkout(ref: str, into: Path) -> Path:
@@ -590,9 +594,7 @@ async def main_async(args: argparse.Namespace) -> int:
             run.loadgen["signed webhooks to a bare server"] = await webhook_ceiling.ceiling()
         print(report.table(run))
         (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
-        if args.write and (args.only != PARTS or args.baseline or args.repeat > 1):
-            print("not writing a partial run, or one with a baseline", file=sys.stderr)
-        elif args.write:
+        if args.write:
             args.write.write_text(report.markdown(run))
             print(f"wrote {args.write}")
     return 0
