@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from slixmpp import JID
@@ -44,13 +44,15 @@ def quick_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SmsWebhooks, "store_timeout", TIMEOUT, raising=False)
 
 
-@contextmanager
-def locked(database_url: str) -> Iterator[None]:
+@asynccontextmanager
+async def locked(database_url: str) -> AsyncIterator[None]:
     """Another process's write transaction on the gateway's SQLite file: every write waits (busy_timeout 30 s)."""
-    # It waits its turn as the gateway's own writes do (a journal write under way holds the lock briefly).
-    connection = sqlite3.connect(str(make_url(database_url).database), isolation_level=None, timeout=30)
+    # It waits its turn as the gateway's own writes do, in a thread: the gateway runs on this test's event loop,
+    # and a write of its own under way (at start-up, say) could not finish while the loop waited here.
+    connection = sqlite3.connect(str(make_url(database_url).database), isolation_level=None, timeout=30,
+                                 check_same_thread=False)
     try:
-        connection.execute("BEGIN IMMEDIATE")
+        await asyncio.to_thread(connection.execute, "BEGIN IMMEDIATE")
         yield
         connection.execute("ROLLBACK")
     finally:
@@ -74,7 +76,7 @@ async def test_an_inbound_text_that_cannot_be_stored_in_time_gets_503_and_arrive
     url = webhook_url(running)
     params = inbound_params(PEER, ALICE_NUMBER, "while the database is locked", "SM" + "1" * 32)
     signature = sandbox.sign(url, params)
-    with locked(sms_stack.database_url):
+    async with locked(sms_stack.database_url):
         for _ in range(2):  # Twilio's request, then a retry of it while the first is still being stored
             started = time.monotonic()
             status, _ = await asyncio.wait_for(post_form(url, params, signature), TIMEOUT + 5)
@@ -95,7 +97,7 @@ async def test_a_status_callback_that_cannot_be_stored_in_time_gets_503_and_is_a
     await wait_until(lambda: sandbox.sent_to(NEVER_DELIVERED))
     await sandbox.idle()
     [message] = sandbox.sent_to(NEVER_DELIVERED)
-    with locked(sms_stack.database_url):
+    async with locked(sms_stack.database_url):
         attempts = await sandbox.report_status(message.sid, "delivered")  # the sandbox retries, as Twilio may
         assert [a.status for a in attempts] == [503] * sandbox.webhook_attempts
     await inbox.wait_for(lambda m: m["receipt"] == "s-1")
