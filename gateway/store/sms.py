@@ -184,13 +184,16 @@ class SmsRepository:
             return int(delivered or 0)
 
     # -- message SIDs ---------------------------------------------------------------------------------------
-    async def known_sids(self, transport: str, sids: Sequence[str]) -> set[str]:
-        """Which of these provider message SIDs the journal already holds for outbound texts of `transport`."""
+    async def known_sids(self, transport: str, sids: Sequence[str], other_than: int | None = None) -> set[str]:
+        """Which of these provider message SIDs the journal already holds for outbound texts of `transport`, on
+        rows other than `other_than`."""
         if not sids:
             return set()
         statement = select(JournalEntry.provider_id).where(
             JournalEntry.transport == transport, JournalEntry.direction == "out",
             JournalEntry.provider_id.in_(list(sids)))
+        if other_than is not None:
+            statement = statement.where(JournalEntry.id != other_than)
         async with self._sessions() as session:
             return {str(sid) for sid in (await session.scalars(statement)).all()}
 

@@ -44,6 +44,9 @@ class Request:
     media: tuple[str, ...]
     status_callback: str
     started: datetime  # when the first attempt began, for reconciliation after a crash too
+    # The text's journal row. A SID the row holds already (a status callback got there before the answer to
+    # the create, or after a restart) is this text's own, and proves Twilio has it.
+    journal_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,17 @@ class Outcome:
     error: TwilioErrorInfo | None = None
 
 
-KnownSids = Callable[[Sequence[str]], Awaitable[Set[str]]]
+KnownSids = Callable[[Sequence[str], int | None], Awaitable[Set[str]]]
 
 
-async def _none_known(sids: Sequence[str]) -> set[str]:
+async def _none_known(sids: Sequence[str], journal_id: int | None) -> set[str]:
     return set()
 
 
 class TwilioSender:
-    """`known` tells which of some message SIDs already belong to other texts of ours (from the journal), so a
-    reconciliation never mistakes an earlier text with the same body for the one it looks for."""
+    """`known` tells which of some message SIDs already belong to texts of ours other than the journal row named
+    (from the journal), so a reconciliation never mistakes an earlier text with the same body for the one it looks
+    for."""
 
     def __init__(self, client: Any, *, retries: int = 5, backoff: float = 1.0, max_backoff: float = 30.0,
                  list_attempts: int = 3, known: KnownSids = _none_known, max_requests: int = 50) -> None:
@@ -147,7 +151,8 @@ class TwilioSender:
                       if (m.body or "") == request.body and _service_matches(m, request)]
         if not candidates:
             return None
-        known = set(exclude) | await self._known([str(m.sid) for m in candidates if str(m.sid) not in exclude])
+        known = set(exclude) | await self._known([str(m.sid) for m in candidates if str(m.sid) not in exclude],
+                                                 request.journal_id)
         for message in candidates:
             if str(message.sid) not in known:
                 log.info("Twilio did create %s; not sending it again", message.sid)

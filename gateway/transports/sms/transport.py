@@ -85,8 +85,8 @@ class SmsTransport(Transport[SmsSettings]):
         if self._client is not None:
             await close_client(self._client)
 
-    async def _known_sids(self, sids: Sequence[str]) -> set[str]:
-        return await self._store.sms.known_sids(self.name, sids)
+    async def _known_sids(self, sids: Sequence[str], journal_id: int | None) -> set[str]:
+        return await self._store.sms.known_sids(self.name, sids, other_than=journal_id)
 
     def routes(self) -> list[web.RouteDef]:
         return self.webhooks.routes()
@@ -185,7 +185,7 @@ class SmsTransport(Transport[SmsSettings]):
                 request = Request(to=message.peer, body=part, sender=job.sender,
                                   messaging_service_sid=self.settings.messaging_service_sid,
                                   media=message.media if index == 1 else (), status_callback=callback,
-                                  started=message.accepted_at)
+                                  started=message.accepted_at, journal_id=message.journal_id)
                 result = await self._sender.create(request, maybe_created=message.attempted, exclude=set(sids))
                 if result.result is Result.CREATED:
                     assert result.sid is not None

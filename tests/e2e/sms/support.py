@@ -44,7 +44,8 @@ class RecordingSandbox(SmsSandbox):
 
     `hold(body, mode)`: the create with that body waits until `release()`. mode "after": the message is created
     first and only the answer waits (the gateway dies while Twilio has it); mode "drop": the request waits and
-    is then answered 503 without creating anything (the request never got through).
+    is then answered 503 without creating anything (the request never got through). `hold_lists()`: every list
+    request waits until `release_lists()`.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,6 +55,8 @@ class RecordingSandbox(SmsSandbox):
         self._hold_mode = "after"
         self.held = asyncio.Event()
         self._released = asyncio.Event()
+        self._lists = asyncio.Event()
+        self._lists.set()
 
     def hold(self, body: str, mode: Literal["after", "drop"] = "after") -> None:
         self._hold_body, self._hold_mode = body, mode
@@ -62,6 +65,12 @@ class RecordingSandbox(SmsSandbox):
 
     def release(self) -> None:
         self._released.set()
+
+    def hold_lists(self) -> None:
+        self._lists.clear()
+
+    def release_lists(self) -> None:
+        self._lists.set()
 
     def creates(self, to: str | None = None) -> list[ApiCall]:
         return [c for c in self.api_calls if c.kind == "create" and (to is None or c.to == to)]
@@ -83,6 +92,8 @@ class RecordingSandbox(SmsSandbox):
                 call = ApiCall(kind, time.monotonic(), request.query.get("To", ""), request.query.get("From", ""),
                                "", ())
             self.api_calls.append(call)
+            if call.kind == "list":
+                await self._lists.wait()
             if call.kind == "create" and self._hold_body is not None and call.body == self._hold_body:
                 self._hold_body = None
                 if self._hold_mode == "drop":

@@ -8,6 +8,7 @@ import itertools
 import pytest
 
 from gateway.core.events import Direction, Status
+from gateway.transports.sms import transport
 from tests.e2e.sms.conftest import PEER, SmsStack
 from tests.e2e.sms.support import Inbox, RecordingSandbox, journal, send_text
 from tests.support.stack import wait_until
@@ -93,6 +94,34 @@ async def test_a_stop_during_a_create_that_twilio_took_does_not_send_it_twice(
     [caught, queued] = await journal(second, Direction.OUT)
     assert caught.provider_id == sandbox.sent_to(PEER)[0].sid
     assert caught.status == Status.DELIVERED and queued.status in (Status.SENT, Status.DELIVERED)
+
+
+async def test_a_status_callback_that_reaches_the_restart_before_its_question_to_twilio_is_the_text_s_own(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twilio retries the status callback of the create whose answer was lost; when the restarted gateway takes it
+    before it asks Twilio whether that create got through, the journal row holds the SID first. It is the text's
+    own SID, not another text's with the same body: the text is not sent again."""
+    monkeypatch.setattr(transport, "STATUS_WAIT", 0.2)  # how long a callback waits for a create in flight
+    first = await sms_stack.start()
+    sandbox.hold("caught mid-flight", mode="after")
+    send_text(alice, PEER, "caught mid-flight", "f-1")
+    await sandbox.held.wait()
+    await sms_stack.stop(first)
+    sandbox.hold_lists()
+    sandbox.release()
+    second = await sms_stack.start()
+    await wait_until(lambda: sandbox.lists())  # the restart asks whether the create got through
+    [message] = sandbox.sent_to(PEER)
+    await sandbox.report_status(message.sid, "delivered")  # the callback, retried, reaches the restarted gateway
+
+    async def stored() -> bool:
+        return [r.provider_id for r in await journal(second, Direction.OUT)] == [message.sid]
+
+    await wait_until(stored)
+    sandbox.release_lists()
+    send_text(alice, PEER, "queued behind it", "f-2")  # a number's texts go in order: this one goes after it
+    await wait_until(lambda: len(sandbox.creates(PEER)) >= 2)
+    assert [c.body for c in sandbox.creates(PEER)] == ["caught mid-flight", "queued behind it"]
 
 
 async def test_a_request_that_never_got_through_is_sent_after_a_restart_even_after_an_identical_text(

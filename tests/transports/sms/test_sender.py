@@ -37,7 +37,7 @@ async def quick_client(sandbox: SmsSandbox) -> AsyncIterator[Any]:
 
 
 def sender_for(client: Any, known: set[str] | None = None, retries: int = 3) -> TwilioSender:
-    async def known_sids(sids: Sequence[str]) -> set[str]:
+    async def known_sids(sids: Sequence[str], journal_id: int | None) -> set[str]:
         return {sid for sid in sids if sid in (known or set())}
 
     return TwilioSender(client, retries=retries, backoff=0.01, known=known_sids)
