@@ -33,8 +33,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The tests spend most of their time waiting on the servers they start, so more workers than cores pay off; each
+# worker starts its servers on ports of its own (tests/conftest.py), and a file's tests stay on one worker.
+TEST_WORKERS ?= 4
 pytest: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Installs only what is missing; apt-get needs its lists once on a fresh machine.
 .PHONY: system-packages

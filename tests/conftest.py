@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,10 +14,35 @@ import pytest
 
 from gateway.app import Gateway
 from gateway.devstack.ngircd import NgircdServer, ngircd_available
-from gateway.devstack.ports import free_port
+from gateway.devstack.ports import free_port, reserve_ports
 from gateway.devstack.prosody import ComponentSpec, ProsodyServer, prosody_available
+from tests.fuzz import summary as fuzz_summary
 from tests.support.stack import LOOPBACK, LOOPBACK_SECRET, raw_config, start_gateway
 from tests.support.xmpp_client import TestClient
+
+# Parallel workers (pytest-xdist's "gw0", "gw1", ...) each start servers on a port range of their own.
+WORKER_PORTS, MAX_WORKERS, FIRST_PORT = 2800, 8, 10000  # all below the kernel's ephemeral range (32768)
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker:
+    _index = int(_worker.removeprefix("gw"))
+    if _index >= MAX_WORKERS:
+        raise RuntimeError(f"at most {MAX_WORKERS} test workers have a port range of their own")
+    reserve_ports(range(FIRST_PORT + _index * WORKER_PORTS, FIRST_PORT + (_index + 1) * WORKER_PORTS))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One fuzz seed for the whole run, which parallel workers inherit (tests/fuzz/harness.py reads it).
+    if not _worker:
+        os.environ.setdefault("FUZZ_SEED", str(random.SystemRandom().randrange(1, 2**31)))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return fuzz_summary.header()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    fuzz_summary.write(terminalreporter)
+
 
 # The server that CI and development machines run; another can be named for local runs.
 PG_ADMIN_DSN = os.environ.get("XMPP_GATEWAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

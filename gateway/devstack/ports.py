@@ -10,15 +10,34 @@ LOOPBACK = "127.0.0.1"
 
 
 _handed_out: set[int] = set()
+_reserved: range | None = None
+_cursor = 0
+
+
+def reserve_ports(ports: range | None) -> range | None:
+    """Hand out ports from `ports` only, in turn, instead of the kernel's picks (None: the kernel's again); returns
+    the range reserved before.
+
+    Processes that start servers side by side (parallel test workers) each take a range of their own below the
+    kernel's ephemeral range: two processes' kernel picks may be the same port, and another process's outgoing
+    connections take ports from the ephemeral range too.
+    """
+    global _reserved, _cursor
+    before, _reserved, _cursor = _reserved, ports, 0
+    _handed_out.clear()
+    return before
 
 
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed out before.
 
-    The kernel picks it (bind to port 0); there is a small race until the server binds it, which is acceptable for
-    tests and the demo. The kernel may pick a port again once it is closed, so two ports asked for one after the other
-    (a server's client and component ports) could be the same one: a port is handed out once per process.
+    The kernel picks it (bind to port 0) unless a range is reserved; there is a small race until the server binds
+    it, which is acceptable for tests and the demo. The kernel may pick a port again once it is closed, so two ports
+    asked for one after the other (a server's client and component ports) could be the same one: a port is handed
+    out once per process (once per round of a reserved range).
     """
+    if _reserved is not None:
+        return _next_reserved(_reserved)
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((LOOPBACK, 0))
@@ -26,6 +45,19 @@ def free_port() -> int:
         if port not in _handed_out:
             _handed_out.add(port)
             return port
+
+
+def _next_reserved(ports: range) -> int:
+    global _cursor
+    for _ in range(len(ports)):
+        port = ports[_cursor]
+        _cursor = (_cursor + 1) % len(ports)
+        if _cursor == 0:
+            _handed_out.clear()  # a new round: the ports of the last one have long been bound or let go
+        if port not in _handed_out and can_listen(port):
+            _handed_out.add(port)
+            return port
+    raise OSError(f"no free port left in {ports.start}-{ports.stop - 1}")
 
 
 def can_listen(port: int, host: str = LOOPBACK) -> bool:

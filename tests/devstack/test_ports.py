@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from gateway.demo import pick_port as demo_port
-from gateway.devstack.ports import LOOPBACK, free_port
+from gateway.devstack.ports import LOOPBACK, can_listen, free_port, reserve_ports
 
 
 def test_free_port_never_hands_out_a_port_twice() -> None:
@@ -15,6 +15,30 @@ def test_free_port_never_hands_out_a_port_twice() -> None:
     # port for its client and component listeners answered clients as a component.
     ports = [free_port() for _ in range(2000)]
     assert len(set(ports)) == len(ports)
+
+
+def _listener_between_free_ports() -> socket.socket:
+    """A listening socket whose port's two neighbours are free."""
+    while True:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((LOOPBACK, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        if can_listen(port - 1) and can_listen(port + 1):
+            return listener
+        listener.close()
+
+
+def test_a_reserved_range_is_handed_out_in_turn_around_a_port_in_use() -> None:
+    with _listener_between_free_ports() as listener:
+        taken = listener.getsockname()[1]
+        before = reserve_ports(range(taken - 1, taken + 2))
+        try:
+            picks = [free_port() for _ in range(4)]
+        finally:
+            reserve_ports(before)
+    assert picks == [taken - 1, taken + 1, taken - 1, taken + 1]  # the same again in the next round only
 
 
 def _time_wait_port() -> int:

@@ -17,29 +17,12 @@ import pluggy
 import pytest
 
 from gateway.devstack.prosody import prosody_available
-from tests.fuzz.harness import REPORTS, SEED, Report, fuzz_count
+from tests.fuzz.harness import Report
 from tests.fuzz.stack import FuzzStack
+from tests.fuzz.summary import PROPERTY as summary_property
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURE_LINES = 60
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [f"fuzz: seed={SEED} count={fuzz_count()} per boundary (FUZZ_SEED, FUZZ_COUNT; FUZZ_CASES replays cases)"]
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not REPORTS:
-        return
-    terminalreporter.section("fuzz")
-    for report in REPORTS:
-        terminalreporter.write_line(report.summary())
-        for note in report.notes[:10]:
-            terminalreporter.write_line(f"  note: {note}")
-    for report in REPORTS:
-        if report.failures:
-            terminalreporter.write_line("")
-            terminalreporter.write_line(report.failure_text(limit=10, header=False))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -64,13 +47,13 @@ def fuzz_report(request: pytest.FixtureRequest) -> Iterator[Report]:
     """The boundary's report (module attribute BOUNDARY), printed at the end and in the terminal summary."""
     path = Path(str(request.module.__file__)).resolve()
     report = Report(request.module.BOUNDARY, str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
-    REPORTS.append(report)
     yield report
     report.finished = report.finished or time.monotonic()
+    summary = "\n".join([report.summary(), *(f"  note: {note}" for note in report.notes[:10])])
     print()
-    print(report.summary())
-    for note in report.notes[:10]:
-        print(f"  note: {note}")
+    print(summary)
+    failures = report.failure_text(limit=10, header=False) if report.failures else ""
+    request.node.user_properties.append((summary_property, (summary, failures)))  # the teardown report carries it
 
 
 @pytest.fixture

@@ -188,9 +188,6 @@ class Report:
         return "\n".join(lines)
 
 
-REPORTS: list[Report] = []  # every report of this run, for conftest's terminal summary
-
-
 # -- the gateway's log ----------------------------------------------------------------------------------------
 
 

@@ -66,10 +66,14 @@ async def test_after_leaving_the_room_a_private_message_is_an_ordinary_chat_agai
     await bob.send("PRIVMSG alice :are you still there?")
     reply = await alice.next_message(10, chat("are you still there?"))
     assert reply["from"] == BOB  # was routed to the room she had left: kept as unroutable, nobody told
-    assert gateway.store is not None
-    [row] = [r for r in await gateway.store.journal.history(user="alice@localhost")
-             if r.body == "are you still there?"]
-    assert row.status is Status.DELIVERED
+    store = gateway.store
+    assert store is not None
+
+    async def delivered() -> bool:  # the journal marks it once the stanza is written: a moment after it arrived
+        [row] = [r for r in await store.journal.history(user="alice@localhost") if r.body == "are you still there?"]
+        return row.status is Status.DELIVERED
+
+    await wait_until(delivered, timeout=5)
 
 
 async def test_what_a_connection_learned_goes_with_it(gateway: Gateway, alice: TestClient,
