@@ -34,6 +34,15 @@ _TYPES: dict[ErrorCondition, ErrorType] = {
     "resource-constraint": "wait", "recipient-unavailable": "wait", "remote-server-timeout": "wait"}
 
 
+# An error's text may quote what was received; past this it is cut. A 120,000-character prompt quoted whole made an
+# error of 720 KB (every quote mark written as &quot;), which the server refused by closing the component's stream.
+MAX_TEXT = 1000
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "\u2026"
+
+
 def error_type(condition: ErrorCondition) -> ErrorType:
     return _TYPES.get(condition, "cancel")
 
@@ -57,14 +66,15 @@ def bounce(xmpp: Any, kind: str, *, id: str | None, to: JID | str, sender: JID |
         reply["id"] = id or ""
     reply["error"]["type"] = etype or error_type(condition)
     reply["error"]["condition"] = condition
-    reply["error"]["text"] = text
+    reply["error"]["text"] = _bounded(text)
     return reply
 
 
 def answer_error(xmpp: Any, stanza: Any, condition: ErrorCondition, text: str, etype: ErrorType | None = None
                  ) -> None:
-    """Send the error reply to a received stanza (see `bounce`); error stanzas are never answered."""
-    if stanza.xml.get("type") == "error":
+    """Send the error reply to a received stanza (see `bounce`); errors and IQ results are never answered (RFC 6120
+    8.2.3, 8.3.1)."""
+    if stanza.xml.get("type") in ("error", "result"):
         return
     reply = bounce(xmpp, stanza.name, id=stanza.xml.get("id"), to=stanza.xml.get("from", ""),
                    sender=stanza.xml.get("to", ""), condition=condition, text=text, etype=etype)
@@ -92,4 +102,4 @@ def error_text(kind: str, *, id: str | None, to: str, sender: str, condition: Er
     id_xml = f" id={attribute(id)}" if id else ""
     return (f"<{kind} to={attribute(to)} from={attribute(sender)} type=\"error\"{id_xml}>"
             f"<error type={attribute(etype or error_type(condition))}><{condition} xmlns=\"{STANZA_ERRORS}\"/>"
-            f"<text xmlns=\"{STANZA_ERRORS}\">{escape(text)}</text></error></{kind}>")
+            f"<text xmlns=\"{STANZA_ERRORS}\">{escape(_bounded(text))}</text></error></{kind}>")

@@ -513,6 +513,8 @@ class GatewayComponent(ComponentXMPP):
             self._error(stanza, "internal-server-error", "The gateway could not take this message. Try again later.")
 
     def _on_gateway_prompt(self, iq: Any) -> None:
+        if iq["type"] not in ("get", "set"):
+            return  # a result or an error is never answered
         if iq["type"] == "get":
             reply = iq.reply()
             reply["gateway"]["desc"] = f"Enter the contact's {self.adapter.prompt}."

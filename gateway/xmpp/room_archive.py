@@ -67,6 +67,8 @@ class RoomArchiveService:
     # -- XEP-0313 ---------------------------------------------------------------------------------------------
     def _received(self, stanza: StanzaBase) -> None:
         assert isinstance(stanza, Iq)
+        if stanza["type"] not in ("get", "set"):
+            return  # a result or an error is never answered
         to = stanza["to"]
         if not to.user or to.resource or self.rooms.room_name(peer_of(to)) is None:
             # A contact's or the service's: the user's own server archives what we deliver them.

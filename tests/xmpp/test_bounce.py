@@ -12,7 +12,7 @@ from slixmpp import ComponentXMPP
 from slixmpp.stanza.error import Error
 
 from gateway.core.events import ErrorCondition, as_error_condition
-from gateway.xmpp.bounce import bounce, error_text, error_type
+from gateway.xmpp.bounce import MAX_TEXT, bounce, error_text, error_type
 
 STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
@@ -33,6 +33,17 @@ async def test_bounce_answers_nothing_to_an_address_that_is_no_jid() -> None:
     xmpp = ComponentXMPP("sms.localhost", "secret", "127.0.0.1", 5347)
     assert bounce(xmpp, "message", id="m1", to="a@@b", sender="sms.localhost", condition="forbidden",
                   text="no") is None
+
+
+async def test_a_text_longer_than_the_bound_is_cut() -> None:
+    xmpp = ComponentXMPP("sms.localhost", "secret", "127.0.0.1", 5347)
+    quoted = "x" * (MAX_TEXT * 100)
+    reply = bounce(xmpp, "message", id="m1", to="alice@localhost", sender="sms.localhost", condition="forbidden",
+                   text=quoted)
+    assert reply["error"]["text"] == "x" * (MAX_TEXT - 1) + "\u2026"
+    xml = error_text("message", id="m1", to="alice@localhost", sender="sms.localhost", condition="forbidden",
+                     text=quoted)
+    assert "x" * (MAX_TEXT - 1) + "\u2026</text>" in xml and len(xml) < MAX_TEXT + 300
 
 
 def test_slixmpp_writes_every_condition_we_may_use() -> None:

@@ -254,3 +254,20 @@ async def test_bad_requests_get_errors_with_text_and_the_room_advertises_its_arc
         assert "your own server" in contact.value.iq["error"]["text"]
     finally:
         await alice.stop()
+
+
+async def test_an_iq_result_carrying_a_query_is_never_answered(gateway: Gateway, prosody: ProsodyServer) -> None:
+    """RFC 6120 8.2.3: a result is no request, whatever it carries."""
+    alice = await mam_client(prosody, "alice")
+    answers: list[Iq] = []
+    alice.register_handler(Callback("answers", MatchXPath("{jabber:client}iq"),
+                                    lambda iq: answers.append(iq) if iq["id"].startswith("unasked") else None))
+    try:
+        for n, to in enumerate((room_jid("#any"), JID(f"bob%{NETWORK}@{IRC}"))):
+            iq = alice.make_iq_result(id=f"unasked-{n}", ito=to)
+            iq["mam"]["queryid"] = "q"
+            iq.send()
+        await alice.plugin["xep_0030"].get_info(jid=room_jid("#any"), timeout=10)  # answered after them
+        assert answers == []
+    finally:
+        await alice.stop()

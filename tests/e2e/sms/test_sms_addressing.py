@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from slixmpp import Iq
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from gateway.app import Gateway
 from gateway.core.events import Direction
@@ -105,3 +108,29 @@ async def test_gateway_prompt_refuses_garbage_with_a_text(gateway: Gateway, alic
         error = info.value.iq["error"]
         assert error["condition"] == "not-acceptable", typed
         assert reason in error["text"].lower(), error["text"]
+
+
+async def test_a_prompt_that_would_be_quoted_larger_than_the_server_takes_is_refused_in_a_short_text(
+        gateway: Gateway, alice: TestClient) -> None:
+    """A private-use character is 4 bytes in the stanza and 10 quoted (repr writes '\\U000f0000'): a prompt of
+    248,000 bytes, under Prosody's 256 KiB for a client, quoted whole made an error of 620,000, over its 512 KiB
+    for a component, and the server closed the SMS component's stream over it (no answer, every user cut off)."""
+    with pytest.raises(IqError) as info:
+        await alice.iq(SMS, _prompt("\U000f0000" * 62_000), "set", timeout=10)
+    text = info.value.iq["error"]["text"]
+    assert "not a phone number" in text and len(text) < 600, len(text)
+    result = await alice.iq(SMS, _prompt("(202) 555-0123"), "set")
+    assert result.xml.findtext(f"{{{GATEWAY_NS}}}query/{{{GATEWAY_NS}}}jid") == f"+12025550123@{SMS}"
+
+
+async def test_an_iq_result_carrying_a_prompt_is_never_answered(gateway: Gateway, alice: TestClient) -> None:
+    """RFC 6120 8.2.3: a result is no request, whatever it carries."""
+    answers: list[Iq] = []
+    alice.register_handler(Callback("answers", MatchXPath("{jabber:client}iq"),
+                                    lambda iq: answers.append(iq) if iq["id"].startswith("unasked") else None))
+    for n, typed in enumerate(("(202) 555-0123", "call me maybe")):
+        iq = alice.make_iq_result(id=f"unasked-{n}", ito=SMS)
+        iq.append(_prompt(typed))
+        iq.send()
+    await alice.iq(SMS, ET.Element(f"{{{GATEWAY_NS}}}query"), "get")  # answered after them
+    assert answers == []

@@ -100,3 +100,10 @@ def test_is_e164() -> None:
     assert is_e164("+12025550123")
     assert not is_e164("12025550123")
     assert not is_e164("+1 202 555 0123")
+
+
+def test_a_refusal_quotes_only_the_start_of_a_long_input() -> None:
+    for parse in (prompt_to_e164, local_part_to_e164):
+        with pytest.raises(AddressError) as refused:
+            parse("call me " * 10_000)
+        assert "'call me call me" in str(refused.value) and len(str(refused.value)) < 200
