@@ -3,8 +3,6 @@ a restart, once, in order, even when the stop came in the middle of a create."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from gateway.core.events import Direction, Status
@@ -30,9 +28,11 @@ async def test_a_burst_of_20_goes_out_in_order_at_the_configured_rate(
     await wait_until(lambda: len(sandbox.sent_to(PEER)) == 20)
     assert [m.body for m in sandbox.sent_to(PEER)] == bodies  # every one, once, in order
     creates = sandbox.creates(PEER)
-    gaps = [b.at - a.at for a, b in itertools.pairwise(creates)]
-    # 20 per second with a burst of 1: one every 50 ms. Roughly: none bunched, the whole at about that pace.
-    assert min(gaps) > 0.02, gaps
+    # 20 per second with a burst of 1: one every 50 ms. Roughly: none bunched, the whole at about that pace. A
+    # request the loop sent a little late may arrive just before the next (the pace keeps the average, not each
+    # gap), so the check is on every two gaps together: no three within one interval.
+    spans = [c.at - a.at for a, _, c in zip(creates, creates[1:], creates[2:], strict=False)]
+    assert min(spans) > 0.05, spans
     assert creates[-1].at - creates[0].at > 0.8 * 19 / 20
     assert not inbox.matching(lambda m: m["type"] == "error")
 
