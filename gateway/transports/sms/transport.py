@@ -27,7 +27,7 @@ from gateway.transports.sms.segments import MAX_BODY, count_segments, split_body
 from gateway.transports.sms.sender import Request, Result, TwilioSender
 from gateway.transports.sms.settings import SmsSettings
 from gateway.transports.sms.twilio_client import close_client, make_client
-from gateway.transports.sms.webhooks import SmsWebhooks
+from gateway.transports.sms.webhooks import STORED_STATUSES, SmsWebhooks
 
 log = logging.getLogger(__name__)
 
@@ -250,9 +250,9 @@ class SmsTransport(Transport[SmsSettings]):
 
         The first part's SID is the text's provider id: recorded here too, since a stop during the create can
         leave the callback as the only word of it."""
-        failed = status in ("failed", "undelivered")
-        if not failed and status != "delivered":
-            return  # queued, sent...: nothing to tell yet (half the callbacks: answered without a query)
+        if status not in STORED_STATUSES:
+            return  # queued, sent...: nothing to tell yet
+        failed = status != "delivered"
         in_flight = self._in_flight.get(journal_id)
         if in_flight is not None:  # Twilio can call back before its answer to the create is recorded
             with contextlib.suppress(TimeoutError):

@@ -34,6 +34,9 @@ MAX_JOURNAL_ID = 2**63 - 1  # the journal's ids are 64-bit signed integers in SQ
 # (500 by default) and the XMPP server's stanza size (Prosody's 256 KiB: about 160 parts) keep it far below this.
 MAX_PARTS = 1000
 STORE_TIMEOUT = 10.0  # seconds; Twilio waits 15 s for an answer, then counts the request as failed
+# The statuses a callback is stored for. The others (queued, sending, sent, ...: half the callbacks) change nothing
+# the user is told, and are answered at once.
+STORED_STATUSES = frozenset({"delivered", "failed", "undelivered"})
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -99,6 +102,8 @@ class SmsWebhooks:
         form = await self._verified(request)
         [status] = form.require("MessageStatus", max_length=MAX_SHORT)
         journal_id, part, parts = _callback_ids(Form(request.query))
+        if status not in STORED_STATUSES:
+            return _ok()
         error_code = form.number("ErrorCode", 0, 999_999, default=0) or None
         return await self._stored(request, self._transport.status(journal_id, part, parts, status, error_code,
                                                                   form.get("From", MAX_SHORT) or None,
@@ -120,7 +125,7 @@ class SmsWebhooks:
                         "fallback URL); still storing it", request.path, self.store_timeout)
             self._answered_503.add(task)
             return web.Response(status=503, text="the gateway cannot store this request now")
-        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+        return _ok()
 
     def _stored_late(self, key: str, task: asyncio.Task[None]) -> None:
         if self._storing.get(key) is task:
@@ -134,6 +139,10 @@ class SmsWebhooks:
             log.error("a webhook answered 503 could not be stored: %s: %s", type(error).__name__, error)
         else:
             log.info("a webhook answered 503 was stored after all")
+
+
+def _ok() -> web.Response:
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 
 def _callback_ids(query: Form) -> tuple[int, int, int]:
