@@ -76,6 +76,7 @@ def test_a_port_in_use_is_avoided() -> None:
         port = listener.getsockname()[1]
         chosen = demo_port(port)
         assert chosen != port
-        with socket.socket() as other:  # and the one chosen instead can be listened on
+        with socket.socket() as other:  # and the one chosen instead can be listened on, as the servers bind
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             other.bind((LOOPBACK, chosen))
             other.listen()
