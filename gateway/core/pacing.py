@@ -53,6 +53,11 @@ class TokenBucket:
         self._refill()
         return max(0.0, (1 - self._tokens) / self.rate)
 
+    def until_full(self) -> float:
+        """Seconds until `burst` tokens are banked again (from then on the bucket is the same as a new one)."""
+        self._refill()
+        return (self.burst - self._tokens) / self.rate
+
     def reserve(self) -> float:
         """Take a token now, ahead of time if none is there: the seconds to wait before using it.
 

@@ -92,3 +92,20 @@ async def test_nothing_is_queued_after_close() -> None:
     assert outbox.closed
     with pytest.raises(RuntimeError):
         outbox.put("+1", 1)  # a late put would start a worker whose HTTP client is already closed
+
+
+async def test_an_idle_number_holds_nothing_once_its_bucket_is_full_and_keeps_its_pace_until_then() -> None:
+    stamps: dict[str, list[float]] = {"+1": []}
+    outbox: Outbox[tuple[str, int]] = Outbox(10.0, 1, lambda item: _paced(outbox, stamps, item))
+    outbox.put("+1", ("+1", 0))
+    await outbox.join()
+    assert outbox.holding() == {"+1"}  # its bucket is empty: a text now still waits its turn
+    outbox.put("+1", ("+1", 1))
+    await outbox.join()
+    assert stamps["+1"][1] - stamps["+1"][0] >= 0.1 - 0.005
+    await asyncio.sleep(0.15)  # a token a tenth of a second: full again
+    assert outbox.holding() == set()
+    outbox.put("+1", ("+1", 2))  # and the next text goes at once, on a new queue
+    await outbox.join()
+    assert len(stamps["+1"]) == 3
+    await outbox.close()
