@@ -288,7 +288,9 @@ LIMITS = f"""\
   for a room's lines by nick. Bytes per line: the SQLite file, or PostgreSQL's journal table with its indexes, over
   the rows.
 - **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
-  the same for biboumi. A fresh process for each scenario.
+  the same for biboumi. A fresh process for each scenario. An idle SMS user has texted one contact and got one text
+  back; the load generator's webhook connections are closed before each reading (they are not a user's, and the
+  gateway's server closes idle ones).
 - **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or
   signed webhooks at 150 a second), the gateway killed once a third to a half of it arrived, then started again on
   the same database (it brings the user back into the room by itself). "Received twice" is what the far side got

@@ -463,18 +463,24 @@ class Bench:
         assert self.stack.sandbox is not None
         users = self.clients[1:self.sizes.sms_idle_users + 1]
         process, _ = await self.stack.start_gateway(self.gateway_settings(), name="gateway-mem-sms")
-        poster = WebhookPoster(self.stack.sandbox, self.stack.webhook_url)
+        sandbox = self.stack.sandbox
         try:
             say(f"memory: {len(users)} idle SMS users")
 
             async def exchange(batch: list[tuple[int, RawXmppClient]]) -> None:
-                """Each user texts one contact and gets one text back, then stays online and idle."""
+                """Each user texts one contact and gets one text back, then stays online and idle. The webhooks'
+                connections are closed after (the gateway's server would close them once idle): they are the
+                load generator's, not a user's."""
+                poster = WebhookPoster(sandbox, self.stack.webhook_url)
                 got = [c.expect(lambda e: e.tag.endswith("}message") and (e.get("from") or "").startswith("+"))
                        for _, c in batch]
-                for index, client in batch:
-                    client.send(message_xml(f"{contact_number(index)}@{SMS_DOMAIN}", "hello"))
-                    poster.post(contact_number(index), user_number(index), "hi back")
-                await asyncio.wait_for(asyncio.gather(*got), 60)
+                try:
+                    for index, client in batch:
+                        client.send(message_xml(f"{contact_number(index)}@{SMS_DOMAIN}", "hello"))
+                        poster.post(contact_number(index), user_number(index), "hi back")
+                    await asyncio.wait_for(asyncio.gather(*got), 60)
+                finally:
+                    await poster.close()
 
             from bench.memory import settled_rss
 
@@ -484,7 +490,6 @@ class Bench:
             after = await settled_rss(process.pid, pause=1.0)
             self.figures.setdefault("mem.sms_idle", {})["gateway"] = (after - before) / len(users)
         finally:
-            await poster.close()
             self.stack.stop(process)
 
     async def run(self) -> None:
