@@ -479,6 +479,7 @@ class Bench:
                         client.send(message_xml(f"{contact_number(index)}@{SMS_DOMAIN}", "hello"))
                         poster.post(contact_number(index), user_number(index), "hi back")
                     await asyncio.wait_for(asyncio.gather(*got), 60)
+                    await asyncio.wait_for(sandbox.idle(), 60)  # every text sent and its status callbacks answered
                 finally:
                     await poster.close()
 
