@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from cachetools import TTLCache
 
 from gateway.core.events import Refusal
 from gateway.core.ports import UserDirectory, UserRecord
@@ -24,16 +26,24 @@ class AccessPolicy:
 
 class AccessControl:
     # Users are read through a short cache: a change made by the CLI in another process must show within
-    # 2 s, and a lookup per stanza would put the database on the hot path.
+    # 2 s, and a lookup per stanza would put the database on the hot path. Its entries expire (anyone on the
+    # network can send from new JIDs: kept for good, they grew without end), and it holds at most CACHE_SIZE.
     CACHE_SECONDS = 1.0
+    CACHE_SIZE = 100_000
 
-    def __init__(self, users: UserDirectory, admins: frozenset[str], policies: Mapping[str, AccessPolicy]
-                 ) -> None:
+    def __init__(self, users: UserDirectory, admins: frozenset[str], policies: Mapping[str, AccessPolicy],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._users = users
         self._admins = admins
         self._policies = policies
-        self._cache: dict[str, tuple[float, UserRecord | None]] = {}
+        self._cache: TTLCache[str, UserRecord | None] = TTLCache(self.CACHE_SIZE, self.CACHE_SECONDS, timer=clock)
         self._lookups: dict[str, asyncio.Future[UserRecord | None]] = {}
+
+    @property
+    def cached(self) -> int:
+        """How many JIDs' records are cached now."""
+        self._cache.expire()
+        return len(self._cache)
 
     @property
     def config_admins(self) -> frozenset[str]:
@@ -50,10 +60,8 @@ class AccessControl:
         self._cache.pop(jid, None)
 
     async def user(self, jid: str) -> UserRecord | None:
-        now = time.monotonic()
-        cached = self._cache.get(jid)
-        if cached and now - cached[0] < self.CACHE_SECONDS:
-            return cached[1]
+        if jid in self._cache:
+            return self._cache[jid]
         # Concurrent lookups of one JID share one query, and its waiters resume in the order they asked: a
         # burst of messages from one user keeps its order (separate queries could finish in any order).
         lookup = self._lookups.get(jid)
@@ -61,7 +69,7 @@ class AccessControl:
             lookup = self._lookups[jid] = asyncio.ensure_future(self._users.get_user(jid))
             lookup.add_done_callback(lambda _: self._lookups.pop(jid, None))
         record = await asyncio.shield(lookup)
-        self._cache[jid] = (now, record)
+        self._cache[jid] = record
         return record
 
     async def is_admin(self, jid: str) -> bool:
@@ -85,11 +93,10 @@ class AccessControl:
         if not jids:
             return {}
         records = await self._users.get_users(jids)
-        now = time.monotonic()
         verdicts: dict[str, Refusal] = {}
         for jid in jids:
-            record = self._cache[jid] = (now, records.get(jid))
-            refusal = self._verdict(jid, record[1], transport)
+            record = self._cache[jid] = records.get(jid)
+            refusal = self._verdict(jid, record, transport)
             if refusal is not None:
                 verdicts[jid] = refusal
         return verdicts

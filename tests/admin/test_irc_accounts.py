@@ -115,6 +115,19 @@ async def test_changes_in_the_database_show_once_the_cache_expires(store: Store)
     assert IrcAccounts.CACHE_SECONDS < 2.0  # DESIGN.md: a CLI change reaches the gateway within 2 s
 
 
+async def test_lookups_of_names_that_are_no_network_are_forgotten_once_expired(store: Store) -> None:
+    clock = Clock()
+    accounts = IrcAccounts(settings(), store.irc, clock=clock)
+    for n in range(200):  # any name a user types
+        with pytest.raises(Refusal):
+            await accounts.network(f"nowhere{n}")
+    assert accounts.cached == 200
+    clock.now += IrcAccounts.CACHE_SECONDS
+    with pytest.raises(Refusal):
+        await accounts.network("one-more")
+    assert accounts.cached == 1
+
+
 async def test_identity_from_the_users_stored_settings(store: Store) -> None:
     await store.users.add("a@example.org")
     accounts = IrcAccounts(settings(), store.irc)

@@ -116,3 +116,14 @@ async def test_who_may_no_longer_use_a_transport_is_read_in_one_lookup() -> None
     assert sorted(await control.refused(jids, "allow")) == ["off@example.org", "smsonly@example.org",
                                                             "stranger@example.org"]  # bob is on the list
     assert await control.refused(["root@example.org"], "closed") == {}  # config admins: not even looked up
+
+
+async def test_the_cache_forgets_jids_once_their_records_expire() -> None:
+    now = 0.0
+    control = AccessControl(Directory(), frozenset(), {"open": AccessPolicy("open")}, clock=lambda: now)
+    for n in range(1000):  # a thousand strangers, each once
+        await control.check(f"stranger{n}@example.org", "open")
+    assert control.cached == 1000
+    now += AccessControl.CACHE_SECONDS + 0.1
+    await control.check("one-more@example.org", "open")
+    assert control.cached == 1

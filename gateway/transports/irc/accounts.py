@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from cachetools import TTLCache
 from pydantic import SecretStr, ValidationError
 
 from gateway.core.events import Refusal
@@ -67,7 +68,9 @@ async def upsert_configured(settings: IrcSettings, repository: IrcRepository) ->
 
 
 class IrcAccounts:
+    # Lookups expire (a user may name any network: kept for good, they grew without end); at most CACHE_SIZE.
     CACHE_SECONDS = 1.0
+    CACHE_SIZE = 10_000
 
     def __init__(self, settings: IrcSettings, repository: IrcRepository, *, resolver: Resolver | None = None,
                  clock: Callable[[], float] = time.monotonic, transport: str = "irc") -> None:
@@ -75,23 +78,28 @@ class IrcAccounts:
         self.repository = repository
         self.transport = transport  # the instance whose users' nicks and credentials are read
         self._resolver = resolver or resolve_addresses
-        self._clock = clock
-        self._cache: dict[str, tuple[float, NetworkRecord | None]] = {}
+        self._cache: TTLCache[str, NetworkRecord | None] = TTLCache(self.CACHE_SIZE, self.CACHE_SECONDS, timer=clock)
         # The last network built per name: every connection to an unchanged network shares it.
         self._built: dict[str, tuple[NetworkRecord, IrcNetwork]] = {}
 
+    @property
+    def cached(self) -> int:
+        """How many network names' lookups are cached now."""
+        self._cache.expire()
+        return len(self._cache)
+
     async def _record(self, name: str) -> NetworkRecord | None:
-        now = self._clock()
-        cached = self._cache.get(name)
-        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
-            return cached[1]
+        if name in self._cache:
+            return self._cache[name]
         try:
             record = await self.repository.get_network(name, reveal=True)
         except SecretsUnavailable as error:
             log.warning("IRC network %s: %s", name, error)
             raise Refusal("service-unavailable", f"The gateway cannot read the stored password of {name}; "
                                                  "tell an admin.") from None
-        self._cache[name] = (now, record)
+        self._cache[name] = record
+        if record is None:
+            self._built.pop(name, None)  # removed: its connections are built afresh if it comes back
         return record
 
     async def network(self, name: str) -> IrcNetwork:
