@@ -537,23 +537,33 @@ class GatewayComponent(ComponentXMPP):
         etype: ErrorType = "modify" if condition in ("jid-malformed", "bad-request") else "cancel"
         answer_error(self, stanza, condition, text, etype)
 
-    def _on_subscribe(self, presence: Presence) -> None:
+    async def _on_subscribe(self, presence: Presence) -> None:
         self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="subscribed")
-        self._present(presence["to"], presence["from"])
+        await self._present(presence["to"], presence["from"])
 
-    def _on_probe(self, presence: Presence) -> None:
-        self._present(presence["to"], presence["from"])
+    async def _on_probe(self, presence: Presence) -> None:
+        await self._present(presence["to"], presence["from"])
 
-    def _present(self, contact: JID, user: JID) -> None:
+    async def _present(self, contact: JID, user: JID) -> None:
         """Answer with what the transport knows of the contact (the component itself is always there)."""
         known = self.adapter.contact_presence(str(user.bare), peer_of(contact)) if contact.user else None
         if known is None or known.available:
             self.send_presence(pfrom=contact.bare, pto=user.bare, pshow=known.show if known else None,
                                pstatus=known.status if known else None)
-            self._presented.add((str(contact.bare), str(user.bare)))
+            # Kept to say "unavailable" when the user leaves or the gateway stops: for its users only. Anyone
+            # may probe any address here, and kept for a stranger, it would grow with every address probed.
+            if await self._may_use(str(user.bare)):
+                self._presented.add((str(contact.bare), str(user.bare)))
         else:
             self.send_presence(pfrom=contact.bare, pto=user.bare, ptype="unavailable", pstatus=known.status)
             self._presented.discard((str(contact.bare), str(user.bare)))
+
+    async def _may_use(self, user: str) -> bool:
+        try:
+            await self.router.access.check(user, self.adapter.name)
+        except Refusal:
+            return False
+        return True
 
     def forget_user(self, user: str) -> None:
         """A user who left: the contacts shown to them as available go offline, and nothing of them is kept."""

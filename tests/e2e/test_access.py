@@ -95,3 +95,20 @@ async def test_allowlist_lets_matching_jids_in(prosody: ProsodyServer, tmp_path:
         assert "bob@localhost" not in {r.user_jid for r in rows}
     finally:
         await gateway.stop()
+
+
+async def test_contacts_shown_to_a_stranger_are_not_kept(prosody: ProsodyServer, tmp_path: Path, sqlite_url: str,
+                                                          clients: dict[str, TestClient]) -> None:
+    """Anyone may probe any address of the component; what is kept to say "unavailable" later is kept for its users
+    only, or it grew with every address a stranger probed."""
+    gateway = await gateway_with(prosody, tmp_path, sqlite_url, admins=("bob@localhost",), access="closed")
+    try:
+        for name in ("dave", "bob"):
+            for n in range(20):
+                clients[name].send_presence(pto=f"contact{n}@{LOOPBACK}", ptype="probe")
+            await clients[name].plugin["xep_0199"].ping(jid=LOOPBACK, timeout=5)  # the probes were handled
+        presented = gateway.components["loopback"]._presented
+        assert {user for _, user in presented} == {"bob@localhost"}
+        assert len(presented) == 20
+    finally:
+        await gateway.stop()
