@@ -47,10 +47,13 @@ async def test_a_burst_within_the_configured_burst_goes_at_once(
     await sms_stack.start(rate=0.5, burst=5)  # 5 at once, then one every 2 s
     for n in range(6):
         send_text(alice, PEER, f"quick {n}", f"q-{n}")
-    await wait_until(lambda: len(sandbox.sent_to(PEER)) == 5, timeout=1.5)
+    await wait_until(lambda: len(sandbox.sent_to(PEER)) >= 5, timeout=4)
     creates = sandbox.creates(PEER)
-    assert creates[-1].at - creates[0].at < 0.5
-    assert [m.body for m in sandbox.sent_to(PEER)] == [f"quick {n}" for n in range(5)]  # the 6th waits its turn
+    # Within one token's interval (2 s): none of them waited for the rate. (Each text is journaled and checked on
+    # its way here, which on a loaded machine took a quarter of a second.)
+    assert creates[4].at - creates[0].at < 2
+    assert [m.body for m in sandbox.sent_to(PEER)][:5] == [f"quick {n}" for n in range(5)]
+    assert all(c.at - creates[0].at > 1.9 for c in creates[5:])  # the 6th waits its turn
 
 
 async def test_pending_texts_resume_after_a_restart_once_and_in_order(
