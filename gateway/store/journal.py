@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import (
@@ -251,17 +252,27 @@ class JournalRepository:
 
     async def pending_by_provider(self, transport: str, user: str, provider_id: str) -> InboundMessage | None:
         """The inbound message with that provider id while it waits for delivery (a write whose outcome was
-        unknown may have stored it)."""
-        rows = await self._select(and_(J.c.transport == transport, J.c.direction == Direction.IN.value,
-                                       J.c.user_jid == user, J.c.provider_id == provider_id, _PENDING_INBOUND))
+        unknown may have stored it); JournalError if the database cannot tell."""
+        rows = await self._recovery_select(and_(
+            J.c.transport == transport, J.c.direction == Direction.IN.value, J.c.user_jid == user,
+            J.c.provider_id == provider_id, _PENDING_INBOUND))
         return _inbound(rows[0]) if rows else None
 
     async def accepted_by_id(self, message: OutboundMessage) -> OutboundMessage | None:
         """`message` (same user, client id, address and text) while it is not yet sent (see pending_by_provider)."""
-        rows = await self._select(and_(J.c.transport == message.transport, J.c.user_jid == message.user,
-                                       J.c.xmpp_id == message.xmpp_id, J.c.peer == message.peer,
-                                       J.c.body == message.body, _ACCEPTED_OUTBOUND))
+        rows = await self._recovery_select(and_(
+            J.c.transport == message.transport, J.c.user_jid == message.user, J.c.xmpp_id == message.xmpp_id,
+            J.c.peer == message.peer, J.c.body == message.body, _ACCEPTED_OUTBOUND))
         return _outbound(rows[-1]) if rows else None
+
+    async def _recovery_select(self, where: Any) -> Sequence[Row[Any]]:
+        # These reads follow a failed write, often while the database is still failing: a failure here must be
+        # the journal's (the caller retries, then tells the sender the outcome is not known), not any exception,
+        # which callers take for the transport's own failure and report as "could not send".
+        try:
+            return await self._select(where)
+        except (SQLAlchemyError, OSError) as error:
+            raise JournalError(f"{type(error).__name__}: {error}") from error
 
     async def unreported_outcomes(self, transport: str) -> Sequence[Outcome]:
         rows = await self._select(and_(J.c.transport == transport, _UNREPORTED_OUTCOME))

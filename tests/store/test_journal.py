@@ -147,6 +147,19 @@ async def test_delivered_inbound_is_no_longer_pending(journal: JournalRepository
     assert [m.journal_id for m in await journal.pending_inbound("sms")] == [one.journal_id, three.journal_id]
 
 
+async def test_the_lookups_after_a_failed_write_fail_as_the_journal_does(journal: JournalRepository,
+                                                                        engine: AsyncEngine) -> None:
+    """They follow a failed write, often while the database still fails. The router tells the sender "not known"
+    on a JournalError; any other exception it took for the transport's own failure, and said "could not send" of
+    a message that was then delivered."""
+    async with engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE journal RENAME TO journal_away"))
+    with pytest.raises(JournalError):
+        await journal.pending_by_provider("sms", "alice@example.org", "SM1")
+    with pytest.raises(JournalError):
+        await journal.accepted_by_id(outbound())
+
+
 async def test_updating_a_message_never_journaled_is_an_error(journal: JournalRepository) -> None:
     with pytest.raises(ValueError):
         await journal.mark_reported(None)  # type: ignore[arg-type]
