@@ -40,3 +40,9 @@ def clean(text: str) -> str:
     if _FORBIDDEN.search(text) is None:
         return text  # nearly every text: one scan, no copy
     return _FORBIDDEN.sub(_replace, text)
+
+
+def show(value: str, limit: int = 40) -> str:
+    """Foreign text quoted in a reason, a refusal or a log line: escaped (one line) and cut short, so that whatever
+    was sent, the answer stays small."""
+    return repr(value[:limit]) + ("..." if len(value) > limit else "")

@@ -11,22 +11,17 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
+from gateway.core.text import show
 from gateway.transports.base import AddressError
 from gateway.transports.sms.settings import NumberCheck
 
 EXAMPLE = "+14155552671"
-QUOTED = 40  # characters
 
 _TOO_SHORT = (ValidationResult.TOO_SHORT, ValidationResult.INVALID_LENGTH)
 
 
 def to_e164(number: PhoneNumber) -> str:
     return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
-
-
-def _quoted(text: str) -> str:
-    """What the person typed, quoted in a refusal: its start only, when it is longer than any number."""
-    return repr(text) if len(text) <= QUOTED else repr(text[:QUOTED]) + "\u2026"
 
 
 def _jid(local: str, domain: str | None) -> str:
@@ -61,10 +56,10 @@ def _why_not(number: PhoneNumber, shown: str) -> str:
 
 def _check(number: PhoneNumber | None, text: str, check: NumberCheck) -> str:
     if number is None:
-        raise AddressError(f"{_quoted(text)} is not a phone number. Write it in international format, e.g. {EXAMPLE}.")
+        raise AddressError(f"{show(text)} is not a phone number. Write it in international format, e.g. {EXAMPLE}.")
     e164 = to_e164(number)
     if not _acceptable(number, check):
-        raise AddressError(_why_not(number, e164 if e164 == text else f"{_quoted(text)} (read as {e164})"))
+        raise AddressError(_why_not(number, e164 if e164 == text else f"{show(text)} (read as {e164})"))
     return e164
 
 
@@ -87,12 +82,12 @@ def local_part_to_e164(
     if number is not None and _acceptable(number, check):
         canonical = to_e164(number)
         raise AddressError(
-            f"{_quoted(local)} is not written as an international number. Use {_jid(canonical, domain)} instead."
+            f"{show(local)} is not written as an international number. Use {_jid(canonical, domain)} instead."
         )
     if number is not None:
-        raise AddressError(_why_not(number, f"{_quoted(local)} (read as {to_e164(number)})"))
+        raise AddressError(_why_not(number, f"{show(local)} (read as {to_e164(number)})"))
     raise AddressError(
-        f"{_quoted(local)} is not a phone number in international format: write + then the country code and the number,"
+        f"{show(local)} is not a phone number in international format: write + then the country code and the number,"
         f" without spaces, e.g. {_jid(EXAMPLE, domain)}."
     )
 
@@ -105,7 +100,7 @@ def prompt_to_e164(text: str, region: str | None = None, *, check: NumberCheck =
     number = _parse(text, region)
     if number is None and not text.lstrip().startswith("+") and region is None:
         raise AddressError(
-            f"{_quoted(text)} has no country code and no default region is configured: type it as + then the country"
+            f"{show(text)} has no country code and no default region is configured: type it as + then the country"
             f" code and the number, e.g. {EXAMPLE}."
         )
     return _check(number, text, check)

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict
 
+from gateway.core.text import show
+
 MAX_BODY = 64 * 1024  # bytes; a Twilio webhook is a few KB
 MAX_FIELDS = 200  # Twilio sends 20 to 40, media included
 MAX_VALUE = 8 * 1024  # characters; an inbound Body has at most 1,600
@@ -27,11 +29,6 @@ class Refused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
-
-
-def show(value: str, limit: int = 40) -> str:
-    """`value` fit for a reason or a log line: quoted, escaped (one line), cut short."""
-    return repr(value[:limit]) + ("..." if len(value) > limit else "")
 
 
 async def read_body(request: web.Request) -> bytes:

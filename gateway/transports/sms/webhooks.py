@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from gateway.core.text import show
 from gateway.transports.sms.settings import SmsSettings
-from gateway.transports.sms.webhook_form import Form, Refused, read_body, show, signed_fields
+from gateway.transports.sms.webhook_form import Form, Refused, read_body, signed_fields
 
 if TYPE_CHECKING:
     from gateway.transports.sms.transport import SmsTransport
