@@ -385,7 +385,9 @@ def markdown(run: Run) -> str:
         "",
         "Ratios are the gateway's figure divided by the other column's (for msgs/s higher is better; for ms and "
         "KiB lower is). Throughput keeps at most 100 messages in flight and counts a message when every recipient "
-        "has it (the IRC observer and each XMPP member); latency is per delivery, at half the measured rate.",
+        "has it (the IRC observer and each XMPP member); latency is per delivery, at half the measured rate. "
+        "Start-up counts from exec until the process says every component is connected (the gateway's /healthz), "
+        "with the gateway's modules compiled beforehand, as an installed package's are.",
         "",
         "CPU during each throughput run, in % of one core (the machine has "
         f"{os.cpu_count()}); \"target\" is the column's own process, the gateway, the bridge, the echo component "

@@ -36,6 +36,7 @@ from gateway.admin.users import (
 )
 from gateway.config import Config, ConfigError
 from gateway.logs import setup_logging
+from gateway.startup import collections_paused
 from gateway.store.database import drop_branch, schema_revision
 from gateway.store.store import Store
 from gateway.transports.discovery import DiscoveryError, descriptors
@@ -193,9 +194,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.app import Gateway  # keeps `check-config` and `admin` from importing slixmpp
+    with collections_paused():
+        from gateway.app import Gateway  # keeps `check-config` and `admin` from importing slixmpp
 
-    config = load(args)
+        config = load(args)
     setup_logging(config.log.level, args.log_json or config.log.format == "json", config.secrets())
     run_async(Gateway(config).run(), config)
     return 0

@@ -54,7 +54,9 @@ def test_run_imports_no_transport_command_line() -> None:
     assert modules & set(NOT_FOR_RUN) == set()
 
 
-def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> None:
+def run_gateway(tmp_path: Path, *python_args: str) -> str:
+    """Start `python <python_args> -m gateway run` with the loopback, SMS and IRC transports, wait until it is
+    healthy, stop it; what it printed."""
     if not prosody_available():
         pytest.skip("prosody is not installed")
     sms, irc = ComponentSpec("sms.localhost", "sms-secret"), ComponentSpec("irc.localhost", "irc-secret")
@@ -75,7 +77,7 @@ def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> Non
         config.write_text(to_toml(raw))
         output = tmp_path / "gateway.log"
         with output.open("wb") as log:
-            process = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "gateway", "run", "-c", str(config)],
+            process = subprocess.Popen([sys.executable, *python_args, "-m", "gateway", "run", "-c", str(config)],
                                        stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
             try:
                 _wait_healthy(process, f"http://127.0.0.1:{http_port}/healthz", output)
@@ -84,12 +86,45 @@ def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> Non
                 process.wait(30)
     finally:
         prosody.stop()
-    modules = imported(output.read_text(errors="replace"))
+    return output.read_text(errors="replace")
+
+
+def test_a_running_gateway_imports_no_development_tooling(tmp_path: Path) -> None:
+    modules = imported(run_gateway(tmp_path, "-X", "importtime"))
     # The probe saw the whole run path: the composition root, the components and each configured transport.
     assert {"gateway.app", "gateway.xmpp.component", "gateway.transports.sms.transport",
             "gateway.transports.irc.transport", "gateway.transports.loopback.transport"} <= modules
     assert development(modules) == set()
     assert modules & set(NOT_FOR_RUN) == set()  # nor, lazily, what only `admin` needs
+
+
+# Prints, for each module in WATCHED as it is first imported, whether the collector was on and whether the import
+# ran on the main thread; then runs `python -m gateway` as usual.
+WATCHING = """
+import gc, runpy, sys, threading
+WATCHED = {"gateway.cli", "gateway.app", "gateway.transports.irc.transport", "twilio.rest"}
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in WATCHED:
+            on_main = threading.current_thread() is threading.main_thread()
+            print(f"imported {name} collector={gc.isenabled()} main={on_main}", flush=True)
+        return None
+sys.meta_path.insert(0, Watch())
+sys.argv = ["gateway", *sys.argv[sys.argv.index("gateway") + 1:]]  # after "-m gateway"
+runpy.run_module("gateway", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_start_up_makes_its_objects_without_collections_and_loads_twilio_beside_the_connecting(
+        tmp_path: Path) -> None:
+    output = run_gateway(tmp_path, "-c", WATCHING)
+    seen = dict(line.split(" ", 2)[1:] for line in output.splitlines() if line.startswith("imported "))
+    # Collections walk start-up's objects again and again while they are made: none run until start-up is over.
+    assert {name: seen.get(name) for name in ("gateway.cli", "gateway.app", "gateway.transports.irc.transport")} \
+        == dict.fromkeys(("gateway.cli", "gateway.app", "gateway.transports.irc.transport"),
+                         "collector=False main=True")
+    # The SMS SDK, which no component needs to connect, loads in a thread.
+    assert seen.get("twilio.rest", "").endswith("main=False"), output
 
 
 # A transport's command line and commands are imported by `xmpp-gateway admin ...`; transports never import

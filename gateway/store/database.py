@@ -54,6 +54,18 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def upsert_insert(engine: AsyncEngine) -> Callable[..., Any]:
+    """The engine's own dialect's INSERT, which takes ON CONFLICT. Imported here, for the one dialect in use: the
+    other's module would be loaded at every start for nothing."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the CLI read and write while the gateway runs; NORMAL keeps every commit across a crash
     # of the process (not of the machine) at a fraction of FULL's fsyncs.

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, func, not_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +26,7 @@ from gateway.core.events import (
     new_id,
 )
 from gateway.store.batch import BatchWriter, Bulk
+from gateway.store.database import upsert_insert
 from gateway.store.models import JournalEntry, utcnow
 
 J = cast(Table, JournalEntry.__table__)
@@ -138,14 +138,14 @@ class JournalRepository:
         self._engine = engine
         self.writer = writer or BatchWriter(engine)
         if engine.dialect.name == "postgresql":
-            insert_inbound = (postgresql.insert(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
+            insert_inbound = (upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
                               .returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY)))
             insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))
             self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
             self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
         else:
             self._inbound_rows = Bulk("journal inbound", _sqlite_inserter(
-                engine.dialect, sqlite.insert(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY),
+                engine.dialect, upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY),
                 _INBOUND_COLUMNS, _INBOUND_KEY))
             self._outbound_rows = Bulk("journal outbound", _sqlite_inserter(
                 engine.dialect, J.insert(), _OUTBOUND_COLUMNS, _OUTBOUND_KEY))

@@ -11,10 +11,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Date, Integer, String, and_, bindparam, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from gateway.store.batch import BatchWriter, Bulk
+from gateway.store.database import upsert_insert
 from gateway.store.models import (
     Binding,
     Contact,
@@ -77,7 +77,7 @@ class SmsRepository:
         self._sessions = sessions
         self._engine = engine
         self._writer = writer
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = upsert_insert(engine)
         self._reservations = Bulk("reserve SMS segments", self._reserve)
 
     # -- what a text needs, in one query each way (a round trip each is most of a text's cost) -------------------

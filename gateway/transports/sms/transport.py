@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from aiohttp import web
 
@@ -26,8 +27,10 @@ from gateway.transports.sms.outbox import Outbox
 from gateway.transports.sms.segments import MAX_BODY, count_segments, split_body, utf16_length
 from gateway.transports.sms.sender import Request, Result, TwilioSender
 from gateway.transports.sms.settings import SmsSettings
-from gateway.transports.sms.twilio_client import close_client, make_client
 from gateway.transports.sms.webhooks import STORED_STATUSES, SmsWebhooks
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,8 @@ class SmsTransport(Transport[SmsSettings]):
         self._store = context.store
         self._outbox: Outbox[_Job] = Outbox(settings.rate, settings.burst, self._transmit)
         self._sender: TwilioSender | None = None
-        self._client: object | None = None
+        self._client: Client | None = None
+        self._sdk: asyncio.Future[None] | None = None  # the SDK loading (see start)
         self._started_at = datetime.now(UTC)
         self._in_flight: dict[int, asyncio.Event] = {}  # journal ids being handed to Twilio now
         self._turns: dict[str, asyncio.Future[None]] = {}  # per user: the last text being checked
@@ -74,15 +78,30 @@ class SmsTransport(Transport[SmsSettings]):
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:
         self._started_at = datetime.now(UTC)
-        client = self._client = make_client(self.settings)
-        _ = client.messages  # the SDK imports its API modules on first use: not in the first send's time
-        self._sender = TwilioSender(client, retries=self.retries, backoff=self.retry_backoff,
-                                    known=self._known_sids, max_requests=self.settings.max_requests)
+        # Loading the SDK (requests and urllib3 under it, then its API modules) took a tenth of the gateway's
+        # start-up, and no component needs it to connect: it loads in a thread meanwhile; the first text waits.
+        self._sdk = asyncio.ensure_future(asyncio.to_thread(_load_sdk))
+
+    async def _ready_sender(self) -> TwilioSender:
+        if self._sender is None:
+            assert self._sdk is not None, "start() first"
+            await self._sdk
+            if self._sender is None:  # not built by another text while this one waited
+                from gateway.transports.sms.twilio_client import make_client
+
+                client = self._client = make_client(self.settings)
+                self._sender = TwilioSender(client, retries=self.retries, backoff=self.retry_backoff,
+                                            known=self._known_sids, max_requests=self.settings.max_requests)
+        return self._sender
 
     async def stop(self) -> None:
         await self._outbox.close()
         await self.webhooks.close()
+        if self._sdk is not None:
+            await asyncio.gather(self._sdk, return_exceptions=True)  # a thread cannot be cancelled
         if self._client is not None:
+            from gateway.transports.sms.twilio_client import close_client
+
             await close_client(self._client)
 
     async def _known_sids(self, sids: Sequence[str], journal_id: int | None) -> set[str]:
@@ -173,9 +192,10 @@ class SmsTransport(Transport[SmsSettings]):
 
     async def _transmit(self, job: _Job) -> None:
         message = job.message
-        assert self._sender is not None and message.journal_id is not None and message.accepted_at is not None
+        assert message.journal_id is not None and message.accepted_at is not None
         done = self._in_flight[message.journal_id] = asyncio.Event()
         try:
+            sender = await self._ready_sender()
             await self.router.outcome(Outcome(message, Status.SENDING))
             sids: list[str] = []
             for index, part in enumerate(job.parts, start=1):
@@ -186,7 +206,7 @@ class SmsTransport(Transport[SmsSettings]):
                                   messaging_service_sid=self.settings.messaging_service_sid,
                                   media=message.media if index == 1 else (), status_callback=callback,
                                   started=message.accepted_at, journal_id=message.journal_id)
-                result = await self._sender.create(request, maybe_created=message.attempted, exclude=set(sids))
+                result = await sender.create(request, maybe_created=message.attempted, exclude=set(sids))
                 if result.result is Result.CREATED:
                     assert result.sid is not None
                     sids.append(result.sid)
@@ -269,6 +289,13 @@ class SmsTransport(Transport[SmsSettings]):
                               provider_id)
         elif delivered == parts:
             await self.router.outcome(Outcome(message, Status.DELIVERED, provider_id=provider_id))
+
+
+def _load_sdk() -> None:
+    """Import the twilio SDK's modules that sending uses: the client, and the API modules that the client's
+    `messages` would import on first use."""
+    importlib.import_module("gateway.transports.sms.twilio_client")
+    importlib.import_module("twilio.rest.api.v2010.account.message")
 
 
 def _sender_number(numbers: Sequence[SendingNumber]) -> str:
