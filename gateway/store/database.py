@@ -43,13 +43,21 @@ def version_locations() -> list[str]:
     return [os.path.join(migrations_dir(), "versions"), *own]
 
 
+# Connections for reads. Past the pool's size, SQLAlchemy opens a connection for each extra checkout and closes it on
+# return; under load that was a connection (with aiosqlite a thread, with PostgreSQL a login) opened and closed for
+# most reads. A read waits for a free connection instead.
+POOL_SIZE = 20
+
+
 def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=0)
+    pool: dict[str, Any] = {}  # an in-memory database is one connection (SQLAlchemy's StaticPool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+        pool = {"pool_size": POOL_SIZE, "max_overflow": 0}
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

@@ -1,0 +1,25 @@
+"""The engine's connection pool (gateway/store/database.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event
+
+from gateway.store.database import POOL_SIZE
+from gateway.store.store import Store
+
+
+async def test_reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_and_closing_one(store: Store) -> None:
+    opened: list[Any] = []
+    event.listen(store.engine.sync_engine, "connect", lambda connection, _record: opened.append(connection))
+
+    async def many_reads() -> None:
+        await asyncio.gather(*(store.users.get_user(f"u{i}@example.org") for i in range(3 * POOL_SIZE)))
+
+    await many_reads()
+    assert 0 < len(opened) <= POOL_SIZE
+    first = len(opened)
+    await many_reads()
+    assert len(opened) == first  # every connection was kept for the next reads
