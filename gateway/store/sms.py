@@ -26,6 +26,7 @@ from gateway.store.models import (
     User,
     utcnow,
 )
+from gateway.store.reader import Reader
 from gateway.store.users import UserNotFound
 
 
@@ -73,9 +74,11 @@ Reservation = tuple[str, str, date, int, int]  # transport, user, day, segments,
 
 
 class SmsRepository:
-    def __init__(self, sessions: async_sessionmaker[Any], engine: AsyncEngine, writer: BatchWriter) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], engine: AsyncEngine, writer: BatchWriter,
+                 reader: Reader) -> None:
         self._sessions = sessions
         self._engine = engine
+        self._reader = reader
         self._writer = writer
         self._insert = upsert_insert(engine)
         self._reservations = Bulk("reserve SMS segments", self._reserve)
@@ -83,16 +86,20 @@ class SmsRepository:
     # -- what a text needs, in one query each way (a round trip each is most of a text's cost) -------------------
     async def recipients(self, transport: str, number: str, sender: str) -> list[Recipient]:
         """The enabled users `number` is bound to on `transport` (several for a shared line), in JID order."""
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(_RECIPIENTS, {"transport": transport, "number": number, "peer": sender})
+        def read(connection: Connection) -> list[Recipient]:
+            rows = connection.execute(_RECIPIENTS, {"transport": transport, "number": number, "peer": sender})
             return [Recipient(jid, bool(blocked), name) for jid, blocked, name in rows]
+
+        return await self._reader.run(read)
 
     async def sending_numbers(self, transport: str, jid: str, peer: str) -> list[SendingNumber]:
         """User `jid`'s numbers on `transport` in address order; none when no number is bound to them."""
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(_SENDING_NUMBERS, {"transport": transport, "jid": jid, "peer": peer})
+        def read(connection: Connection) -> list[SendingNumber]:
+            rows = connection.execute(_SENDING_NUMBERS, {"transport": transport, "jid": jid, "peer": peer})
             return [SendingNumber(address, is_default, bool(out), name, via)
                     for address, is_default, out, name, via in rows]
+
+        return await self._reader.run(read)
 
     # -- opt-outs (per sending number and recipient) --------------------------------------------------------
     async def opt_out(self, sender: str, recipient: str) -> None:

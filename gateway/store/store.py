@@ -12,6 +12,7 @@ from gateway.store.contacts import ContactRepository
 from gateway.store.database import create_engine, sessionmaker, upgrade
 from gateway.store.irc import IrcRepository
 from gateway.store.journal import JournalRepository
+from gateway.store.reader import Reader
 from gateway.store.rooms import RoomMemberRepository
 from gateway.store.roster import RosterRepository
 from gateway.store.secrets import SecretBox
@@ -34,14 +35,15 @@ class Store:
         user_tables = {**user_tables, **{name: user_tables.get(kind, ()) for name, kind in (kinds or {}).items()}}
         if instance_tables is None:
             instance_tables = sorted({name for d in descriptors().values() for name in d.instance_tables})
-        self.users = UserRepository(sessions, user_tables, instance_tables)
+        self.reader = Reader(engine)
+        self.users = UserRepository(sessions, self.reader, user_tables, instance_tables)
         self.journal = JournalRepository(engine)
         self.archive = RoomArchive(engine)
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)
         self.roster = RosterRepository(sessions)
         self.rooms = RoomMemberRepository(sessions)
-        self.sms = SmsRepository(sessions, engine, self.journal.writer)
+        self.sms = SmsRepository(sessions, engine, self.journal.writer, self.reader)
         # Stored secrets (IRC passwords) are sealed with the key from config ([database] secret_key).
         self.irc = IrcRepository(sessions, SecretBox(secret_key))
 
@@ -55,4 +57,5 @@ class Store:
 
     async def close(self) -> None:
         await self.journal.close()
+        await self.reader.close()
         await self.engine.dispose()

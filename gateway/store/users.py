@@ -8,16 +8,32 @@ row goes with their last transport.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import column, delete, select, table, update
+from sqlalchemy import Connection, bindparam, column, delete, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.core.ports import UserRecord
 from gateway.store.models import Binding, Contact, JournalEntry, RoomMember, User, UserTransport
+from gateway.store.reader import Reader
 from gateway.store.roster import mark_all_transports, mark_changed
+
+_RECORDS = (select(User.jid, User.is_admin, User.enabled, UserTransport.transport)
+            .outerjoin(UserTransport, UserTransport.user_id == User.id)
+            .where(User.jid.in_(bindparam("jids", expanding=True))))
+
+
+def _records(connection: Connection, jids: list[str]) -> dict[str, UserRecord]:
+    found: dict[str, tuple[bool, bool, set[str]]] = {}
+    for jid, is_admin, enabled, transport in connection.execute(_RECORDS, {"jids": jids}):
+        transports = found.setdefault(jid, (is_admin, enabled, set()))[2]
+        if transport is not None:
+            transports.add(transport)
+    return {jid: UserRecord(jid=jid, is_admin=is_admin, enabled=enabled, transports=frozenset(transports))
+            for jid, (is_admin, enabled, transports) in found.items()}
 
 
 class UserExists(Exception):
@@ -29,9 +45,10 @@ class UserNotFound(Exception):
 
 
 class UserRepository:
-    def __init__(self, sessions: async_sessionmaker[Any], user_tables: Mapping[str, Sequence[str]],
+    def __init__(self, sessions: async_sessionmaker[Any], reader: Reader, user_tables: Mapping[str, Sequence[str]],
                  instance_tables: Sequence[str] = ()) -> None:
         self._sessions = sessions
+        self._reader = reader
         # Each transport's own per-user tables (by transport), emptied of a user's rows when they leave it.
         self._user_tables = user_tables
         # Tables keyed by user and transport instance: only the rows of the instance left go.
@@ -45,23 +62,12 @@ class UserRepository:
                           transports=frozenset(transports))
 
     async def get_user(self, jid: str) -> UserRecord | None:
-        async with self._sessions() as session:
-            user = await session.scalar(select(User).where(User.jid == jid))
-            return await self._record(session, user) if user else None
+        return (await self.get_users([jid])).get(jid)
 
     async def get_users(self, jids: Collection[str]) -> dict[str, UserRecord]:
-        # One query of plain rows (no ORM objects): it runs every second for every connected IRC user.
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(User.jid, User.is_admin, User.enabled, UserTransport.transport)
-                .outerjoin(UserTransport, UserTransport.user_id == User.id).where(User.jid.in_(list(jids))))
-            found: dict[str, tuple[bool, bool, set[str]]] = {}
-            for jid, is_admin, enabled, transport in rows:
-                transports = found.setdefault(jid, (is_admin, enabled, set()))[2]
-                if transport is not None:
-                    transports.add(transport)
-            return {jid: UserRecord(jid=jid, is_admin=is_admin, enabled=enabled, transports=frozenset(transports))
-                    for jid, (is_admin, enabled, transports) in found.items()}
+        # Plain rows (no ORM objects), through the reader: this runs for every message (through the access
+        # cache) and every second for every connected IRC user.
+        return await self._reader.run(functools.partial(_records, jids=list(jids)))
 
     async def add(self, jid: str, is_admin: bool = False, transports: Iterable[str] = ()) -> UserRecord:
         """A new user, a member of `transports`; UserExists if the JID is taken."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from gateway.store.database import POOL_SIZE
 from gateway.store.store import Store
@@ -15,8 +15,13 @@ async def test_reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_an
     opened: list[Any] = []
     event.listen(store.engine.sync_engine, "connect", lambda connection, _record: opened.append(connection))
 
+    async def read() -> None:
+        async with store.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            await asyncio.sleep(0.01)  # all of them hold a connection at once
+
     async def many_reads() -> None:
-        await asyncio.gather(*(store.users.get_user(f"u{i}@example.org") for i in range(3 * POOL_SIZE)))
+        await asyncio.gather(*(read() for _ in range(3 * POOL_SIZE)))
 
     await many_reads()
     assert 0 < len(opened) <= POOL_SIZE
