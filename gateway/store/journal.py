@@ -28,6 +28,7 @@ from gateway.core.events import (
 from gateway.store.batch import BatchWriter, Bulk
 from gateway.store.database import upsert_insert
 from gateway.store.models import JournalEntry, utcnow
+from gateway.store.reader import Reader
 
 J = cast(Table, JournalEntry.__table__)
 
@@ -134,9 +135,11 @@ def _touch(connection: Connection) -> None:
 class JournalRepository:
     PROBE_EVERY = 2.0  # seconds
 
-    def __init__(self, engine: AsyncEngine, writer: BatchWriter | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, writer: BatchWriter | None = None, reader: Reader | None = None) -> None:
         self._engine = engine
         self.writer = writer or BatchWriter(engine)
+        self._own_reader = reader is None
+        self._reader = reader or Reader(engine)
         if engine.dialect.name == "postgresql":
             insert_inbound = (upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
                               .returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY)))
@@ -158,6 +161,8 @@ class JournalRepository:
 
     async def close(self) -> None:
         await self.writer.close()
+        if self._own_reader:
+            await self._reader.close()
 
     async def writes_failing(self) -> str | None:
         """Why the journal cannot be written, None when it can. Asked (for /healthz), it tries a write that changes
@@ -246,9 +251,11 @@ class JournalRepository:
 
     async def open_outbound(self, transport: str, journal_id: int) -> OutboundMessage | None:
         """The outbound message `journal_id` while its outcome is not final yet, or unknown; None once it is."""
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(_OPEN_OUTBOUND, {"row_id": journal_id, "transport_name": transport})).first()
-        return _outbound(row) if row is not None else None
+        def read(connection: Connection) -> OutboundMessage | None:
+            row = connection.execute(_OPEN_OUTBOUND, {"row_id": journal_id, "transport_name": transport}).first()
+            return _outbound(row) if row is not None else None
+
+        return await self._reader.run(read)
 
     async def pending_by_provider(self, transport: str, user: str, provider_id: str) -> InboundMessage | None:
         """The inbound message with that provider id while it waits for delivery (a write whose outcome was

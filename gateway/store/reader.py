@@ -35,6 +35,7 @@ class Reader:
         self._connection: Connection | None = None
         self._queue: list[tuple[Read[Any], asyncio.Future[Any]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     @property
     def engine(self) -> Engine:
@@ -42,6 +43,8 @@ class Reader:
         return self._sync if self._sync is not None else self._engine.sync_engine
 
     async def run(self, read: Read[T]) -> T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
         if self._thread is None:
             async with self._engine.connect() as connection:
                 return await connection.run_sync(read)
@@ -52,6 +55,10 @@ class Reader:
         return await future
 
     async def close(self) -> None:
+        """Run what is queued, then refuse new reads; again, nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self._task is not None:
             await asyncio.shield(self._task)
         if self._thread is not None:

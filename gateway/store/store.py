@@ -37,7 +37,7 @@ class Store:
             instance_tables = sorted({name for d in descriptors().values() for name in d.instance_tables})
         self.reader = Reader(engine)
         self.users = UserRepository(sessions, self.reader, user_tables, instance_tables)
-        self.journal = JournalRepository(engine)
+        self.journal = JournalRepository(engine, reader=self.reader)
         self.archive = RoomArchive(engine)
         self.bindings = BindingRepository(sessions)
         self.contacts = ContactRepository(sessions)

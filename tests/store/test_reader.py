@@ -44,3 +44,13 @@ async def test_a_read_sees_what_was_committed_before_it_was_asked(store: Store) 
     await store.users.update("alice@example.org", enabled=False)
     user = await store.users.get_user("alice@example.org")
     assert user is not None and not user.enabled
+
+
+async def test_reads_queued_before_close_run_and_later_ones_are_refused(store: Store) -> None:
+    queued = [asyncio.create_task(store.reader.run(_value)) for _ in range(20)]
+    await asyncio.sleep(0)
+    await store.reader.close()
+    assert [await task for task in queued] == [7] * 20
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.reader.run(_value)
+    await store.reader.close()  # closing again (the store does, on its own close) changes nothing
