@@ -81,6 +81,7 @@ class SmsTransport(Transport[SmsSettings]):
         # Loading the SDK (requests and urllib3 under it, then its API modules) took a tenth of the gateway's
         # start-up, and no component needs it to connect: it loads in a thread meanwhile; the first text waits.
         self._sdk = asyncio.ensure_future(asyncio.to_thread(_load_sdk))
+        self._sdk.add_done_callback(_report_sdk)
 
     async def _ready_sender(self) -> TwilioSender:
         if self._sender is None:
@@ -296,6 +297,11 @@ def _load_sdk() -> None:
     `messages` would import on first use."""
     importlib.import_module("gateway.transports.sms.twilio_client")
     importlib.import_module("twilio.rest.api.v2010.account.message")
+
+
+def _report_sdk(loading: asyncio.Future[None]) -> None:
+    if not loading.cancelled() and loading.exception() is not None:
+        log.error("the twilio SDK cannot be loaded, so no text can be sent: %r", loading.exception())
 
 
 def _sender_number(numbers: Sequence[SendingNumber]) -> str:

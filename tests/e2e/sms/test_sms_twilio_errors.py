@@ -10,6 +10,7 @@ import pytest
 from gateway.app import Gateway
 from gateway.core.events import Direction, Status
 from gateway.devstack.ports import free_port
+from gateway.transports.sms import transport as transport_module
 from gateway.transports.sms.errors import API_ERROR_CODES, TWILIO_ERRORS
 from gateway.transports.sms.sandbox import magic_number
 from gateway.transports.sms.sandbox.magic import SLOW
@@ -215,3 +216,19 @@ async def test_a_stop_from_the_phone_refuses_further_texts_until_start(
     send_text(alice, PEER, "welcome back", "stop-2", receipt=True)
     await inbox.wait_for(lambda m: m["receipt"] == "stop-2")
     assert [m.body for m in sandbox.sent_to(PEER)] == ["welcome back"]
+
+
+async def test_an_sdk_that_cannot_be_loaded_is_logged_and_each_text_told_it_could_not_be_sent(
+        sms_stack: SmsStack, sandbox: RecordingSandbox, alice: TestClient, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> None:
+        raise ImportError("No module named 'twilio.rest'")
+
+    monkeypatch.setattr(transport_module, "_load_sdk", broken)
+    await sms_stack.start()
+    inbox = Inbox(alice)
+    send_text(alice, PEER, "hello", "sdk-1")
+    condition, text = error_of(await inbox.error_for("sdk-1"))
+    assert (condition, text) == ("internal-server-error", "The gateway could not send this text.")
+    assert "the twilio SDK cannot be loaded, so no text can be sent" in caplog.text
+    assert sandbox.creates() == []
