@@ -43,9 +43,10 @@ def version_locations() -> list[str]:
     return [os.path.join(migrations_dir(), "versions"), *own]
 
 
-# Connections for reads. Past the pool's size, SQLAlchemy opens a connection for each extra checkout and closes it on
-# return; under load that was a connection (with aiosqlite a thread, with PostgreSQL a login) opened and closed for
-# most reads. A read waits for a free connection instead.
+# PostgreSQL's pool. Past its size SQLAlchemy opens a connection for each extra checkout and closes it on return:
+# under load (every message's reads, see reader.py) that was a login for most reads. A read waits for a free
+# connection instead. SQLite keeps SQLAlchemy's pool: those reads run in the reader's thread, and each pooled
+# connection of a file database holds a thread (aiosqlite) and a page cache of its own.
 POOL_SIZE = 20
 
 
@@ -53,11 +54,9 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=0)
-    pool: dict[str, Any] = {}  # an in-memory database is one connection (SQLAlchemy's StaticPool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        pool = {"pool_size": POOL_SIZE, "max_overflow": 0}
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

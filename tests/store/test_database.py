@@ -1,17 +1,21 @@
-"""The engine's connection pool (gateway/store/database.py), on SQLite and PostgreSQL."""
+"""The engine's connection pool on PostgreSQL (gateway/store/database.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
 from gateway.store.database import POOL_SIZE
 from gateway.store.store import Store
 
 
-async def test_reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_and_closing_one(store: Store) -> None:
+async def test_reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_and_closing_one(
+        store: Store, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's hot reads run in the store's reader (tests/store/test_reader.py)")
     opened: list[Any] = []
     event.listen(store.engine.sync_engine, "connect", lambda connection, _record: opened.append(connection))
 
