@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import re
+import secrets
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -129,6 +131,8 @@ class GatewayComponent(ComponentXMPP):
                  on_state: Callable[[str, State], None] | None = None,
                  on_reconnect: Callable[[str], None] | None = None) -> None:
         settings = transport.settings
+        self._id_prefix = secrets.token_hex(6) + "-"  # see new_id; set first, the stream may ask for ids at once
+        self._ids = itertools.count(1)
         with _no_certificate_store():
             super().__init__(settings.jid, settings.secret.get_secret_value(), host=host, port=port)
         self.adapter = transport  # not `transport`: slixmpp uses that name for its asyncio transport
@@ -575,6 +579,11 @@ class GatewayComponent(ComponentXMPP):
     def _on_unsubscribe(self, presence: Presence) -> None:
         self.send_presence(pfrom=presence["to"].bare, pto=presence["from"].bare, ptype="unsubscribed")
         self._presented.discard((str(presence["to"].bare), str(presence["from"].bare)))
+
+    def new_id(self) -> str:
+        """A stanza id unique to this process: slixmpp's is a uuid4 (an os.urandom call) for every stanza made, a
+        message's own id set right after included; a counter behind a random prefix is as unique, and cheaper."""
+        return f"{self._id_prefix}{next(self._ids)}"
 
     # -- core events out (XmppSink) ---------------------------------------------------------------------
     def deliver(self, message: InboundMessage) -> asyncio.Future[None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -65,11 +65,14 @@ class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the S
             # The SDK would hand aiohttp a BasicAuth object, which aiohttp deprecates: send the header ourselves.
             headers = {**(headers or {}), "Authorization": basic_authorization(*auth)}
             auth = None
+        # A dict would become aiohttp's FormData, which makes a multipart writer (a uuid4 boundary, an os.urandom
+        # call) only to url-encode it in the end: the same bytes, encoded here. The SDK sets the Content-Type.
+        body = urlencode(data, doseq=True).encode() if data else data
         response: Response = await super().request(
             method,
             url,
             params=params,
-            data=data,
+            data=body,
             headers=headers,
             auth=auth,
             timeout=timeout if timeout is not None else self.timeout,

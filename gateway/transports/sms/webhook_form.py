@@ -1,8 +1,9 @@
 """A Twilio webhook's body, read without trusting it.
 
-The body is read twice. `signed_fields` reads it leniently and cannot fail (bad bytes become U+FFFD), so the
-signature is checked before anything about the request can raise. `Form.parse` reads it strictly, once the
-signature holds; a refusal there is a 400 or 415 with its reason, never a 500. Every refusal is a `Refused`.
+`signed_fields` reads the body leniently and cannot fail (bad bytes become U+FFFD), so the signature is checked
+before anything about the request can raise. `Form.parse` reads it strictly, once the signature holds (again, only
+where the lenient reading replaced something); a refusal there is a 400 or 415 with its reason, never a 500. Every
+refusal is a `Refused`.
 """
 
 from __future__ import annotations
@@ -65,16 +66,21 @@ class Form:
         self._fields = MultiDict(fields)
 
     @classmethod
-    def parse(cls, request: web.Request, body: bytes) -> Form:
+    def parse(cls, request: web.Request, body: bytes, signed: MultiDict[str] | None = None) -> Form:
+        """`signed`: the body's `signed_fields`. Where no character in them was replaced (no U+FFFD, the case of
+        every body that is valid UTF-8), the strict reading would give the same: they are taken as they are."""
         if request.content_type != FORM_TYPE:
             raise Refused(415, f"the body must be {FORM_TYPE}, not {show(request.content_type)}")
         if request.charset is not None and request.charset.lower() not in ("utf-8", "utf8"):
             raise Refused(415, f"the charset must be utf-8, not {show(request.charset)}")
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict",
-                              max_num_fields=MAX_FIELDS)
-        except ValueError:  # UnicodeDecodeError, of the body or of a %-escape
-            raise Refused(400, "the body is not valid UTF-8") from None
+        if signed is not None and not any("\ufffd" in name or "\ufffd" in value for name, value in signed.items()):
+            pairs = list(signed.items())
+        else:
+            try:
+                pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict",
+                                  max_num_fields=MAX_FIELDS)
+            except ValueError:  # UnicodeDecodeError, of the body or of a %-escape
+                raise Refused(400, "the body is not valid UTF-8") from None
         for name, value in pairs:
             if len(name) > MAX_VALUE or len(value) > MAX_VALUE:
                 raise Refused(400, f"parameter {show(name)} is longer than {MAX_VALUE} characters")

@@ -83,9 +83,10 @@ class SmsWebhooks:
         body = await read_body(request)
         # Twilio signs the URL it called: ours as the outside world sees it (configure [http] public_url).
         url = self._public_url + request.path_qs
-        if not self._validator.validate(url, signed_fields(body), signature):
+        signed = signed_fields(body)
+        if not self._validator.validate(url, signed, signature):
             raise Refused(403, "invalid X-Twilio-Signature")
-        form = Form.parse(request, body)
+        form = Form.parse(request, body, signed)
         account = form.get("AccountSid")
         if account != self._settings.account_sid:
             raise Refused(403, f"this gateway does not serve that account: {show(account)}")

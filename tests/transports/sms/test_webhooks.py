@@ -133,6 +133,16 @@ async def test_a_status_callback_reaches_the_transport(server: Server) -> None:
     assert server.transport.status_calls == [(7, 2, 3, "undelivered", 30003, GATEWAY_NUMBER, "SM1")]
 
 
+async def test_a_replacement_character_that_was_sent_is_kept_and_one_from_bad_bytes_is_refused(
+        server: Server) -> None:
+    # The strict reading is skipped only where the lenient one replaced nothing (webhook_form.Form.parse).
+    sent = form(**inbound(Body="\ufffd is a character too"))
+    assert (await post_raw(server, "/sms/inbound", sent))[0] == 200
+    assert server.transport.inbound_calls[-1][2] == "\ufffd is a character too"
+    status, reason = await post_raw(server, "/sms/inbound", form(**inbound(Body="\ufffd")) + b"&x=%FF")
+    assert status == 400 and "UTF-8" in reason
+
+
 async def test_a_text_that_cannot_be_stored_is_not_acknowledged(server: Server) -> None:
     server.transport.fail = True
     status, _ = await server.post("/sms/inbound", inbound())
