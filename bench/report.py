@@ -387,7 +387,8 @@ def markdown(run: Run) -> str:
         "KiB lower is). Throughput keeps at most 100 messages in flight and counts a message when every recipient "
         "has it (the IRC observer and each XMPP member); latency is per delivery, at half the measured rate. "
         "Start-up counts from exec until the process says every component is connected (the gateway's /healthz), "
-        "with the gateway's modules compiled beforehand, as an installed package's are.",
+        "with the gateway's modules compiled beforehand, as an installed package's are; the gateway's figure is the "
+        "median of five starts (a note lists them), the other columns' one start each.",
         "",
         "CPU during each throughput run, in % of one core (the machine has "
         f"{os.cpu_count()}); \"target\" is the column's own process, the gateway, the bridge, the echo component "
