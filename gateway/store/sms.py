@@ -77,7 +77,6 @@ class SmsRepository:
     def __init__(self, sessions: async_sessionmaker[Any], engine: AsyncEngine, writer: BatchWriter,
                  reader: Reader) -> None:
         self._sessions = sessions
-        self._engine = engine
         self._reader = reader
         self._writer = writer
         self._insert = upsert_insert(engine)
