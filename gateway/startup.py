@@ -1,7 +1,7 @@
 """The garbage collector at start-up. Loading the libraries and building the gateway makes ~150k objects that live
 as long as the process. While they are being made, every collection walks them again and finds nothing to free
-(a tenth of the start-up time, measured with `python -m bench.run --only gateway`); once made, they are collected
-once and frozen, so that later collections skip them."""
+(importing the gateway took 0.89 s with collections, 0.78 s without: medians of 15 alternating runs); once made,
+they are collected once and frozen, so that later collections skip them."""
 
 from __future__ import annotations
 
