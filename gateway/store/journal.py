@@ -140,16 +140,15 @@ class JournalRepository:
         self.writer = writer or BatchWriter(engine)
         self._own_reader = reader is None
         self._reader = reader or Reader(engine)
+        new_inbound = upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
         if engine.dialect.name == "postgresql":
-            insert_inbound = (upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
-                              .returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY)))
+            insert_inbound = new_inbound.returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY))
             insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))
             self._inbound_rows = Bulk("journal inbound", _inserter(insert_inbound, _INBOUND_KEY))
             self._outbound_rows = Bulk("journal outbound", _inserter(insert_outbound, _OUTBOUND_KEY))
         else:
             self._inbound_rows = Bulk("journal inbound", _sqlite_inserter(
-                engine.dialect, upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY),
-                _INBOUND_COLUMNS, _INBOUND_KEY))
+                engine.dialect, new_inbound, _INBOUND_COLUMNS, _INBOUND_KEY))
             self._outbound_rows = Bulk("journal outbound", _sqlite_inserter(
                 engine.dialect, J.insert(), _OUTBOUND_COLUMNS, _OUTBOUND_KEY))
         changed = _changed_returning if engine.dialect.name == "postgresql" else _changed_on_sqlite
