@@ -11,14 +11,15 @@ database has only the engine's connection) they run on a pooled connection of th
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.database import thread_engine
+from gateway.store.worker import Worker
 
 T = TypeVar("T")
 Read = Callable[[Connection], T]
@@ -31,7 +32,7 @@ class Reader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sync = thread_engine(engine)
-        self._thread = ThreadPoolExecutor(1, "store-reader") if self._sync is not None else None
+        self._thread = Worker("store-reader") if self._sync is not None else None
         self._connection: Connection | None = None
         self._queue: list[tuple[Read[Any], asyncio.Future[Any]]] = []
         self._task: asyncio.Task[None] | None = None
@@ -62,19 +63,19 @@ class Reader:
         if self._task is not None:
             await asyncio.shield(self._task)
         if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
-            self._thread.shutdown()
+            await self._thread.call(self._close_connection)
+            self._thread.stop()
         if self._sync is not None:
             self._sync.dispose()
 
     async def _drain(self) -> None:
         batch: list[tuple[Read[Any], asyncio.Future[Any]]] = []
-        loop = asyncio.get_running_loop()
+        assert self._thread is not None
         try:
             while self._queue:
                 batch, self._queue = self._queue[:self.MAX_BATCH], self._queue[self.MAX_BATCH:]
                 try:
-                    outcomes = await loop.run_in_executor(self._thread, self._run_batch, [r for r, _ in batch])
+                    outcomes = await self._thread.call(functools.partial(self._run_batch, [r for r, _ in batch]))
                 except Exception as exc:  # the connection or its transaction failed: every read of the batch did
                     outcomes = [(False, exc)] * len(batch)
                 for (_, future), (succeeded, value) in zip(batch, outcomes, strict=True):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.database import thread_engine
+from gateway.store.worker import Worker
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ class WriterThread:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writer = ThreadPoolExecutor(1, "journal-writer")
-        self._checkpoints = ThreadPoolExecutor(1, "journal-checkpoint")
+        self._writer = Worker("journal-writer")
+        self._checkpoints = Worker("journal-checkpoint")
         self._connection: Connection | None = None
         self._written = False
         self._checkpointer: asyncio.Task[None] | None = None
@@ -45,7 +46,7 @@ class WriterThread:
         return cls(sync) if sync is not None else None
 
     async def transaction(self, work: Callable[[Connection], T]) -> T:
-        result = await asyncio.get_running_loop().run_in_executor(self._writer, self._transaction, work)
+        result = await self._writer.call(functools.partial(self._transaction, work))
         self._written = True
         if self._checkpointer is None:
             self._checkpointer = asyncio.create_task(self._checkpoint_while_written(), name="journal-checkpoint")
@@ -58,11 +59,10 @@ class WriterThread:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer, self._close_connection)
-        await loop.run_in_executor(self._checkpoints, self.engine.dispose)
-        self._writer.shutdown()
-        self._checkpoints.shutdown()
+        await self._writer.call(self._close_connection)
+        await self._checkpoints.call(self.engine.dispose)
+        self._writer.stop()
+        self._checkpoints.stop()
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         if self._connection is None:
@@ -81,7 +81,7 @@ class WriterThread:
                 self._written = False
                 await asyncio.sleep(self.CHECKPOINT_INTERVAL)
                 try:
-                    await asyncio.get_running_loop().run_in_executor(self._checkpoints, self._checkpoint)
+                    await self._checkpoints.call(self._checkpoint)
                 except Exception as error:  # the WAL just grows until the next one: nothing is lost
                     log.warning("journal checkpoint failed: %s", error)
         finally:
