@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.core.events import JournalError
-from gateway.store.writer_thread import WriterThread
+from gateway.store.sqlite_writer import SqliteWriter
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class BatchWriter:
 
     def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
         self._engine = engine
-        self._thread = WriterThread.for_engine(engine)
+        self._sqlite = SqliteWriter.for_engine(engine)
         self._max_batch = max_batch
         self._queue: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +80,7 @@ class BatchWriter:
     @property
     def engine(self) -> Engine:
         """The engine the writes commit on (for watching its events)."""
-        return self._thread.engine if self._thread is not None else self._engine.sync_engine
+        return self._sqlite.engine if self._sqlite is not None else self._engine.sync_engine
 
     async def run(self, operation: Operation[T]) -> T:
         result: T = await self._enqueue(operation, None)
@@ -119,8 +119,8 @@ class BatchWriter:
         self._start()
         if self._task is not None:
             await asyncio.shield(self._task)
-        if self._thread is not None:
-            await self._thread.close()
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     async def _drain(self) -> None:
         batch: list[_Item] = []
@@ -186,8 +186,8 @@ class BatchWriter:
         self._logged, self._unlogged = (self.failure, now), 0
 
     async def _transaction(self, batch: list[_Item]) -> list[Any]:
-        if self._thread is not None:
-            return await self._thread.transaction(functools.partial(_execute, batch=batch))
+        if self._sqlite is not None:
+            return await self._sqlite.transaction(functools.partial(_execute, batch=batch))
         async with self._engine.begin() as connection:
             return await connection.run_sync(_execute, batch)
 

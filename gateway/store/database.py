@@ -84,17 +84,17 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def thread_engine(engine: AsyncEngine) -> Engine | None:
-    """For a SQLite file: a synchronous engine on the same file, for a writer that runs whole transactions in a
-    thread of its own. Through aiosqlite every statement, BEGIN and COMMIT is a hand-over to its thread and back
-    (each waiting for the GIL); in one thread a transaction is one hand-over. None for other databases (their
-    drivers are asynchronous and need no thread) and for an in-memory database (a second engine would not see it).
+def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite file: a synchronous engine on the same file, for the journal's writer and the hot reads.
+    Through aiosqlite every statement, BEGIN and COMMIT is a hand-over to its thread and back (each waiting for the
+    GIL). None for other databases (their drivers are asynchronous) and for an in-memory database (a second engine
+    would not see it).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    # Two connections: the writer's, and one for checkpoints (gateway.store.writer_thread).
-    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=2,
+    # The writer's on the event loop, its thread's, and one for checkpoints (gateway.store.sqlite_writer).
+    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=3,
                               max_overflow=0)
     event.listen(sync, "connect", _tune_sqlite)
     event.listen(sync, "connect", _no_automatic_checkpoint)
@@ -102,7 +102,7 @@ def thread_engine(engine: AsyncEngine) -> Engine | None:
 
 
 def _no_automatic_checkpoint(dbapi_connection: Any, _record: Any) -> None:
-    # The writer's own thread checkpoints instead (WriterThread), off the commit's path.
+    # A thread of the writer's checkpoints instead (SqliteWriter), off the commit's path.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()

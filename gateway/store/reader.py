@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.store.database import thread_engine
+from gateway.store.database import sqlite_file_engine
 from gateway.store.worker import Worker
 
 T = TypeVar("T")
@@ -31,7 +31,7 @@ class Reader:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sync = thread_engine(engine)
+        self._sync = sqlite_file_engine(engine)
         self._thread = Worker("store-reader") if self._sync is not None else None
         self._connection: Connection | None = None
         self._queue: list[tuple[Read[Any], asyncio.Future[Any]]] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.database import create_engine, upgrade
-from gateway.store.writer_thread import WriterThread
+from gateway.store.sqlite_writer import SqliteWriter
 
 
 @pytest.fixture
@@ -37,8 +39,8 @@ def _autocheckpoint(connection: Connection) -> int:
 async def test_commits_leave_the_wal_to_the_checkpoint_thread(
         sqlite_file: tuple[AsyncEngine, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     engine, path = sqlite_file
-    monkeypatch.setattr(WriterThread, "CHECKPOINT_INTERVAL", 0.2)
-    writer = WriterThread.for_engine(engine)
+    monkeypatch.setattr(SqliteWriter, "CHECKPOINT_INTERVAL", 0.2)
+    writer = SqliteWriter.for_engine(engine)
     assert writer is not None
     try:
         assert await writer.transaction(_autocheckpoint) == 0  # the commit that crosses a threshold never copies
@@ -59,6 +61,51 @@ async def test_commits_leave_the_wal_to_the_checkpoint_thread(
 async def test_no_thread_for_an_in_memory_database() -> None:
     engine = create_engine("sqlite+aiosqlite:///:memory:")
     try:
-        assert WriterThread.for_engine(engine) is None
+        assert SqliteWriter.for_engine(engine) is None
     finally:
         await engine.dispose()
+
+
+def _thread_name(connection: Connection) -> str:
+    connection.execute(text("SELECT 1"))
+    return threading.current_thread().name
+
+
+async def test_a_transaction_runs_on_the_event_loop_while_nobody_else_holds_the_lock(
+        sqlite_file: tuple[AsyncEngine, Path]) -> None:
+    writer = SqliteWriter.for_engine(sqlite_file[0])
+    assert writer is not None
+    try:
+        assert await writer.transaction(_thread_name) == threading.current_thread().name
+    finally:
+        await writer.close()
+
+
+async def test_while_another_process_holds_the_write_lock_the_loop_goes_on_and_the_write_waits_for_it(
+        sqlite_file: tuple[AsyncEngine, Path]) -> None:
+    engine, path = sqlite_file
+    writer = SqliteWriter.for_engine(engine)
+    assert writer is not None
+    holder = sqlite3.connect(path, isolation_level=None)  # as the CLI would, from a process of its own
+    holder.execute("BEGIN IMMEDIATE")
+    names: list[str] = []
+
+    def insert(connection: Connection) -> None:
+        names.append(threading.current_thread().name)
+        _insert_rows(connection, 0)
+
+    try:
+        write = asyncio.ensure_future(writer.transaction(insert))
+        ticks = 0
+        while ticks < 20:  # the loop is not held while the write waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not write.done()
+        holder.execute("ROLLBACK")
+        await asyncio.wait_for(write, 10)
+        assert names == [threading.current_thread().name, "journal-writer"]  # gave up on the loop, then waited
+        count = holder.execute("SELECT count(*) FROM journal").fetchone()[0]
+        assert count == 100  # the attempt that gave up wrote nothing
+    finally:
+        holder.close()
+        await writer.close()
