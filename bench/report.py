@@ -329,7 +329,6 @@ def targets(run: Run) -> list[str]:
         ours, theirs = run.figures.get(row, {}).get("gateway"), run.figures.get(row, {}).get(column)
         if ours and theirs:
             ratio = ours / theirs
-            label = next(label for key, label, _, _ in ROWS if key == row)
             verdict = "met" if ratio >= bound else "not met"
             ceiling = run.figures.get(row, {}).get("raw_bridge")
             if ratio < bound and ceiling:
@@ -338,14 +337,79 @@ def targets(run: Run) -> list[str]:
                 lean = run.figures.get(row, {}).get("biboumi_no_history")
                 if column != "biboumi_no_history" and lean:
                     verdict += f"; biboumi without history, on the same routing, reached {lean:,.0f}"
-            lines.append(f"- {label}: {ratio:.2f}x {TITLES[column]} (target at least {bound:g}x): {verdict}")
+            lines.append(f"- {_row_label(row)}: {ratio:.2f}x {TITLES[column]} (target at least {bound:g}x): {verdict}")
     for row, bound in MEMORY_TARGETS:
         ours = run.figures.get(row, {}).get("gateway")
         if ours is not None:
-            label = next(label for key, label, _, _ in ROWS if key == row)
-            lines.append(f"- {label}: {ours:.1f} KiB (target at most {bound:g} KiB): "
+            lines.append(f"- {_row_label(row)}: {ours:.1f} KiB (target at most {bound:g} KiB): "
                          f"{'met' if ours <= bound else 'not met'}")
+    lines += goals(run)
     return lines if len(lines) > 2 else []
+
+
+# The performance goals, checked against this run's figures (see "What limits each figure" for why one is not met).
+CEILING_SHARE = 0.8  # every IRC row's throughput, of the server ceiling's in the same run
+LATENCY_SLACK = {"p50": 5.0, "p99": 20.0}  # ms over biboumi without history, on every IRC row
+SMS_GOALS = [("sms_xmpp.rate", 1000.0), ("xmpp_sms.rate", 500.0), ("sms_status.rate", 2000.0)]  # msgs/s at least
+STARTUP_GOAL = 1.0  # s at most
+SMS_IDLE_GOAL = 16.0  # KiB at most
+
+
+def goals(run: Run) -> list[str]:
+    """The performance goals; for each one not met, the figures of this run that say what held it."""
+    def value(row: str, column: str = "gateway") -> float | None:
+        found = run.figures.get(row, {}).get(column)
+        return None if found is None or math.isnan(found) else found
+
+    def cpu(row: str) -> str:
+        prefix = row.removesuffix(".rate")
+        shares = [(name, value(f"{prefix}.cpu.{name}")) for name in ("target", "Prosody", MACHINE)]
+        shown = [f"{'the gateway' if name == 'target' else name} {share:.0f}%" for name, share in shares
+                 if share is not None]
+        return f"CPU in % of one core: {', '.join(shown)} (of {100 * (os.cpu_count() or 1)}%)" if shown else ""
+
+    lines: list[str] = []
+    for key, label, unit, _ in ROWS:
+        path = key.removesuffix(".rate")
+        if unit != "msgs/s" or not key.startswith(("xmpp_irc.", "irc_xmpp.")):
+            continue
+        ours, ceiling, echo = value(key), value(key, "raw_bridge"), value(key, "echo")
+        if ours is not None and ceiling:
+            share = ours / ceiling
+            verdict = "met" if share >= CEILING_SHARE else "not met: " + "; ".join(filter(None, [
+                f"a bare slixmpp component reached {echo / ceiling:.2f}x of it" if echo else "", cpu(key)]))
+            lines.append(f"- {label}: {share:.2f}x the server ceiling (goal at least {CEILING_SHARE:g}x): {verdict}")
+        for stat, slack in LATENCY_SLACK.items():
+            ours, lean = value(f"{path}.{stat}"), value(f"{path}.{stat}", "biboumi_no_history")
+            if ours is None or lean is None:
+                continue
+            verdict = "met" if ours <= lean + slack else "not met"
+            if ours > lean + slack:
+                floor = [f"{TITLES[c]} {v:.1f} ms" for c in ("raw_bridge", "echo")
+                         if (v := value(f"{path}.{stat}", c)) is not None]
+                verdict += f" (same row: {', '.join(floor)})" if floor else ""
+            lines.append(f"- {label}, {stat} at half rate: {ours:.1f} ms, biboumi without history {lean:.1f} ms "
+                         f"(goal at most {slack:g} ms over it): {verdict}")
+    for key, bound in SMS_GOALS:
+        ours = value(key)
+        if ours is not None:
+            verdict = "met" if ours >= bound else f"not met: {cpu(key)}"
+            ceiling = run.loadgen.get("signed webhooks to a bare server")
+            if key != "xmpp_sms.rate" and ceiling:  # both are signed webhooks
+                verdict += f"; the load generator's own ceiling {ceiling:,.0f}/s"
+            lines.append(f"- {_row_label(key)}: {ours:,.0f} msgs/s (goal at least {bound:,.0f}): {verdict}")
+    startup, idle = value("startup"), value("mem.sms_idle")
+    if startup is not None:
+        lines.append(f"- {_row_label('startup')}: {startup:.2f} s (goal at most {STARTUP_GOAL:g} s): "
+                     f"{'met' if startup <= STARTUP_GOAL else 'not met'}")
+    if idle is not None:
+        lines.append(f"- {_row_label('mem.sms_idle')}: {idle:.1f} KiB (goal at most {SMS_IDLE_GOAL:g} KiB): "
+                     f"{'met' if idle <= SMS_IDLE_GOAL else 'not met'}")
+    return lines
+
+
+def _row_label(row: str) -> str:
+    return next(label for key, label, _, _ in ROWS if key == row).strip()
 
 
 def _profiled(key: str) -> str:

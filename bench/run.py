@@ -291,7 +291,7 @@ class Bench:
             if "gateway" in self.parts:
                 await self.rooms(column, gateway_room("{channel}"), irc=True, target=process)
             if "sms" in self.parts:
-                await self.sms(column)
+                await self.sms(column, process)
             p99, longest = bucket_bounds(lag_before, await self.loop_lag(), 0.99)
             self.figures.setdefault("loop_lag.p99", {})[column] = p99 * 1000
             self.figures.setdefault("loop_lag.max", {})[column] = longest * 1000
@@ -306,22 +306,23 @@ class Bench:
         """The gateway's event-loop lag histogram (its own probe, every 100 ms)."""
         return await asyncio.to_thread(histogram_buckets, self.stack.metrics_url, LOOP_LAG)
 
-    async def sms(self, column: str = "gateway") -> None:
+    async def sms(self, column: str, target: Process) -> None:
         assert self.stack.sandbox is not None
         poster = WebhookPoster(self.stack.sandbox, self.stack.webhook_url)
         try:
             pairs = min(SENDERS, self.sizes.sms_idle_users + 1)  # users with a number bound (bind_numbers)
             results = await sms_paths(self.clients[:pairs], self.stack.sandbox, poster, SMS_DOMAIN,
                                       [user_number(i) for i in range(pairs)], [contact_number(i) for i in range(pairs)],
-                                      self.timing)
+                                      self.timing, self.probe(target))
         finally:
             await poster.close()
         self.notes.append(f"{column}: SMS paths spread over {pairs} users and numbers; status callbacks for "
                           f"{self.stack.sandbox.last_held:,} messages ({2 * self.stack.sandbox.last_held:,} distinct)")
         for path, result in results.items():
             put(self.figures, column, path, result)
-            say(f"  {path}: {result.throughput.rate:,.0f} msgs/s; p50 {result.latency.p50_ms:.1f} ms "
-                f"p99 {result.latency.p99_ms:.1f} ms")
+            cpu = ", ".join(f"{name} {share:.0%}" for name, share in result.cpu.items())
+            say(f"  {path}: {result.throughput.rate:,.0f} msgs/s (CPU of one core: {cpu}); p50 "
+                f"{result.latency.p50_ms:.1f} ms p99 {result.latency.p99_ms:.1f} ms")
         if poster.failures:
             self.notes.append(f"{poster.failures} webhook POST(s) were not answered 200")
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import aiohttp
 
 from bench.measure import Tracker
-from bench.paths import PathResult, Route, Timing, measure
+from bench.paths import CpuProbe, PathResult, Route, Timing, measure
 from bench.xmpp_load import RawXmppClient, message_xml
 from gateway.transports.sms.sandbox import SmsSandbox
 from gateway.transports.sms.sandbox.server import API_VERSION, SandboxMessage
@@ -104,8 +104,10 @@ def status_params(message: SandboxMessage, status: str) -> dict[str, str]:
 
 
 async def sms_paths(clients: list[RawXmppClient], sandbox: BenchSandbox, poster: WebhookPoster, sms_domain: str,
-                    user_numbers: list[str], contacts: list[str], timing: Timing) -> dict[str, PathResult]:
-    """`clients[i]` has `user_numbers[i]` and texts `contacts[i]`; message `seq` goes through pair seq % len."""
+                    user_numbers: list[str], contacts: list[str], timing: Timing,
+                    probe: CpuProbe | None = None) -> dict[str, PathResult]:
+    """`clients[i]` has `user_numbers[i]` and texts `contacts[i]`; message `seq` goes through pair seq % len. The
+    load generator's share of the CPU includes the sandbox's (it runs in its process)."""
     route = Route()
     results: dict[str, PathResult] = {}
     pairs = len(clients)
@@ -125,7 +127,7 @@ async def sms_paths(clients: list[RawXmppClient], sandbox: BenchSandbox, poster:
         await asyncio.gather(*(client.drain() for client in clients))
 
     try:
-        results["xmpp_sms"] = await measure(route, 1, to_sms, drain_all, timing)
+        results["xmpp_sms"] = await measure(route, 1, to_sms, drain_all, timing, probe)
     finally:
         sandbox.on_created = None
         sandbox.held = None
@@ -139,7 +141,7 @@ async def sms_paths(clients: list[RawXmppClient], sandbox: BenchSandbox, poster:
                            lambda: tracker.got_text(tracker.body(seq)))
 
     if held:
-        results["sms_status"] = await measure(route, 1, statuses, lambda: None, timing)
+        results["sms_status"] = await measure(route, 1, statuses, lambda: None, timing, probe)
         sandbox.last_held = len(held)
 
     for client in clients:
@@ -148,7 +150,7 @@ async def sms_paths(clients: list[RawXmppClient], sandbox: BenchSandbox, poster:
     def from_sms(tracker: Tracker, seq: int) -> None:
         poster.post(contacts[seq % pairs], user_numbers[seq % pairs], tracker.body(seq))
 
-    results["sms_xmpp"] = await measure(route, 1, from_sms, lambda: None, timing)
+    results["sms_xmpp"] = await measure(route, 1, from_sms, lambda: None, timing, probe)
     for client in clients:
         client.on_stanza = None
     return results

@@ -49,3 +49,29 @@ def test_markdown_checks_each_target_that_was_measured() -> None:
     assert "- XMPP->IRC, 1 user: 0.50x biboumi hist. off (target at least 0.5x): met" in text
     assert "- RSS per IRC user, groups of 10, 2 chans: 20.0 KiB (target at most 32 KiB): met" in text
     assert "IRC->XMPP, 1 user:" not in text  # not measured in this run
+
+
+def test_markdown_checks_each_performance_goal_with_what_held_one_not_met() -> None:
+    run = sample_run()
+    run.figures["xmpp_irc.1.cpu.machine"] = {"gateway": 180.0}
+    run.figures["xmpp_irc.1.p50"]["biboumi_no_history"] = 2.0
+    run.figures["xmpp_irc.1.p99"] = {"gateway": 20.0, "biboumi_no_history": 10.0}
+    run.figures.update({"sms_xmpp.rate": {"gateway": 1200.0}, "sms_status.rate": {"gateway": 1500.0},
+                        "sms_status.cpu.target": {"gateway": 99.0}, "startup": {"gateway": 0.8},
+                        "mem.sms_idle": {"gateway": 30.0}})
+    run.loadgen["signed webhooks to a bare server"] = 2500.0
+    text = markdown(run)
+    assert ("- XMPP->IRC, 1 user: 0.20x the server ceiling (goal at least 0.8x): not met: a bare slixmpp component "
+            "reached 0.40x of it; CPU in % of one core: the gateway 97%, Prosody 61%, machine 180%") in text
+    assert ("- XMPP->IRC, 1 user, p50 at half rate: 3.0 ms, biboumi without history 2.0 ms (goal at most 5 ms over "
+            "it): met") in text
+    assert ("- XMPP->IRC, 1 user, p99 at half rate: 20.0 ms, biboumi without history 10.0 ms (goal at most 20 ms "
+            "over it): met") in text
+    assert ("- SMS webhook->XMPP: 1,200 msgs/s (goal at least 1,000): met; the load generator's own ceiling "
+            "2,500/s") in text
+    assert ("- SMS status callbacks: 1,500 msgs/s (goal at least 2,000): not met: CPU in % of one core: the "
+            "gateway 99%") in text
+    assert "; the load generator's own ceiling 2,500/s" in text.split("SMS status callbacks:")[1].splitlines()[0]
+    assert "- start-up until connected: 0.80 s (goal at most 1 s): met" in text
+    assert "- RSS per idle SMS user: 30.0 KiB (goal at most 16 KiB): not met" in text
+    assert "XMPP->SMS (sandbox API):" not in text  # not measured in this run
