@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -22,11 +21,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from bench.crash import journaled
 from bench.irc_load import RawIrcLoad
-from bench.memory import settled_rss
+from bench.memory import read_reports, settled_rss
 from bench.paths import join_room, leave_room
 from bench.stack import DOMAIN, IRC_DOMAIN, NETWORK, PASSWORD, GatewaySettings, Stack, rss_kib
 from bench.xmpp_load import RawXmppClient
@@ -54,10 +53,6 @@ class FloodMemory:
 
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def read_reports(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 async def flood_memory(stack: Stack, settings: GatewaySettings, column: str, client: RawXmppClient,

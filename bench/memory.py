@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 from bench.paths import join_room
 from bench.stack import rss_kib
@@ -20,6 +25,23 @@ async def settled_rss(pid: int, pause: float = 0.5, tries: int = 20) -> int:
             return current
         previous = current
     return previous
+
+
+def read_reports(path: Path) -> list[dict[str, Any]]:
+    """The reports bench/probe.py wrote, oldest first."""
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def probe_report(pid: int, path: Path, wait: float = 60.0) -> dict[str, Any]:
+    """Ask the gateway under bench/probe.py for a report (SIGUSR1) and return it once written."""
+    written = len(read_reports(path))
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(int(wait * 10)):
+        await asyncio.sleep(0.1)
+        reports = read_reports(path)
+        if len(reports) > written:
+            return reports[written]
+    raise RuntimeError(f"the probe wrote no report to {path}")
 
 
 Plan = list[tuple[list[RawXmppClient], str]]

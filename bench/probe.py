@@ -125,6 +125,9 @@ def queues(gateway: Gateway) -> dict[str, Any]:
     return found
 
 
+_SNAPSHOTS: list[tracemalloc.Snapshot] = []  # the last report's, with tracemalloc on
+
+
 def report(gateway: Gateway, path: Path, label: str) -> None:
     entry: dict[str, Any] = {"label": label, "time": time.time(), "rss_kib": rss_kib(), "malloc_kib": malloc_kib(),
                              "pymalloc_kib": pymalloc_kib(),
@@ -134,6 +137,10 @@ def report(gateway: Gateway, path: Path, label: str) -> None:
         entry["traced_kib"] = tracemalloc.get_traced_memory()[0] // 1024
         entry["top"] = [f"{stat.size // 1024} KiB {stat.count} blocks {stat.traceback}"
                         for stat in snapshot.statistics("lineno")[:15]]
+        if _SNAPSHOTS:  # what grew since the last report, by the line that allocated it
+            entry["grown"] = [{"bytes": stat.size_diff, "blocks": stat.count_diff, "where": str(stat.traceback)}
+                              for stat in snapshot.compare_to(_SNAPSHOTS[-1], "lineno")[:15]]
+        _SNAPSHOTS[:] = [snapshot]
     with path.open("a") as out:
         out.write(json.dumps(entry) + "\n")
 

@@ -41,6 +41,8 @@ for _path, _label in (("xmpp_sms", "XMPP->SMS (sandbox API)"), ("sms_xmpp", "SMS
 ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", False),
          ("mem.irc_shared", "RSS per IRC user, all in the same 2 chans", "KiB", False),
          ("mem.sms_idle", "RSS per idle SMS user", "KiB", False),
+         ("mem.sms_idle.python", "  Python objects per user (traced run)", "KiB", False),
+         ("mem.sms_idle.heap", "  glibc heap in use per user (traced run)", "KiB", False),
          ("startup", "start-up until connected", "s", False),
          ("loop_lag.p99", "event-loop lag, p99 (at most)", "ms", False),
          ("loop_lag.max", "event-loop lag, longest (at most)", "ms", False)]
@@ -259,16 +261,16 @@ LIMITS = f"""\
   transaction and one statement per kind (group commit, at most 128 writes a transaction), so the database work per
   delivered message is constant; delivery marks and outcomes go into the next transaction ahead of other writes (a
   mark alone waits up to 5 ms for company). At most 256 stanzas are on the XMPP stream unconfirmed: what a crash
-  repeats is bounded (the kill -9 rows), and Prosody is pinged after each quarter of that window. On SQLite a whole
-  transaction runs in the journal's writer thread (one hand-over per commit), whose Python work still holds the GIL
-  while it runs; a batch's rows go in as multi-row INSERTs (one SQLite step each: every step hands the GIL over and
-  back, and a thread taking it back from a busy event loop waits for the loop to fall idle), and WAL checkpoints run
-  in a thread of their own, never inside a commit. With 20 users a line sent to the channel reaches each user's own
-  IRC connection (as on biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the line is parsed
-  once for all of them). Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's algorithm
-  on, and held the lines of a burst after the first until the gateway's delayed ACK. The "machine" line of the CPU
-  table shows when the two cores, not one process, are what is left. Flood control: a burst of 1,000,000 lines, which
-  no run exhausts. The profiles below show where the loop spends its time.
+  repeats is bounded (the kill -9 rows), and Prosody is pinged after each quarter of that window. On SQLite a
+  transaction runs on the event loop itself (SQLite's work shows in the profiles below as `do_execute` and
+  `do_commit`): in a thread, each of its steps handed the GIL over and waited to take it back until the busy loop fell
+  idle, which the latency rows paid. A batch's rows go in as multi-row INSERTs (one SQLite step each), and WAL
+  checkpoints run in a thread of their own, never inside a commit. With 20 users a line sent to the channel reaches
+  each user's own IRC connection (as on biboumi) and becomes 20 journal rows, 20 stanzas and 20 delivery marks (the
+  line is parsed once for all of them). Received IRC lines are acknowledged at once (TCP_QUICKACK): ngircd keeps
+  Nagle's algorithm on, and held the lines of a burst after the first until the gateway's delayed ACK. The "machine"
+  line of the CPU table shows when the two cores, not one process, are what is left. Flood control: a burst of
+  1,000,000 lines, which no run exhausts. The profiles below show where the loop spends its time.
 - **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
   its single-threaded C++ loop and Prosody.
 - **SMS.** Each path is spread over 50 users, each with a number of their own (bench/sms_load.py). A user's texts
@@ -483,7 +485,7 @@ def markdown(run: Run) -> str:
                   "(SQLAlchemy's greenlets included, on PostgreSQL); it waited in the selector for "
                   f"{summary.idle:.0%} of them. "
                   "Other threads "
-                  f"(on SQLite the journal's writer: SQLAlchemy and SQLite) took {summary.threads:.0%} of all samples.",
+                  f"(on SQLite the store's reader and the WAL checkpoints) took {summary.threads:.0%} of all samples.",
                   "",
                   "On-CPU time of the event loop by the package of the innermost frame: "
                   + ", ".join(f"{name} {share:.0%}" for name, share in summary.by_package[:10]) + ".", "",

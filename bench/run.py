@@ -28,7 +28,7 @@ from bench import archive as room_archive
 from bench import biboumi, crash, flood_memory, report, webhook_ceiling
 from bench.irc_load import RawIrcLoad
 from bench.measure import bucket_bounds
-from bench.memory import Plan, group_rooms, per_user_kib, shared_rooms
+from bench.memory import Plan, group_rooms, per_user_kib, probe_report, settled_rss, shared_rooms
 from bench.paths import CpuProbe, PathResult, Route, Timing, join_room, leave_room, measure, room_paths
 from bench.profile import ProfileSummary, record, summarize
 from bench.sms_load import SENDERS, WebhookPoster, sms_paths
@@ -478,38 +478,62 @@ class Bench:
         await join_room(self.clients[:1], room, None, None)
 
     async def sms_memory(self) -> None:
+        """RSS per idle SMS user; then the same users again in a process traced by tracemalloc (bench/probe.py),
+        for what they hold: Python's objects per user, glibc's heap in use per user, and the lines that allocated
+        what grew (tracing slows the process and adds its own memory, so the RSS row comes from the first one)."""
         assert self.stack.sandbox is not None
         users = self.clients[1:self.sizes.sms_idle_users + 1]
+        say(f"memory: {len(users)} idle SMS users")
         process, _ = await self.stack.start_gateway(self.gateway_settings(), name="gateway-mem-sms")
-        sandbox = self.stack.sandbox
         try:
-            say(f"memory: {len(users)} idle SMS users")
-
-            async def exchange(batch: list[tuple[int, RawXmppClient]]) -> None:
-                """Each user texts one contact and gets one text back, then stays online and idle. The webhooks'
-                connections are closed after (the gateway's server would close them once idle): they are the
-                load generator's, not a user's."""
-                poster = WebhookPoster(sandbox, self.stack.webhook_url)
-                got = [c.expect(lambda e: e.tag.endswith("}message") and (e.get("from") or "").startswith("+"))
-                       for _, c in batch]
-                try:
-                    for index, client in batch:
-                        client.send(message_xml(f"{contact_number(index)}@{SMS_DOMAIN}", "hello"))
-                        poster.post(contact_number(index), user_number(index), "hi back")
-                    await asyncio.wait_for(asyncio.gather(*got), 60)
-                    await asyncio.wait_for(sandbox.idle(), 60)  # every text sent and its status callbacks answered
-                finally:
-                    await poster.close()
-
-            from bench.memory import settled_rss
-
-            await exchange([(0, self.clients[0])])
+            await self.sms_exchange([(0, self.clients[0])])
             before = await settled_rss(process.pid)
-            await exchange(list(enumerate(users, start=1)))
+            await self.sms_exchange(list(enumerate(users, start=1)))
             after = await settled_rss(process.pid, pause=1.0)
             self.figures.setdefault("mem.sms_idle", {})["gateway"] = (after - before) / len(users)
         finally:
             self.stack.stop(process)
+
+        settings = self.gateway_settings()
+        settings.probe_report = self.stack.workdir / "probe-sms-idle.jsonl"
+        settings.env["PYTHONTRACEMALLOC"] = "1"
+        process, _ = await self.stack.start_gateway(settings, name="gateway-mem-sms-traced")
+        try:
+            await self.sms_exchange([(0, self.clients[0])])
+            await asyncio.sleep(1.0)
+            first = await probe_report(process.pid, settings.probe_report)
+            await self.sms_exchange(list(enumerate(users, start=1)))
+            await asyncio.sleep(1.0)
+            second = await probe_report(process.pid, settings.probe_report)
+        finally:
+            self.stack.stop(process)
+        count = len(users)
+        python = (second["traced_kib"] - first["traced_kib"]) / count
+        heap = (second["malloc_kib"].get("in_use", 0) - first["malloc_kib"].get("in_use", 0)) / count
+        self.figures.setdefault("mem.sms_idle.python", {})["gateway"] = python
+        self.figures.setdefault("mem.sms_idle.heap", {})["gateway"] = heap
+        grown = ", ".join(f"{item['where']} {item['bytes'] / count:,.0f} B" for item in second.get("grown", [])[:8])
+        self.notes.append(f"an idle SMS user, traced: {python:.1f} KiB of Python objects and {heap:.1f} KiB of "
+                          f"glibc's heap in use each; per user, what grew most, by the line that allocated it: "
+                          f"{grown}")
+
+    async def sms_exchange(self, batch: list[tuple[int, RawXmppClient]]) -> None:
+        """Each user texts one contact and gets one text back, then stays online and idle. The webhooks'
+        connections are closed after (the gateway's server would close them once idle): they are the load
+        generator's, not a user's."""
+        sandbox = self.stack.sandbox
+        assert sandbox is not None
+        poster = WebhookPoster(sandbox, self.stack.webhook_url)
+        got = [c.expect(lambda e: e.tag.endswith("}message") and (e.get("from") or "").startswith("+"))
+               for _, c in batch]
+        try:
+            for index, client in batch:
+                client.send(message_xml(f"{contact_number(index)}@{SMS_DOMAIN}", "hello"))
+                poster.post(contact_number(index), user_number(index), "hi back")
+            await asyncio.wait_for(asyncio.gather(*got), 60)
+            await asyncio.wait_for(sandbox.idle(), 60)  # every text sent and its status callbacks answered
+        finally:
+            await poster.close()
 
     async def run(self) -> None:
         await self.setup()

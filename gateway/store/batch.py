@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = TypeVar("P")
-# Writes are synchronous functions of a connection: they run in the writer's thread (SQLite) or, through
-# `AsyncConnection.run_sync`, on the event loop (PostgreSQL's driver is asynchronous).
+# Writes are synchronous functions of a connection: on SQLite they run on the event loop (in a thread while another
+# process holds the write lock, see SqliteWriter), on PostgreSQL through `AsyncConnection.run_sync`.
 Operation = Callable[[Connection], T]
 
 
@@ -128,7 +128,11 @@ class BatchWriter:
             while self._queue:
                 batch = self._take()
                 await self._commit(batch)
-            batch = []
+                batch = []
+                # On SQLite the commit ran on the loop and let nothing else run: its callers act (send what they
+                # journaled, queue their bookkeeping) before the next batch, or a backlog would all be journaled
+                # before any of it is sent, and all of it sent before its bookkeeping (what a crash repeats).
+                await asyncio.sleep(0)
         finally:
             # Normally nothing is left; if this task was cancelled, fail the callers instead of leaving
             # them waiting forever (their writes may or may not have committed).

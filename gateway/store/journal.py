@@ -363,10 +363,11 @@ def _sqlite_inserter(dialect: Dialect, statement: Any, columns: tuple[str, ...],
     """The rows of a batch on SQLite (the journal's hottest write: a room line is a row per member) as multi-row
     INSERTs, each one step of SQLite whatever its rows.
 
-    The sqlite3 module lets go of the GIL around every step, and the writer's thread must then take it back from an
-    event loop that lets go and takes it again around each of its own socket calls: the waiter is woken each time,
-    finds it taken again, and never asks for a switch, so it gets its turn when the loop sleeps or by chance. An
-    executemany (a step per row) and rows read back (a step per row) cost the writer that wait per row; this once.
+    The sqlite3 module lets go of the GIL around every step and must take it back behind any other thread that wants
+    it. In the writer's thread (see SqliteWriter) that is the busy event loop, which lets go and takes it again
+    around each of its own socket calls: the waiter is woken each time, finds it taken again, and never asks for a
+    switch, so it gets its turn when the loop sleeps or by chance. An executemany (a step per row) and rows read back
+    (a step per row) pay that per row; this once.
 
     The statement is compiled once (SQLAlchemy's multi-row path processes every parameter generically, and
     compiles anew for each batch size), each value through the bind processor SQLAlchemy would use, so the stored
