@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = TypeVar("P")
-# Writes are synchronous functions of a connection: on SQLite they run on the event loop (in a thread while another
-# process holds the write lock, see SqliteWriter), on PostgreSQL through `AsyncConnection.run_sync`.
+# Writes are synchronous functions of a connection: on SQLite they run on the event loop or in the writer's thread
+# (see SqliteWriter), on PostgreSQL through `AsyncConnection.run_sync`.
 Operation = Callable[[Connection], T]
 
 
@@ -64,6 +64,8 @@ class BatchWriter:
     # down until both commit, and a crash sends that line again. 128 writes (about 30 ms at full load on SQLite)
     # still share a commit among many messages.
     MAX_BATCH = 128
+    # At most this many writes make a small transaction, which runs on the event loop (see SqliteWriter).
+    SMALL = 16
 
     def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
         self._engine = engine
@@ -129,18 +131,27 @@ class BatchWriter:
                 batch = self._take()
                 await self._commit(batch)
                 batch = []
-                # On SQLite the commit ran on the loop and let nothing else run: its callers act (send what they
+                # A small commit on SQLite ran on the loop and let nothing else run: its callers act (send what they
                 # journaled, queue their bookkeeping) before the next batch, or a backlog would all be journaled
                 # before any of it is sent, and all of it sent before its bookkeeping (what a crash repeats).
                 await asyncio.sleep(0)
+                if self._only_lazy():  # what they queued waits for company, as if the writer had been idle
+                    self._lazy_start = asyncio.get_running_loop().call_later(self.LAZY_DELAY, self._start)
+                    return
         finally:
-            # Normally nothing is left; if this task was cancelled, fail the callers instead of leaving
-            # them waiting forever (their writes may or may not have committed).
+            # Normally nothing is left but bookkeeping waiting for company; if this task was cancelled, fail the
+            # callers instead of leaving them waiting forever (their writes may or may not have committed).
             self._task = None
-            left, self._queue = batch + self._queue, []
-            for _, _, future in left:
-                if not future.done():
-                    future.set_exception(RuntimeError("the journal writer stopped before this write committed"))
+            if self._lazy_start is None:
+                left, self._queue = batch + self._queue, []
+                for _, _, future in left:
+                    if not future.done():
+                        future.set_exception(RuntimeError("the journal writer stopped before this write committed"))
+
+    def _only_lazy(self) -> bool:
+        """Only writes that wait for company are queued (none at all, or the writer is closing: False)."""
+        return (bool(self._queue) and not self._closed
+                and all(isinstance(operation, Bulk) and operation.lazy for operation, _, _ in self._queue))
 
     def _take(self) -> list[_Item]:
         """The next transaction's writes: everything queued, or past `max_batch` the bookkeeping first (see
@@ -191,7 +202,7 @@ class BatchWriter:
 
     async def _transaction(self, batch: list[_Item]) -> list[Any]:
         if self._sqlite is not None:
-            return await self._sqlite.transaction(functools.partial(_execute, batch=batch))
+            return await self._sqlite.transaction(functools.partial(_execute, batch=batch), len(batch) <= self.SMALL)
         async with self._engine.begin() as connection:
             return await connection.run_sync(_execute, batch)
 

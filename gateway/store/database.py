@@ -93,8 +93,8 @@ def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
     url = engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    # The writer's on the event loop, its thread's, and one for checkpoints (gateway.store.sqlite_writer).
-    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=3,
+    # The writer's, and one for checkpoints (gateway.store.sqlite_writer).
+    sync = create_sync_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30}, pool_size=2,
                               max_overflow=0)
     event.listen(sync, "connect", _tune_sqlite)
     event.listen(sync, "connect", _no_automatic_checkpoint)

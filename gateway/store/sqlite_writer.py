@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,14 +26,17 @@ class SqliteWriter:
     """Runs each transaction on one connection kept open (a pool checkout and reset per commit cost more than a
     small transaction), and leaves WAL checkpoints to a thread.
 
-    A transaction runs on the event loop itself. With WAL and synchronous=NORMAL a commit appends to the WAL and
-    syncs nothing, so it is CPU work only, which the loop would otherwise wait for anyway: in a thread, the sqlite3
-    module lets go of the GIL around every step, and the thread takes it back only when the busy loop sleeps, so
-    each step of a transaction waited for the loop to fall idle. `make bench` (medians of 3 rounds, same run): p50
-    latency at half rate 0.53 to 0.88 of the thread's on every IRC row, at the same throughput.
-    The loop never waits for the write lock: its connection gives up at once (busy_timeout 0) when another process
-    holds it (the CLI, a backup), and that transaction runs in the writer's thread instead, which waits for the lock
-    as long as the engine's timeout. A transaction that gave up was rolled back, so running it again is safe.
+    With WAL and synchronous=NORMAL a commit appends to the WAL and syncs nothing: a transaction is CPU work only.
+    - A small one (a few writes: traffic is light) runs on the event loop itself. In a thread, the sqlite3 module
+      lets go of the GIL around each step, and the thread takes it back only when the busy loop sleeps: each step
+      waited for the loop to fall idle, and a message for its commit.
+    - A large one (writes queued while the last one committed: under load) runs in the writer's thread, where
+      SQLite's own work runs beside the loop's. All on the loop, the IRC rows of `make bench` lost about a tenth of
+      their throughput.
+    Both use the same connection, so neither finds its page cache stale after the other wrote; a lock keeps them
+    apart (the caller waits for each transaction, but one whose caller was cancelled may still run in the thread). On the loop it never waits for the write lock: when another process holds
+    it (the CLI, a backup) the transaction gives up at once, rolled back, and runs again in the thread, which waits
+    for the lock.
 
     SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that commit then copies the
     WAL into the database and syncs it, a stall of several times a commit on the writer's path every thousand
@@ -41,13 +45,16 @@ class SqliteWriter:
     """
 
     CHECKPOINT_INTERVAL = 1.0
+    LOCK_WAIT_MS = 30_000  # in the writer's thread, as the engine's other connections
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writer = Worker("journal-writer")  # started only when the lock is held elsewhere
+        self._writer = Worker("journal-writer")
         self._checkpoints = Worker("journal-checkpoint")
-        self._on_loop: Connection | None = None
-        self._connection: Connection | None = None  # the writer thread's
+        self._connection: Connection | None = None
+        # Held while a transaction uses the connection: one whose caller was cancelled may still run in the thread.
+        self._in_use = threading.Lock()
+        self._waits_for_lock = True  # the connection's busy_timeout: LOCK_WAIT_MS, or 0
         self._written = False
         self._checkpointer: asyncio.Task[None] | None = None
         self._closed = False
@@ -58,17 +65,17 @@ class SqliteWriter:
         sync = sqlite_file_engine(engine)
         return cls(sync) if sync is not None else None
 
-    async def transaction(self, work: Callable[[Connection], T]) -> T:
-        try:
-            result = self._transaction_on_loop(work)
-        except OperationalError as error:
-            if not _locked(error):
-                raise
-            result = await self._writer.call(functools.partial(self._transaction, work))
-        self._written = True
-        if self._checkpointer is None:
-            self._checkpointer = asyncio.create_task(self._checkpoint_while_written(), name="journal-checkpoint")
-        return result
+    async def transaction(self, work: Callable[[Connection], T], small: bool = True) -> T:
+        """Run `work` in one transaction: on the loop if `small` and the write lock is free, else in the thread."""
+        if small and self._in_use.acquire(blocking=False):
+            try:
+                return self._wrote(self._transaction(work, wait_for_lock=False))
+            except OperationalError as error:
+                if not _locked(error):
+                    raise
+            finally:
+                self._in_use.release()
+        return self._wrote(await self._writer.call(functools.partial(self._in_thread, work)))
 
     async def close(self) -> None:
         if self._closed:
@@ -77,34 +84,38 @@ class SqliteWriter:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
-        if self._on_loop is not None:
-            self._on_loop.close()
-        if self._connection is not None:  # the lock was held elsewhere once: the thread has a connection
-            await self._writer.call(self._close_connection)
+        await self._writer.call(self._close_connection)  # after what the thread still runs
         await self._checkpoints.call(self.engine.dispose)
         self._writer.stop()
         self._checkpoints.stop()
 
-    def _transaction_on_loop(self, work: Callable[[Connection], T]) -> T:
-        if self._on_loop is None:
-            connection = self.engine.connect()
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            driver.execute("PRAGMA busy_timeout=0")  # no transaction of SQLAlchemy's around it
-            self._on_loop = connection
-        with self._on_loop.begin():
-            return work(self._on_loop)
+    def _in_thread(self, work: Callable[[Connection], T]) -> T:
+        with self._in_use:
+            return self._transaction(work, wait_for_lock=True)
 
-    def _transaction(self, work: Callable[[Connection], T]) -> T:
+    def _close_connection(self) -> None:
+        with self._in_use:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _transaction(self, work: Callable[[Connection], T], wait_for_lock: bool) -> T:
         if self._connection is None:
             self._connection = self.engine.connect()
+        if wait_for_lock != self._waits_for_lock:
+            driver = self._connection.connection.driver_connection
+            assert driver is not None
+            # On the driver's connection: no transaction of SQLAlchemy's around it.
+            driver.execute(f"PRAGMA busy_timeout={self.LOCK_WAIT_MS if wait_for_lock else 0}")
+            self._waits_for_lock = wait_for_lock
         with self._connection.begin():
             return work(self._connection)
 
-    def _close_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    def _wrote(self, result: T) -> T:
+        self._written = True
+        if self._checkpointer is None:
+            self._checkpointer = asyncio.create_task(self._checkpoint_while_written(), name="journal-checkpoint")
+        return result
 
     async def _checkpoint_while_written(self) -> None:
         try:

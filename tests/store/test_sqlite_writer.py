@@ -66,17 +66,25 @@ async def test_no_thread_for_an_in_memory_database() -> None:
         await engine.dispose()
 
 
+def _count(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT count(*) FROM journal")).scalar_one())
+
+
 def _thread_name(connection: Connection) -> str:
     connection.execute(text("SELECT 1"))
     return threading.current_thread().name
 
 
-async def test_a_transaction_runs_on_the_event_loop_while_nobody_else_holds_the_lock(
+async def test_a_small_transaction_runs_on_the_event_loop_and_a_large_one_in_the_writers_thread(
         sqlite_file: tuple[AsyncEngine, Path]) -> None:
     writer = SqliteWriter.for_engine(sqlite_file[0])
     assert writer is not None
     try:
-        assert await writer.transaction(_thread_name) == threading.current_thread().name
+        assert await writer.transaction(_thread_name, small=True) == threading.current_thread().name
+        assert await writer.transaction(_thread_name, small=False) == "journal-writer"
+        await writer.transaction(lambda connection: _insert_rows(connection, 0), small=False)
+        await writer.transaction(lambda connection: _insert_rows(connection, 100), small=True)
+        assert await writer.transaction(_count, small=False) == 200  # one connection: each sees the other's writes
     finally:
         await writer.close()
 
