@@ -31,12 +31,12 @@ class SqliteWriter:
       lets go of the GIL around each step, and the thread takes it back only when the busy loop sleeps: each step
       waited for the loop to fall idle, and a message for its commit.
     - A large one (writes queued while the last one committed: under load) runs in the writer's thread, where
-      SQLite's own work runs beside the loop's. All on the loop, the IRC rows of `make bench` lost about a tenth of
-      their throughput.
+      SQLite's own work runs beside the loop's. With every transaction on the loop, one `make bench` comparison
+      (medians of 3 rounds) gave the IRC rows 0.81-1.00x the throughput of all in the thread.
     Both use the same connection, so neither finds its page cache stale after the other wrote; a lock keeps them
-    apart (the caller waits for each transaction, but one whose caller was cancelled may still run in the thread). On the loop it never waits for the write lock: when another process holds
-    it (the CLI, a backup) the transaction gives up at once, rolled back, and runs again in the thread, which waits
-    for the lock.
+    apart (the caller waits for each transaction, but one whose caller was cancelled may still run in the thread).
+    On the loop it never waits for the write lock: when another process holds it (the CLI, a backup) the transaction
+    gives up at once, rolled back, and runs again in the thread, which waits for the lock.
 
     SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that commit then copies the
     WAL into the database and syncs it, a stall of several times a commit on the writer's path every thousand
