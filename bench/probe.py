@@ -126,20 +126,24 @@ def queues(gateway: Gateway) -> dict[str, Any]:
 
 
 _SNAPSHOTS: list[tracemalloc.Snapshot] = []  # the last report's, with tracemalloc on
+_MODULES: set[str] = set()  # the modules loaded at the last report
 
 
 def report(gateway: Gateway, path: Path, label: str) -> None:
     entry: dict[str, Any] = {"label": label, "time": time.time(), "rss_kib": rss_kib(), "malloc_kib": malloc_kib(),
                              "pymalloc_kib": pymalloc_kib(),
                              "queues": queues(gateway), "gc_objects": len(gc.get_objects())}
+    if _MODULES:  # loaded since the last report: one-time costs, not a user's
+        entry["new_modules"] = sorted(set(sys.modules) - _MODULES)
+    _MODULES.update(sys.modules)
     if tracemalloc.is_tracing():
         snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
         entry["traced_kib"] = tracemalloc.get_traced_memory()[0] // 1024
         entry["top"] = [f"{stat.size // 1024} KiB {stat.count} blocks {stat.traceback}"
                         for stat in snapshot.statistics("lineno")[:15]]
-        if _SNAPSHOTS:  # what grew since the last report, by the line that allocated it
-            entry["grown"] = [{"bytes": stat.size_diff, "blocks": stat.count_diff, "where": str(stat.traceback)}
-                              for stat in snapshot.compare_to(_SNAPSHOTS[-1], "lineno")[:15]]
+        if _SNAPSHOTS:  # what grew since the last report, by the file that allocated it
+            entry["grown"] = [{"bytes": stat.size_diff, "blocks": stat.count_diff, "where": stat.traceback[0].filename}
+                              for stat in snapshot.compare_to(_SNAPSHOTS[-1], "filename") if stat.size_diff]
         _SNAPSHOTS[:] = [snapshot]
     with path.open("a") as out:
         out.write(json.dumps(entry) + "\n")

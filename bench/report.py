@@ -42,7 +42,6 @@ ROWS += [("mem.irc_groups", "RSS per IRC user, groups of 10, 2 chans", "KiB", Fa
          ("mem.irc_shared", "RSS per IRC user, all in the same 2 chans", "KiB", False),
          ("mem.sms_idle", "RSS per idle SMS user", "KiB", False),
          ("mem.sms_idle.python", "  Python objects per user (traced run)", "KiB", False),
-         ("mem.sms_idle.heap", "  glibc heap in use per user (traced run)", "KiB", False),
          ("startup", "start-up until connected", "s", False),
          ("loop_lag.p99", "event-loop lag, p99 (at most)", "ms", False),
          ("loop_lag.max", "event-loop lag, longest (at most)", "ms", False)]
@@ -293,8 +292,8 @@ LIMITS = f"""\
   the same for biboumi. A fresh process for each scenario. An idle SMS user has texted one contact and got one text
   back; the load generator's webhook connections are closed before each reading (they are not a user's, and the
   gateway's server closes idle ones). The same users again in a second process under bench/probe.py with tracemalloc
-  on give what an idle SMS user holds: Python's objects per user, glibc's heap in use per user, and (a note) the
-  lines that allocated what grew, per user. What RSS counts beyond these is allocator pages around them.
+  on give what an idle SMS user holds: Python's objects per user, and (a note) by the package of the code that
+  allocated them. What RSS counts beyond these is the allocators' pages around them.
 - **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or
   signed webhooks at 150 a second), the gateway killed once a third to a half of it arrived, then started again on
   the same database (it brings the user back into the room by itself). "Received twice" is what the far side got
@@ -335,7 +334,7 @@ LIMITS = f"""\
     generator's own ceiling, a bare aiohttp server that only checks the signature, in a process of its own: a row
     near it is the generator's limit as much as the gateway's, and a faster generator is the next bound.
   - *Start-up.* The note lists the five starts: the same code varies between them on this machine.
-  - *RSS per idle SMS user.* The traced rows and their note say what an idle user holds.
+  - *RSS per idle SMS user.* The traced row and its note say what an idle user holds.
 """
 
 
