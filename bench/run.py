@@ -479,8 +479,8 @@ class Bench:
 
     async def sms_memory(self) -> None:
         """RSS per idle SMS user; then the same users again in a process traced by tracemalloc (bench/probe.py),
-        for what they hold: Python's objects per user, glibc's heap in use per user, and the lines that allocated
-        what grew (tracing slows the process and adds its own memory, so the RSS row comes from the first one)."""
+        for what they hold: Python's objects per user, by the package of the code that allocated them (tracing slows
+        the process and adds its own memory, so the RSS row comes from the first one)."""
         assert self.stack.sandbox is not None
         users = self.clients[1:self.sizes.sms_idle_users + 1]
         say(f"memory: {len(users)} idle SMS users")
@@ -518,9 +518,10 @@ class Bench:
             by_package[package] = by_package.get(package, 0) + item["bytes"]
         grown = ", ".join(f"{package} {size / count:,.0f} B" for package, size in
                           sorted(by_package.items(), key=lambda kv: -kv[1])[:10])
+        loaded = second.get("new_modules", [])
         self.notes.append(f"an idle SMS user, traced: {python:.1f} KiB of Python objects each, by the package of the "
                           f"code that allocated them: {grown}; modules first loaded meanwhile: "
-                          f"{len(second.get('new_modules', []))} ({', '.join(second.get('new_modules', [])[:5])})")
+                          + (f"{len(loaded)} ({', '.join(loaded[:5])})" if loaded else "none"))
 
     async def sms_exchange(self, batch: list[tuple[int, RawXmppClient]]) -> None:
         """Each user texts one contact and gets one text back, then stays online and idle. The webhooks'
@@ -543,6 +544,9 @@ class Bench:
                 if len(sandbox.messages) >= created:
                     break
                 await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"the sandbox got {len(sandbox.messages) - created + len(batch)} of "
+                                   f"{len(batch)} texts in 60 s")
             await asyncio.wait_for(sandbox.idle(), 60)
         finally:
             await poster.close()
