@@ -674,7 +674,7 @@ async def main_async(args: argparse.Namespace) -> int:
                          database="PostgreSQL" if args.database.startswith("postgres") else "SQLite",
                          sizes=asdict(sizes), loadgen=await report.loadgen_ceiling())
         if "sms" in args.only:
-            run.loadgen["signed webhooks to a bare server"] = await webhook_ceiling.ceiling()
+            run.loadgen[report.WEBHOOK_CEILING] = await webhook_ceiling.ceiling()
         print(report.table(run))
         (workdir / "figures.json").write_text(json.dumps(bench.figures, indent=2))
         if args.write:
