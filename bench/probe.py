@@ -1,10 +1,11 @@
 """`python -m bench.probe REPORT -c CONFIG`: the gateway as `xmpp-gateway run` does it, plus answers about its memory.
 
-SIGUSR1 appends one JSON line to REPORT: the process's RSS, what glibc's malloc holds (in use, free but kept), the
-queues and caches that can grow with traffic (each component's outbox, slixmpp's send queue and the socket's write
-buffer, the router's room inbox, the journal writer's queue, the lru caches of stanza text and addresses), and with
-PYTHONTRACEMALLOC set, the lines that allocated the most of what is still alive. SIGUSR2 first calls malloc_trim(0),
-which hands free heap pages back to the kernel, then reports the same: the difference is what the allocator kept.
+SIGUSR1 appends one JSON line to REPORT: the process's RSS, what glibc's malloc holds (in use, free but kept) and
+SQLite's part of it, the queues and caches that can grow with traffic (each component's outbox, slixmpp's send queue
+and the socket's write buffer, the router's room inbox, the journal writer's queue, the lru caches of stanza text and
+addresses), and with PYTHONTRACEMALLOC set, the lines that allocated the most of what is still alive. SIGUSR2 first
+calls malloc_trim(0), which hands free heap pages back to the kernel, then reports the same: the difference is what
+the allocator kept.
 For the benchmark only: the gateway itself has none of this.
 """
 
@@ -93,6 +94,18 @@ def pymalloc_kib() -> dict[str, int]:
     return found
 
 
+def sqlite_kib() -> int | None:
+    """What SQLite has allocated (page caches, prepared statements), asked of the library the sqlite3 module is
+    linked to; None where that module carries its own copy (no shared library is mapped)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        path = line.split()[-1]
+        if "/libsqlite3" in path:
+            library = ctypes.CDLL(path)  # the handle of the copy already loaded
+            library.sqlite3_memory_used.restype = ctypes.c_int64
+            return int(library.sqlite3_memory_used()) // 1024
+    return None
+
+
 def _caches() -> dict[str, functools._lru_cache_wrapper[Any]]:
     from gateway.transports.irc import settings, wire
     from gateway.xmpp import addressing, stanza_text
@@ -131,7 +144,7 @@ _MODULES: set[str] = set()  # the modules loaded at the last report
 
 def report(gateway: Gateway, path: Path, label: str) -> None:
     entry: dict[str, Any] = {"label": label, "time": time.time(), "rss_kib": rss_kib(), "malloc_kib": malloc_kib(),
-                             "pymalloc_kib": pymalloc_kib(),
+                             "pymalloc_kib": pymalloc_kib(), "sqlite_kib": sqlite_kib(),
                              "queues": queues(gateway), "gc_objects": len(gc.get_objects())}
     if _MODULES:  # loaded since the last report: one-time costs, not a user's
         entry["new_modules"] = sorted(set(sys.modules) - _MODULES)

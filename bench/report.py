@@ -293,9 +293,13 @@ LIMITS = f"""\
 - **Memory.** The gateway's RSS after the users joined, minus its RSS after one warm-up user, divided by the users;
   the same for biboumi. A fresh process for each scenario. An idle SMS user has texted one contact and got one text
   back; the load generator's webhook connections are closed before each reading (they are not a user's, and the
-  gateway's server closes idle ones). The same users again in a second process under bench/probe.py with tracemalloc
-  on give what an idle SMS user holds: Python's objects per user, and (a note) by the package of the code that
-  allocated them. What RSS counts beyond these is the allocators' pages around them.
+  gateway's server closes idle ones). The SMS users come in two waves of as many, all of a wave at once: the row is
+  what each user of the second wave added. The first wave's growth, in a note, also holds the one-time costs of that
+  many exchanges at once (connections to the API and from the webhooks' sender, their buffers, and the allocators'
+  arenas they grew, which stay), as the warm-up user's holds those of one. The same waves again in a second process
+  under bench/probe.py with tracemalloc on give what an idle SMS user of the second wave holds: Python's objects per
+  user, and (a note) by the package of the code that allocated them. What RSS counts beyond these is the
+  allocators' pages around them, and SQLite's page caches, which grow with the database up to their size.
 - **kill -9.** A flood in one direction (2,000 IRC lines into the channel, 2,000 room messages from the XMPP user, or
   signed webhooks at 150 a second), the gateway killed once a third to a half of it arrived, then started again on
   the same database (it brings the user back into the room by itself). "Received twice" is what the far side got
@@ -336,7 +340,8 @@ LIMITS = f"""\
     generator's own ceiling, a bare aiohttp server that only checks the signature, in a process of its own: a row
     near it is the generator's limit as much as the gateway's, and a faster generator is the next bound.
   - *Start-up.* The note lists the five starts: the same code varies between them on this machine.
-  - *RSS per idle SMS user.* The traced row and its note say what an idle user holds.
+  - *RSS per idle SMS user.* The traced row and its note say what an idle user holds: Python's objects, SQLite's
+    allocations (its page caches grow with the database, up to their size); the rest is the allocators' pages.
 """
 
 

@@ -136,7 +136,7 @@ class Bench:
 
     async def setup(self) -> None:
         await self.stack.start_servers()
-        count = max(BIG_ROOM, self.sizes.group_users, self.sizes.shared_users, self.sizes.sms_idle_users + 1)
+        count = max(BIG_ROOM, self.sizes.group_users, self.sizes.shared_users, self.sms_users)
         say(f"registering {count} users with prosodyctl")
         await self.stack.register([f"u{i}" for i in range(count)])
         self.clients = [RawXmppClient(f"u{i}", DOMAIN, PASSWORD) for i in range(count)]
@@ -146,12 +146,17 @@ class Bench:
         await self.observer.connect(self.stack.ngircd.port)
         await self.bind_numbers()
 
+    @property
+    def sms_users(self) -> int:
+        """Users with a number bound: u0, and two waves of idle SMS users (see sms_memory)."""
+        return 2 * self.sizes.sms_idle_users + 1
+
     async def bind_numbers(self, url: str = "", count: int | None = None, migrate: bool = True) -> None:
         """u0 sends and receives the SMS load; u1.. are the idle SMS users. Bound before the gateway starts."""
         store = await Store.open(normalize_database_url(url or self.database_url or self.stack.sqlite_url),
                                  migrate=migrate)
         try:
-            for index in range(self.sizes.sms_idle_users + 1 if count is None else count):
+            for index in range(self.sms_users if count is None else count):
                 with contextlib.suppress(AdminError):  # bound by an earlier run on the same database
                     await sms_admin.bind(store, "sms", self.clients[index].bare, user_number(index), None)
         finally:
@@ -478,38 +483,49 @@ class Bench:
         await join_room(self.clients[:1], room, None, None)
 
     async def sms_memory(self) -> None:
-        """RSS per idle SMS user; then the same users again in a process traced by tracemalloc (bench/probe.py),
-        for what they hold: Python's objects per user, by the package of the code that allocated them (tracing slows
-        the process and adds its own memory, so the RSS row comes from the first one)."""
+        """RSS per idle SMS user: what each of a second wave of users adds. The first wave, as many users at once,
+        holds the one-time costs of that many exchanges at once (connections, buffers, the allocators' arenas for
+        them), as the warm-up user holds those of one; its own figure goes in a note. Then the same two waves in a
+        process traced by tracemalloc (bench/probe.py), for what the second one holds: Python's objects per user,
+        by the package of the code that allocated them (tracing slows the process and adds its own memory, so the
+        RSS row comes from the first one)."""
         assert self.stack.sandbox is not None
-        users = self.clients[1:self.sizes.sms_idle_users + 1]
-        say(f"memory: {len(users)} idle SMS users")
+        count = self.sizes.sms_idle_users
+        first, second = (list(enumerate(self.clients[start:start + count], start=start))
+                         for start in (1, count + 1))
+        say(f"memory: {count} idle SMS users, after a first wave of {count}")
         process, _ = await self.stack.start_gateway(self.gateway_settings(), name="gateway-mem-sms")
         try:
             await self.sms_exchange([(0, self.clients[0])])
-            before = await settled_rss(process.pid)
-            await self.sms_exchange(list(enumerate(users, start=1)))
+            start = await settled_rss(process.pid)
+            await self.sms_exchange(first)
+            before = await settled_rss(process.pid, pause=1.0)
+            await self.sms_exchange(second)
             after = await settled_rss(process.pid, pause=1.0)
-            self.figures.setdefault("mem.sms_idle", {})["gateway"] = (after - before) / len(users)
+            self.figures.setdefault("mem.sms_idle", {})["gateway"] = (after - before) / count
         finally:
             self.stack.stop(process)
+        self.notes.append(f"idle SMS users: the first {count} after one warm-up user added "
+                          f"{(before - start) / count:.1f} KiB of RSS each, the next {count} "
+                          f"{(after - before) / count:.1f} KiB each (the row)")
 
         settings = self.gateway_settings()
         settings.probe_report = self.stack.workdir / "probe-sms-idle.jsonl"
         settings.env["PYTHONTRACEMALLOC"] = "1"
         process, _ = await self.stack.start_gateway(settings, name="gateway-mem-sms-traced")
         try:
-            await self.sms_exchange([(0, self.clients[0])])
+            for wave in ([(0, self.clients[0])], first):
+                await self.sms_exchange(wave)
             await asyncio.sleep(1.0)
             # the first report: what the second one compares with
-            await probe_report(process.pid, settings.probe_report)
-            await self.sms_exchange(list(enumerate(users, start=1)))
+            report_before = await probe_report(process.pid, settings.probe_report)
+            await self.sms_exchange(second)
             await asyncio.sleep(1.0)
-            second = await probe_report(process.pid, settings.probe_report)
+            report_after = await probe_report(process.pid, settings.probe_report)
         finally:
             self.stack.stop(process)
         # From the snapshots' difference: tracemalloc's own total counts the snapshot the probe keeps.
-        count, grown_items = len(users), second.get("grown", [])
+        grown_items = report_after.get("grown", [])
         python = sum(item["bytes"] for item in grown_items) / count / 1024
         self.figures.setdefault("mem.sms_idle.python", {})["gateway"] = python
         by_package: dict[str, int] = {}
@@ -518,10 +534,14 @@ class Bench:
             by_package[package] = by_package.get(package, 0) + item["bytes"]
         grown = ", ".join(f"{package} {size / count:,.0f} B" for package, size in
                           sorted(by_package.items(), key=lambda kv: -kv[1])[:10])
-        loaded = second.get("new_modules", [])
-        self.notes.append(f"an idle SMS user, traced: {python:.1f} KiB of Python objects each, by the package of the "
-                          f"code that allocated them: {grown}; modules first loaded meanwhile: "
-                          + (f"{len(loaded)} ({', '.join(loaded[:5])})" if loaded else "none"))
+        loaded = report_after.get("new_modules", [])
+        sqlite_before, sqlite_after = (report.get("sqlite_kib") for report in (report_before, report_after))
+        self.notes.append(f"an idle SMS user of the second wave, traced: {python:.1f} KiB of Python objects each, by "
+                          f"the package of the code that allocated them: {grown}; modules first loaded meanwhile: "
+                          + (f"{len(loaded)} ({', '.join(loaded[:5])})" if loaded else "none")
+                          + (f"; SQLite's own allocations (page caches, statements) grew "
+                             f"{(sqlite_after - sqlite_before) / count:.1f} KiB per user"
+                             if sqlite_before is not None and sqlite_after is not None else ""))
 
     async def sms_exchange(self, batch: list[tuple[int, RawXmppClient]]) -> None:
         """Each user texts one contact and gets one text back, then stays online and idle. The webhooks'
