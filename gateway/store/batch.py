@@ -64,7 +64,8 @@ class BatchWriter:
     # down until both commit, and a crash sends that line again. 128 writes (about 30 ms at full load on SQLite)
     # still share a commit among many messages.
     MAX_BATCH = 128
-    # At most this many writes make a small transaction, which runs on the event loop (see SqliteWriter).
+    # At most this many writes to an idle writer make a small transaction, which runs on the event loop (see
+    # SqliteWriter); the writes queued while it commits are load, and go to the writer's thread.
     SMALL = 16
 
     def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
@@ -126,11 +127,12 @@ class BatchWriter:
 
     async def _drain(self) -> None:
         batch: list[_Item] = []
+        idle = True  # the writer was idle: nothing queued behind a commit
         try:
             while self._queue:
                 batch = self._take()
-                await self._commit(batch)
-                batch = []
+                await self._commit(batch, small=idle and len(batch) <= self.SMALL)
+                batch, idle = [], False
                 # A small commit on SQLite ran on the loop and let nothing else run: its callers act (send what they
                 # journaled, queue their bookkeeping) before the next batch, or a backlog would all be journaled
                 # before any of it is sent, and all of it sent before its bookkeeping (what a crash repeats).
@@ -166,14 +168,14 @@ class BatchWriter:
         batch, self._queue = queue[:limit], queue[limit:]
         return batch
 
-    async def _commit(self, batch: list[_Item]) -> None:
+    async def _commit(self, batch: list[_Item], small: bool) -> None:
         try:
-            results = await self._transaction(batch)
+            results = await self._transaction(batch, small)
         except Exception as exc:
             if len(batch) > 1:
                 # One bad write must not fail the others: give each its own transaction.
                 for item in batch:
-                    await self._commit([item])
+                    await self._commit([item], small)
                 return
             _, _, future = batch[0]
             self._failed(exc)
@@ -200,9 +202,9 @@ class BatchWriter:
         log.error("journal write failed: %s%s", self.failure, again)
         self._logged, self._unlogged = (self.failure, now), 0
 
-    async def _transaction(self, batch: list[_Item]) -> list[Any]:
+    async def _transaction(self, batch: list[_Item], small: bool) -> list[Any]:
         if self._sqlite is not None:
-            return await self._sqlite.transaction(functools.partial(_execute, batch=batch), len(batch) <= self.SMALL)
+            return await self._sqlite.transaction(functools.partial(_execute, batch=batch), small)
         async with self._engine.begin() as connection:
             return await connection.run_sync(_execute, batch)
 

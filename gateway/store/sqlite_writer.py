@@ -27,12 +27,15 @@ class SqliteWriter:
     small transaction), and leaves WAL checkpoints to a thread.
 
     With WAL and synchronous=NORMAL a commit appends to the WAL and syncs nothing: a transaction is CPU work only.
-    - A small one (a few writes: traffic is light) runs on the event loop itself. In a thread, the sqlite3 module
-      lets go of the GIL around each step, and the thread takes it back only when the busy loop sleeps: each step
-      waited for the loop to fall idle, and a message for its commit.
-    - A large one (writes queued while the last one committed: under load) runs in the writer's thread, where
-      SQLite's own work runs beside the loop's. With every transaction on the loop, one `make bench` comparison
-      (medians of 3 rounds) gave the IRC rows 0.81-1.00x the throughput of all in the thread.
+    - A small one (a few writes to an idle writer: traffic is light) runs on the event loop itself. In a thread, the
+      sqlite3 module lets go of the GIL around each step, and the thread takes it back only when the busy loop
+      sleeps: each step waited for the loop to fall idle, and a message for its commit.
+    - Any other (a large one, or one queued while the last one committed: load; see BatchWriter) runs in the
+      writer's thread, where SQLite's own work runs beside the loop's and the loop reads on meanwhile. With every
+      transaction on the loop, one `make bench` comparison (medians of 3 rounds) gave the IRC rows 0.81-1.00x the
+      throughput of all in the thread; with each small one on the loop, batches stayed small under a backlog
+      (what waited in the socket was not read during the commit), and 1,500 room messages a second after a
+      full-load run queued up for seconds.
     Both use the same connection, so neither finds its page cache stale after the other wrote; a lock keeps them
     apart (the caller waits for each transaction, but one whose caller was cancelled may still run in the thread).
     On the loop it never waits for the write lock: when another process holds it (the CLI, a backup) the transaction
@@ -41,10 +44,12 @@ class SqliteWriter:
     SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that commit then copies the
     WAL into the database and syncs it, a stall of several times a commit on the writer's path every thousand
     pages. Here the engine's connections never checkpoint by themselves (`sqlite_file_engine`); once per
-    CHECKPOINT_INTERVAL after writes, a PASSIVE checkpoint (which never blocks the writer) runs on the other thread.
+    CHECKPOINT_INTERVAL after writes, a PASSIVE checkpoint (which never blocks the writer) runs on the other thread,
+    and past RESTART_FRAMES the writer's thread finishes it (`_finish_checkpoint`).
     """
 
     CHECKPOINT_INTERVAL = 1.0
+    RESTART_FRAMES = 4096  # pages in the WAL (16 MiB of 4 KiB pages) past which it is started over
     LOCK_WAIT_MS = 30_000  # in the writer's thread, as the engine's other connections
 
     def __init__(self, engine: Engine) -> None:
@@ -123,15 +128,31 @@ class SqliteWriter:
                 self._written = False
                 await asyncio.sleep(self.CHECKPOINT_INTERVAL)
                 try:
-                    await self._checkpoints.call(self._checkpoint)
+                    if await self._checkpoints.call(self._checkpoint) > self.RESTART_FRAMES:
+                        await self._writer.call(self._finish_checkpoint)
                 except Exception as error:  # the WAL just grows until the next one: nothing is lost
                     log.warning("journal checkpoint failed: %s", error)
         finally:
             self._checkpointer = None
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> int:
+        """A passive checkpoint beside the writes; the pages in the WAL."""
         with self.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            _, frames, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+            return int(frames)
+
+    def _finish_checkpoint(self) -> None:
+        """Copy the rest of the WAL while no transaction appends to it, so that the next one starts it over.
+
+        SQLite starts a WAL over only once all of it was copied, and under steady writes the checkpoint beside them
+        never catches up: the WAL grew without bound (600 MB in 20 s at full load, and every write slowed with
+        it). This connection is the journal's only writer: held here, it appends nothing while the checkpoint
+        copies what was written since the last one (a few milliseconds' worth)."""
+        with self._in_use:
+            if self._connection is not None:
+                driver = self._connection.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _locked(error: OperationalError) -> bool:

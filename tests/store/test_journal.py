@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -484,6 +485,30 @@ async def test_on_sqlite_a_batch_is_one_insert_and_nothing_read_back(sqlite_jour
     outcomes = await asyncio.gather(*(journal.record_outcome(Outcome(m, Status.SENT)) for m in stored[1:]))
     assert outcomes == [True] * 20
     assert sorted(sent) == [("SELECT", False), ("UPDATE", False)], sent  # the rows refused (none), then the update
+
+
+async def test_on_sqlite_a_write_to_an_idle_writer_commits_on_the_loop_and_one_queued_behind_a_commit_in_the_thread(
+        sqlite_journal: JournalRepository) -> None:
+    writer = sqlite_journal.writer
+    ran_in: list[str] = []
+    later: list[asyncio.Task[None]] = []
+
+    def op(connection: Connection) -> None:
+        connection.execute(text("SELECT 1"))
+        ran_in.append(threading.current_thread().name)
+
+    def op_then_another(connection: Connection) -> None:
+        op(connection)
+        later.append(asyncio.get_running_loop().create_task(writer.run(op)))  # queued while this one commits
+
+    await writer.run(op_then_another)
+    await asyncio.gather(*later)
+    await writer.run(op)
+
+    # On the loop only when the writer was idle. One queued behind a commit is load: in the thread, the loop reads
+    # on meanwhile and a backlog grows into one batch (on the loop, it stayed in the socket and batches stayed small).
+    loop = threading.current_thread().name
+    assert ran_in == [loop, "journal-writer", loop]
 
 
 async def test_an_outcome_for_a_row_gone_from_the_journal_is_not_stored(

@@ -117,3 +117,25 @@ async def test_while_another_process_holds_the_write_lock_the_loop_goes_on_and_t
     finally:
         holder.close()
         await writer.close()
+
+
+async def test_under_steady_writes_the_wal_is_started_over(
+        sqlite_file: tuple[AsyncEngine, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, path = sqlite_file
+    monkeypatch.setattr(SqliteWriter, "CHECKPOINT_INTERVAL", 0.05)
+    monkeypatch.setattr(SqliteWriter, "RESTART_FRAMES", 100)
+    writer = SqliteWriter.for_engine(engine)
+    assert writer is not None
+    wal = path.with_name(path.name + "-wal")
+    try:
+        written = 0
+        for batch in range(400):  # about 40 pages each, with no pause: the checkpoint beside them never catches up
+            await writer.transaction(lambda connection, first=batch * 100: _insert_rows(connection, first),
+                                     small=batch % 2 == 0)
+            written += 100
+        frames = wal.stat().st_size // 4096
+        assert await writer.transaction(_count) == written
+    finally:
+        await writer.close()
+    # A WAL never started over holds every page written (about 16,000); the file keeps its largest size.
+    assert frames < 6_000, frames
