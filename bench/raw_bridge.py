@@ -7,6 +7,10 @@ strings, IRC lines are split by hand, and what one turn of the loop produces lea
 this process runs well below a core while Prosody runs at a full one, its figure is what Prosody and ngircd route
 on this machine, for any gateway in any language. Written by hand because no library offers a component without
 per-stanza objects.
+
+With --stanza-ids its room messages carry what the gateway's must: a stanza-id (XEP-0359) on every room message,
+and on the reflection the client's id as well (XEP-0045 7.4). Prosody's cost per stanza grows with what it
+parses, so this is the servers' limit for a gateway that sends them.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ class _User:
 
 
 class RawBridge:
-    def __init__(self, domain: str, secret: str, irc_port: int) -> None:
+    def __init__(self, domain: str, secret: str, irc_port: int, stanza_ids: bool = False) -> None:
         self.domain, self.secret, self.irc_port = domain, secret, irc_port
+        self.stanza_ids = stanza_ids
+        self._next_id = 0
         self.ready = asyncio.Event()
         self.users: dict[str, _User] = {}  # full JID -> its connection
         self._stream = StanzaSplitter(self._stanza, on_open=self._started)
@@ -105,8 +111,7 @@ class RawBridge:
                 return
             body = elem.findtext(NS + "body") or ""
             user.out.append(f"PRIVMSG {_channel(room)} :{body}\r\n")
-            self._send(f"<message from={quoteattr(f'{room}/{user.nick}')} to={quoteattr(sender)} type='groupchat'>"
-                       f"<body>{escape(body)}</body></message>")
+            self._room_message(room, user.nick, sender, body, elem.get("id"))
         elif tag == NS + "presence":
             room, _, nick = to.partition("/")
             if elem.get("type") == "unavailable":
@@ -147,9 +152,17 @@ class RawBridge:
     def _privmsg(self, user: _User, source: str, target: str, text: str) -> None:
         room = user.rooms.get(target.lower())
         if room is not None:
-            nick = source.lstrip(":").partition("!")[0]
-            self._send(f"<message from={quoteattr(f'{room}/{nick}')} to={quoteattr(user.jid)} type='groupchat'>"
-                       f"<body>{escape(text)}</body></message>")
+            self._room_message(room, source.lstrip(":").partition("!")[0], user.jid, text, None)
+
+    def _room_message(self, room: str, nick: str, to: str, body: str, client_id: str | None) -> None:
+        """A room message; with stanza ids, a stanza-id, and the client's id on a reflection."""
+        id_attribute, stanza_id = "", ""
+        if self.stanza_ids:
+            self._next_id += 1
+            id_attribute = f" id={quoteattr(client_id)}" if client_id else ""
+            stanza_id = f"<stanza-id xmlns='urn:xmpp:sid:0' id='{self._next_id}' by={quoteattr(room)}/>"
+        self._send(f"<message from={quoteattr(f'{room}/{nick}')} to={quoteattr(to)} type='groupchat'{id_attribute}>"
+                   f"<body>{escape(body)}</body>{stanza_id}</message>")
 
 
 def _channel(room: str) -> str:
@@ -163,12 +176,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--port", type=int, required=True, help="the XMPP server's component port")
     parser.add_argument("--irc-port", type=int, required=True)
+    parser.add_argument("--stanza-ids", action="store_true", help="the ids the gateway's room messages carry")
     return parser.parse_args()
 
 
 async def main() -> None:
     args = parse_args()
-    bridge = RawBridge(args.domain, args.secret, args.irc_port)
+    bridge = RawBridge(args.domain, args.secret, args.irc_port, args.stanza_ids)
     await bridge.connect(args.port)
     await asyncio.wait_for(bridge.ready.wait(), 30)
     print("raw bridge component connected", flush=True)

@@ -207,9 +207,13 @@ class Bench:
             await asyncio.sleep(0.5)
 
     async def ceilings(self) -> None:
-        """The raw bridge (what the servers route), then the slixmpp echo (a Python component's own ceiling)."""
-        for column, start, room, irc in (("raw_bridge", self.stack.start_raw_bridge, bridge_room("{channel}"), True),
-                                         ("echo", self.stack.start_echo, None, False)):
+        """The raw bridge (what the servers route), the same with the stanza ids the gateway must send, then the
+        slixmpp echo (a Python component's own ceiling)."""
+        for column, start, room, irc in (
+                ("raw_bridge", self.stack.start_raw_bridge, bridge_room("{channel}"), True),
+                ("raw_bridge_ids", lambda: self.stack.start_raw_bridge(stanza_ids=True), bridge_room("{channel}"),
+                 True),
+                ("echo", self.stack.start_echo, None, False)):
             process, startup = await start()
             self.figures.setdefault("startup", {})[column] = startup
             try:

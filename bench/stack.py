@@ -253,10 +253,12 @@ daily_segment_limit = 1000000000
         """The slixmpp echo component (one at a time with the raw bridge: same JID)."""
         return await self._start_component("echo", "bench.echo_component")
 
-    async def start_raw_bridge(self) -> tuple[Process, float]:
+    async def start_raw_bridge(self, stanza_ids: bool = False) -> tuple[Process, float]:
         """The bridge without a stanza library, IRC connections to ngircd (one at a time with the echo: same JID)."""
         assert self.ngircd is not None
-        return await self._start_component("raw-bridge", "bench.raw_bridge", "--irc-port", str(self.ngircd.port))
+        extra = ("--stanza-ids",) if stanza_ids else ()
+        return await self._start_component("raw-bridge" + "-ids" * stanza_ids, "bench.raw_bridge", "--irc-port",
+                                           str(self.ngircd.port), *extra)
 
     async def _start_component(self, name: str, module: str, *extra: str) -> tuple[Process, float]:
         assert self.prosody is not None

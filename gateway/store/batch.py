@@ -64,9 +64,12 @@ class BatchWriter:
     # down until both commit, and a crash sends that line again. 128 writes (about 30 ms at full load on SQLite)
     # still share a commit among many messages.
     MAX_BATCH = 128
-    # At most this many writes to an idle writer make a small transaction, which runs on the event loop (see
-    # SqliteWriter); the writes queued while it commits are load, and go to the writer's thread.
+    # At most this many writes make a small transaction, which runs on the event loop (see SqliteWriter) unless the
+    # writer has been busy for LOAD_AFTER seconds without a pause: that is load, and its transactions go to the
+    # writer's thread, so that the loop reads on while they commit and a backlog becomes one batch. On the loop,
+    # what waited in the socket was not read during a commit, and batches stayed small.
     SMALL = 16
+    LOAD_AFTER = 0.005
 
     def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
         self._engine = engine
@@ -127,12 +130,16 @@ class BatchWriter:
 
     async def _drain(self) -> None:
         batch: list[_Item] = []
-        idle = True  # the writer was idle: nothing queued behind a commit
+        loop = asyncio.get_running_loop()
+        busy_since: float | None = None  # when the first transaction of this drain began: the writer was idle
         try:
             while self._queue:
                 batch = self._take()
-                await self._commit(batch, small=idle and len(batch) <= self.SMALL)
-                batch, idle = [], False
+                now = loop.time()
+                busy_since = now if busy_since is None else busy_since
+                small = len(batch) <= self.SMALL and now - busy_since <= self.LOAD_AFTER
+                await self._commit(batch, small)
+                batch = []
                 # A small commit on SQLite ran on the loop and let nothing else run: its callers act (send what they
                 # journaled, queue their bookkeeping) before the next batch, or a backlog would all be journaled
                 # before any of it is sent, and all of it sent before its bookkeeping (what a crash repeats).

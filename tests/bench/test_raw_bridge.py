@@ -76,3 +76,37 @@ async def test_a_join_the_bridge_cannot_carry_to_irc_is_answered_with_an_error(p
     finally:
         await bob.close()
         await bridge.close()
+
+
+async def test_with_stanza_ids_room_messages_carry_what_the_gateways_do(
+        prosody: ProsodyServer, ngircd: NgircdServer) -> None:
+    bridge = RawBridge(LOOPBACK, LOOPBACK_SECRET, ngircd.port, stanza_ids=True)
+    await bridge.connect(prosody.component_port)
+    await asyncio.wait_for(bridge.ready.wait(), 10)
+    prosody.register("carol", "carol-pw")
+    carol = RawXmppClient("carol", "localhost", "carol-pw")
+    observer = RawIrcLoad("observer2")
+    sid = "{urn:xmpp:sid:0}stanza-id"
+    try:
+        await carol.login(prosody.c2s_port)
+        await observer.connect(ngircd.port)
+        await observer.join("#room")
+        seen = observer.joined("#room", "carol")
+        await carol.join_muc(ROOM, "carol")
+        await asyncio.wait_for(seen, 10)
+
+        reflection = carol.expect(lambda e: e.tag == CLIENT_NS + "message" and body_of(e) == "mine")
+        carol.send(f"<message to='{ROOM}' type='groupchat' id='c-1'><body>mine</body></message>")
+        echoed: ET.Element = await asyncio.wait_for(reflection, 10)
+        line = carol.expect(lambda e: e.tag == CLIENT_NS + "message" and body_of(e) == "theirs")
+        observer.privmsg("#room", "theirs")
+        received: ET.Element = await asyncio.wait_for(line, 10)
+
+        assert echoed.get("id") == "c-1"  # XEP-0045 7.4: the client's id kept
+        ids = [m.find(sid) for m in (echoed, received)]
+        assert all(found is not None and found.get("by") == ROOM for found in ids)
+        assert len({found.get("id") for found in ids if found is not None}) == 2
+    finally:
+        await carol.close()
+        await observer.close()
+        await bridge.close()

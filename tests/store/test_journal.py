@@ -487,8 +487,9 @@ async def test_on_sqlite_a_batch_is_one_insert_and_nothing_read_back(sqlite_jour
     assert sorted(sent) == [("SELECT", False), ("UPDATE", False)], sent  # the rows refused (none), then the update
 
 
-async def test_on_sqlite_a_write_to_an_idle_writer_commits_on_the_loop_and_one_queued_behind_a_commit_in_the_thread(
-        sqlite_journal: JournalRepository) -> None:
+async def test_on_sqlite_a_small_write_commits_on_the_loop_unless_the_writer_was_busy_for_a_while(
+        sqlite_journal: JournalRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BatchWriter, "LOAD_AFTER", 0.0)  # any write queued behind a commit is load
     writer = sqlite_journal.writer
     ran_in: list[str] = []
     later: list[asyncio.Task[None]] = []
@@ -505,8 +506,8 @@ async def test_on_sqlite_a_write_to_an_idle_writer_commits_on_the_loop_and_one_q
     await asyncio.gather(*later)
     await writer.run(op)
 
-    # On the loop only when the writer was idle. One queued behind a commit is load: in the thread, the loop reads
-    # on meanwhile and a backlog grows into one batch (on the loop, it stayed in the socket and batches stayed small).
+    # Load goes to the thread: the loop reads on meanwhile and a backlog grows into one batch (on the loop, it
+    # stayed in the socket and batches stayed small). Once the writer fell idle, the loop again.
     loop = threading.current_thread().name
     assert ran_in == [loop, "journal-writer", loop]
 
