@@ -263,19 +263,20 @@ LIMITS = f"""\
   delivered message is constant; delivery marks and outcomes go into the next transaction ahead of other writes (a
   mark alone waits up to 5 ms for company). At most 256 stanzas are on the XMPP stream unconfirmed: what a crash
   repeats is bounded (the kill -9 rows), and Prosody is pinged after each quarter of that window. On SQLite a
-  transaction of a few writes to an idle writer runs on the event loop itself; one queued behind a commit (load), or a
-  large one, runs in the journal's writer thread, where SQLite's own work runs beside the loop's and the loop reads
-  on, so a backlog becomes one batch. In the thread each SQLite step hands the GIL over and takes it back only once
-  the busy loop falls idle: a message waiting for its commit waited for that, so light traffic commits on the loop
-  (SQLite's work shows in the profiles below as `do_execute` and `do_commit`). A batch's rows go in as multi-row
-  INSERTs (one SQLite step each), and WAL checkpoints run in a thread of their own, never inside a commit; once the
-  WAL passes 16 MiB, the rest of it is copied between two transactions, so that the next one starts it over (under
-  steady writes the checkpoint beside them never caught up, and the WAL grew by hundreds of MB). With 20 users a line
-  sent to the channel reaches each user's own IRC connection (as on biboumi) and becomes 20 journal rows, 20 stanzas
-  and 20 delivery marks (the line is parsed once for all of them). Received IRC lines are acknowledged at once
-  (TCP_QUICKACK): ngircd keeps Nagle's algorithm on, and held the lines of a burst after the first until the gateway's
-  delayed ACK. The "machine" line of the CPU table shows when the two cores, not one process, are what is left. Flood
-  control: a burst of 1,000,000 lines, which no run exhausts. The profiles below show where the loop spends its time.
+  transaction of a few writes runs on the event loop itself, unless the writer has been busy without a pause for 5 ms
+  (load): then, and for a large one, it runs in the journal's writer thread, where SQLite's own work runs beside the
+  loop's and the loop reads on, so a backlog becomes one batch. In the thread each SQLite step hands the GIL over and
+  takes it back only once the busy loop falls idle: a message waiting for its commit waited for that, so light traffic
+  commits on the loop (SQLite's work shows in the profiles below as `do_execute` and `do_commit`). A batch's rows go
+  in as multi-row INSERTs (one SQLite step each), and WAL checkpoints run in a thread of their own, never inside a
+  commit; once the WAL passes 16 MiB, the rest of it is copied between two transactions, so that the next one starts
+  it over (under steady writes the checkpoint beside them never caught up, and the WAL grew by hundreds of MB). With
+  20 users a line sent to the channel reaches each user's own IRC connection (as on biboumi) and becomes 20 journal
+  rows, 20 stanzas and 20 delivery marks (the line is parsed once for all of them). Received IRC lines are
+  acknowledged at once (TCP_QUICKACK): ngircd keeps Nagle's algorithm on, and held the lines of a burst after the
+  first until the gateway's delayed ACK. The "machine" line of the CPU table shows when the two cores, not one
+  process, are what is left. Flood control: a burst of 1,000,000 lines, which no run exhausts. The profiles below show
+  where the loop spends its time.
 - **biboumi.** With history on, one SQLite transaction (with fsync) per receiving user per line; with history off,
   its single-threaded C++ loop and Prosody.
 - **SMS.** Each path is spread over 50 users, each with a number of their own (bench/sms_load.py). A user's texts

@@ -539,7 +539,7 @@ class Bench:
         grown = ", ".join(f"{package} {size / count:,.0f} B" for package, size in
                           sorted(by_package.items(), key=lambda kv: -kv[1])[:10])
         loaded = report_after.get("new_modules", [])
-        sqlite_before, sqlite_after = (report.get("sqlite_kib") for report in (report_before, report_after))
+        sqlite_before, sqlite_after = (entry.get("sqlite_kib") for entry in (report_before, report_after))
         self.notes.append(f"an idle SMS user of the second wave, traced: {python:.1f} KiB of Python objects each, by "
                           f"the package of the code that allocated them: {grown}; modules first loaded meanwhile: "
                           + (f"{len(loaded)} ({', '.join(loaded[:5])})" if loaded else "none")

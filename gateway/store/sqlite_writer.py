@@ -27,10 +27,10 @@ class SqliteWriter:
     small transaction), and leaves WAL checkpoints to a thread.
 
     With WAL and synchronous=NORMAL a commit appends to the WAL and syncs nothing: a transaction is CPU work only.
-    - A small one (a few writes to an idle writer: traffic is light) runs on the event loop itself. In a thread, the
-      sqlite3 module lets go of the GIL around each step, and the thread takes it back only when the busy loop
-      sleeps: each step waited for the loop to fall idle, and a message for its commit.
-    - Any other (a large one, or one queued while the last one committed: load; see BatchWriter) runs in the
+    - A small one (a few writes, the writer not busy for long: traffic is light) runs on the event loop itself. In a
+      thread, the sqlite3 module lets go of the GIL around each step, and the thread takes it back only when the
+      busy loop sleeps: each step waited for the loop to fall idle, and a message for its commit.
+    - Any other (a large one, or one after the writer has been busy for a while: load; see BatchWriter) runs in the
       writer's thread, where SQLite's own work runs beside the loop's and the loop reads on meanwhile. With every
       transaction on the loop, one `make bench` comparison (medians of 3 rounds) gave the IRC rows 0.81-1.00x the
       throughput of all in the thread; with each small one on the loop, batches stayed small under a backlog
@@ -145,9 +145,9 @@ class SqliteWriter:
         """Copy the rest of the WAL while no transaction appends to it, so that the next one starts it over.
 
         SQLite starts a WAL over only once all of it was copied, and under steady writes the checkpoint beside them
-        never catches up: the WAL grew without bound (600 MB in 20 s at full load, and every write slowed with
-        it). This connection is the journal's only writer: held here, it appends nothing while the checkpoint
-        copies what was written since the last one (a few milliseconds' worth)."""
+        never catches up: the WAL grew without bound (600 MB in 20 s at full load). This connection is the
+        journal's only writer: held here, it appends nothing while the checkpoint copies what was appended since
+        the passive one began."""
         with self._in_use:
             if self._connection is not None:
                 driver = self._connection.connection.driver_connection
