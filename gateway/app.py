@@ -127,10 +127,11 @@ class Gateway:
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT, then drain."""
-        # The store's threads on SQLite (the reader's, the journal writer's while another process holds the lock)
-        # wait for the GIL at each hand-over while the event loop is busy, up to the switch interval (5 ms by
-        # default); much shorter, the threads trade the GIL so often that the switching costs more than it saves.
-        # 2 ms measured best with `make bench` (0.5 to 5 ms tried, with the journal's writes all in their thread).
+        # The store's threads on SQLite (the reader's, the journal writer's under load) wait for the GIL at each
+        # hand-over while the event loop is busy, up to the switch interval (5 ms by default); much shorter, the
+        # threads trade the GIL so often that the switching costs more than it saves. 2 ms measured best with
+        # `make bench` (0.5 to 5 ms tried, with the journal's writes all in their thread; 0.5 ms again with only
+        # load in the thread: no faster, and a worse p99).
         sys.setswitchinterval(SWITCH_INTERVAL)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
