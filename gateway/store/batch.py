@@ -145,7 +145,7 @@ class BatchWriter:
                 # before any of it is sent, and all of it sent before its bookkeeping (what a crash repeats).
                 await asyncio.sleep(0)
                 if self._only_lazy():  # what they queued waits for company, as if the writer had been idle
-                    self._lazy_start = asyncio.get_running_loop().call_later(self.LAZY_DELAY, self._start)
+                    self._lazy_start = loop.call_later(self.LAZY_DELAY, self._start)
                     return
         finally:
             # Normally nothing is left but bookkeeping waiting for company; if this task was cancelled, fail the

@@ -1,5 +1,5 @@
-"""The journal's writes on a SQLite file: a small transaction on the event loop, a large one (or any while another
-process holds the write lock) in the writer's thread; WAL checkpoints in a thread of their own."""
+"""The journal's writes on a SQLite file: a small transaction on the event loop, a large one (or one under load, or
+any while another process holds the write lock) in the writer's thread; WAL checkpoints in a thread of their own."""
 
 from __future__ import annotations
 
