@@ -27,7 +27,7 @@ from gateway.core.events import (
 )
 from gateway.store.batch import BatchWriter, Bulk
 from gateway.store.database import upsert_insert
-from gateway.store.models import JournalEntry, utcnow
+from gateway.store.models import PROVIDER_ID_SET, JournalEntry, utcnow
 from gateway.store.reader import Reader
 
 J = cast(Table, JournalEntry.__table__)
@@ -140,7 +140,8 @@ class JournalRepository:
         self.writer = writer or BatchWriter(engine)
         self._own_reader = reader is None
         self._reader = reader or Reader(engine)
-        new_inbound = upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY)
+        new_inbound = upsert_insert(engine)(J).on_conflict_do_nothing(index_elements=_PROVIDER_KEY,
+                                                                     index_where=PROVIDER_ID_SET)
         if engine.dialect.name == "postgresql":
             insert_inbound = new_inbound.returning(J.c.id, *(J.c[k] for k in _INBOUND_KEY))
             insert_outbound = J.insert().returning(J.c.id, *(J.c[k] for k in _OUTBOUND_KEY))

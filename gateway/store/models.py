@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -171,14 +172,20 @@ class RoomMember(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# The rows the journal's unique provider ids cover (uq_journal_provider); an upsert names it as its conflict target.
+PROVIDER_ID_SET = text("provider_id IS NOT NULL")
+
+
 class JournalEntry(Base):
     """Every message in either direction, written before the gateway acts on it."""
 
     __tablename__ = "journal"
     __table_args__ = (
         # A provider id is unique per transport, direction and user: a shared SMS line delivers one text
-        # to several users.
-        UniqueConstraint("transport", "direction", "user_jid", "provider_id", name="uq_journal_provider"),
+        # to several users. Rows without one (most IRC lines) stay out of the index: one entry per member of a room
+        # made it the costliest of a room line's writes.
+        Index("uq_journal_provider", "transport", "direction", "user_jid", "provider_id", unique=True,
+              sqlite_where=PROVIDER_ID_SET, postgresql_where=PROVIDER_ID_SET),
         Index("ix_journal_open", "transport", "direction", "status"),
         Index("ix_journal_created", "created_at"),
         # A user's rows, and a room's archive (gateway.store.archive): one user's lines in one room, paged by id.

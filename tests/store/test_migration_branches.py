@@ -23,7 +23,7 @@ from gateway.store.database import (
 from gateway.store.models import Base, User
 from tests.store.test_migrations import _diff
 
-HEADS = "0008, 0011, 0012"
+HEADS = "0008, 0011, 0013"
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:
@@ -47,7 +47,7 @@ async def _recorded(engine: AsyncEngine) -> list[str]:
 def test_each_package_declares_the_newest_revision_of_its_branch() -> None:
     """declared_heads() lets a start-up on a current schema skip Alembic: it must be what the scripts say."""
     heads = ScriptDirectory.from_config(database.alembic_config()).get_heads()
-    assert declared_heads() == tuple(sorted(heads)) == ("0008", "0011", "0012")
+    assert declared_heads() == tuple(sorted(heads)) == ("0008", "0011", "0013")
 
 
 def test_the_transports_revisions_are_branches_of_their_own() -> None:
@@ -55,8 +55,8 @@ def test_the_transports_revisions_are_branches_of_their_own() -> None:
     assert {label: [r.revision for r in script.iterate_revisions(f"{label}@head", "base")]
             for label in ("sms", "irc")} == {"sms": ["0008", "0006", "0002", "0001"],
                                              "irc": ["0011", "0009", "0004", "0001"]}
-    shared = [r.revision for r in script.iterate_revisions("0012", "base")]
-    assert shared == ["0012", "0010", "0007", "0005", "0003", "0001"]
+    shared = [r.revision for r in script.iterate_revisions("0013", "base")]
+    assert shared == ["0013", "0012", "0010", "0007", "0005", "0003", "0001"]
 
 
 @pytest.mark.parametrize("single", ["0009", "0005", "0002"])
@@ -86,7 +86,7 @@ async def test_a_database_of_the_single_chain_is_taken_over_with_its_rows(databa
 
 async def test_the_single_chain_s_last_revision_is_reported_as_current(database_url: str) -> None:
     """Its schema is the branches' heads as they were then (0007, 0008, 0009): read as such, so that only what came
-    after (0010, 0012) is missing."""
+    after (0010, 0012, 0013) is missing."""
     engine = create_engine(database_url)
     try:
         await upgrade(engine)
@@ -132,7 +132,7 @@ async def test_dropping_a_branch_drops_its_tables_only(engine: AsyncEngine) -> N
 
     assert await _tables(engine) & sms == set()
     assert {"users", "journal", "irc_accounts"} <= await _tables(engine)
-    assert await _recorded(engine) == ["0011", "0012"]
+    assert await _recorded(engine) == ["0011", "0013"]
     assert await drop_branch(engine, "sms") == ()
     await upgrade(engine)  # installed still: the next upgrade makes them again
     assert sms <= await _tables(engine)

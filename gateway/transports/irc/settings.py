@@ -229,6 +229,8 @@ class IrcSettings(TransportSettings):
         configured = self.network(network)
         if configured is not None and not configured.archive:
             return False
+        if not self.no_archive:  # asked for every line a channel sends: no folding when nothing is listed
+            return True
         folded = fold(channel)
         return not any(name.rpartition("%")[2].lower() == network and fold(name.rpartition("%")[0]) == folded
                        for name in self.no_archive)

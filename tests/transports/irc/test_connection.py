@@ -513,7 +513,7 @@ async def test_a_failed_connection_always_names_a_reason(monkeypatch: pytest.Mon
     async def failing(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(asyncio, "open_connection", failing)
+    monkeypatch.setattr(asyncio.get_running_loop(), "create_connection", failing)
     conn, _ = make_connection(6667, "nobody")
     with pytest.raises(ConnectError) as raised:
         await conn.connect()
