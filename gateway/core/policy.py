@@ -60,8 +60,11 @@ class AccessControl:
         self._cache.pop(jid, None)
 
     async def user(self, jid: str) -> UserRecord | None:
-        if jid in self._cache:
+        try:
+            # One reading of the clock: `in` then [] read it twice, and an entry that expired in between raised.
             return self._cache[jid]
+        except KeyError:
+            pass
         # Concurrent lookups of one JID share one query, and its waiters resume in the order they asked: a
         # burst of messages from one user keeps its order (separate queries could finish in any order).
         lookup = self._lookups.get(jid)

@@ -166,3 +166,21 @@ async def test_without_a_key_a_config_password_is_read_from_the_config(sqlite_ur
         assert network.password == SecretStr("srv-pw-1234")
     finally:
         await store.close()
+
+
+async def test_a_network_whose_lookup_expires_while_it_is_read_is_read_again(store: Store) -> None:
+    """The clock passes the entry's expiry between two readings of one lookup: a miss, never a KeyError."""
+    await store.irc.add_network(NetworkRecord("libera", "irc.libera.chat"))
+    readings = iter([0.0, IrcAccounts.CACHE_SECONDS - 0.01, IrcAccounts.CACHE_SECONDS + 0.01])
+    last = [0.0]
+
+    def clock() -> float:
+        last[0] = next(readings, last[0])
+        return last[0]
+
+    accounts = IrcAccounts(settings(), store.irc, clock=clock)
+    accounts._cache["libera"] = await store.irc.get_network("libera", reveal=True)  # stored at 0.0
+
+    network = await accounts.network("libera")  # before: KeyError
+
+    assert network.host == "irc.libera.chat"

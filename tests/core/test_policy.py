@@ -127,3 +127,21 @@ async def test_the_cache_forgets_jids_once_their_records_expire() -> None:
     now += AccessControl.CACHE_SECONDS + 0.1
     await control.check("one-more@example.org", "open")
     assert control.cached == 1
+
+
+async def test_a_record_that_expires_while_it_is_looked_up_is_read_again() -> None:
+    """The cache's clock may pass the entry's expiry between two readings of one lookup: then it is a miss, never
+    an error (a message was refused with internal-server-error under load)."""
+    readings = iter([0.0, AccessControl.CACHE_SECONDS - 0.01, AccessControl.CACHE_SECONDS + 0.01])
+    last = [0.0]
+
+    def clock() -> float:
+        last[0] = next(readings, last[0])
+        return last[0]
+
+    directory = Directory(UserRecord("user@example.org", is_admin=False, enabled=True, transports=ALL))
+    control = AccessControl(directory, frozenset(), POLICIES, clock=clock)
+    control._cache["user@example.org"] = directory.records["user@example.org"]  # read at 0.0: expires at 1.0
+
+    assert await control.user("user@example.org") == directory.records["user@example.org"]  # before: KeyError
+    await control.check("user@example.org", "closed")  # a member of the closed transport passes

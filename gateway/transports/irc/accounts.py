@@ -89,8 +89,10 @@ class IrcAccounts:
         return len(self._cache)
 
     async def _record(self, name: str) -> NetworkRecord | None:
-        if name in self._cache:
-            return self._cache[name]
+        try:
+            return self._cache[name]  # one reading of the clock (see AccessControl.user)
+        except KeyError:
+            pass
         try:
             record = await self.repository.get_network(name, reveal=True)
         except SecretsUnavailable as error:
