@@ -261,8 +261,8 @@ LIMITS = f"""\
   is journaled before the gateway acts on it; the writes of all messages waiting at the same time share one
   transaction and one statement per kind (group commit, at most 128 writes a transaction), so the database work per
   delivered message is constant; delivery marks and outcomes go into the next transaction ahead of other writes (a
-  mark alone waits up to 5 ms for company). At most 512 stanzas are on the XMPP stream unconfirmed: what a crash
-  repeats is bounded (the kill -9 rows), and Prosody is pinged after each eighth of that window. On SQLite a
+  mark alone waits up to 5 ms for company). At most 1,024 stanzas are on the XMPP stream unconfirmed: what a crash
+  repeats is bounded (the kill -9 rows), and Prosody is pinged after each 64 of them. On SQLite a
   transaction of a few writes runs on the event loop itself, unless the writer has been busy without a pause for 5 ms
   (load): then, and for a large one, it runs in the journal's writer thread, where SQLite's own work runs beside the
   loop's and the loop reads on, so a backlog becomes one batch. In the thread each SQLite step hands the GIL over and
@@ -309,7 +309,7 @@ LIMITS = f"""\
   signed webhooks at 150 a second), the gateway killed once a third to a half of it arrived, then started again on
   the same database (it brings the user back into the room by itself). "Received twice" is what the far side got
   again: room messages and texts by their id (the journal's, the same on the redelivery), IRC lines by their text.
-  It is what the server had processed, or IRC had been sent, and the journal had not yet marked: at most 512
+  It is what the server had processed, or IRC had been sent, and the journal had not yet marked: at most 1,024
   unconfirmed stanzas on the XMPP stream plus the marks of a few milliseconds, and on the IRC side the lines of about
   two transactions. "Accepted, never received" must be 0.
 - **Floods.** One XMPP user in a channel whose client stops reading (Prosody buffers for it), two floods of 20,000

@@ -52,16 +52,16 @@ class AckedOutbox:
     # as the stanzas it confirms: one per interval covers everything written meanwhile, unless a slice of a window
     # was written since the last one.
     PING_INTERVAL = 0.02
-    # Stanzas on the stream and not confirmed: what a crash can repeat (about 100 ms of what Prosody routes here at
-    # full load, with the marks that follow), and what the server may still be working through. With 256 the
-    # server ran dry whenever the loop was busy for longer than its queue lasted (25 ms lags under load): in one
-    # `make bench` comparison, 512 gave the four IRC rows 1.12-1.18x the throughput (medians of 3 rounds).
-    WINDOW = 512
+    # Stanzas on the stream and not confirmed: what a crash can repeat (about 150 ms of what Prosody routes here at
+    # full load, with the marks that follow), and what the server may still be working through. With fewer the
+    # server ran dry whenever the loop was busy for longer than its queue lasted (lags of 25 ms under load). In
+    # `make bench` comparisons (medians of 3 rounds), 512 gave the four IRC rows 1.12-1.18x the throughput of 256,
+    # and 1024 gave IRC->XMPP with 20 users (a line is 20 stanzas) 1.14x that of 512, the other rows unchanged.
+    WINDOW = 1024
     # A ping after each slice of 64: when one is answered, the server still has the slices after it to work
-    # through while the next one is written (with halves it ran dry more often while the loop was busy). Smaller
-    # slices cost more pings: 32 made the 20-user rows slower.
-    SLICES = 8
-    MAX_PINGS = 10  # in flight at once
+    # through while the next one is written. Smaller slices cost more pings: 32 made the 20-user rows slower.
+    SLICES = 16
+    MAX_PINGS = 20  # in flight at once
 
     def __init__(self, write: Write, ping: Ping, render: Render = str, max_size: int = 256 * 1024) -> None:
         self._write = write
