@@ -107,7 +107,7 @@ class IrcLink:
             reason = exc.strerror or str(exc) or type(exc).__name__  # some carry no text at all
             raise ConnectError(f"Cannot connect to {host}:{port}: {reason}.") from exc
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-        reader.socket = transport.get_extra_info("socket")
+        reader.sock = transport.get_extra_info("socket")
         self._writer = writer
         # drain() then returns once every byte is with the kernel: a line counts as sent (and is not sent again after
         # a crash) only when a kill -9 can no longer lose it in our own buffer.
@@ -274,10 +274,10 @@ class _AckingReader(asyncio.StreamReader):
     bench: a burst of channel lines to one user (IRC->XMPP, 1 user) went from stalling on these ACKs to flowing.
     Once per read, not per line: a read of a burst holds many lines, and each would make a system call."""
 
-    socket: socket.socket | None = None  # the link's, once connected
+    sock: socket.socket | None = None  # the link's, once connected
 
     def feed_data(self, data: Iterable[SupportsIndex]) -> None:
         super().feed_data(data)
-        if self.socket is not None and _QUICKACK is not None:
+        if self.sock is not None and _QUICKACK is not None:
             with contextlib.suppress(OSError):
-                self.socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)

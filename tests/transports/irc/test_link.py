@@ -24,7 +24,7 @@ class _Recorder:
 async def test_a_read_of_many_lines_is_acknowledged_once_and_every_line_is_read() -> None:
     reader = _AckingReader()
     recorder = _Recorder()
-    reader.socket = recorder  # type: ignore[assignment]
+    reader.sock = recorder  # type: ignore[assignment]
 
     reader.feed_data(b":a PRIVMSG #c :one\r\n:a PRIVMSG #c :two\r\n:a PRIVMSG #c :three\r\n")
     reader.feed_data(b":a PRIVMSG #c :four\r\n")
