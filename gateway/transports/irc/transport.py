@@ -9,6 +9,7 @@ it, with the client's ids, so the IRC copy (echo-message or the local report) is
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable
@@ -241,7 +242,11 @@ class IrcTransport(Transport[IrcSettings]):
     def normalize_peer(self, local_part: str) -> str:
         return parse_local_part(local_part).local_part
 
-    def _channel_of(self, room: str) -> tuple[str, str]:
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def _channel_of(room: str) -> tuple[str, str]:
+        """(network, channel) of a room; cached, since every message to a room asks twice and its checks cost more
+        than the rest of the lookup (an invalid room raises every time: exceptions are not cached)."""
         address = parse_local_part(room)
         if address.kind != "channel" or address.name is None:
             raise AddressError(f"{room!r} is no IRC channel; channels are written #channel%network.")
