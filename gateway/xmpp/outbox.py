@@ -56,7 +56,7 @@ class AckedOutbox:
     # full load, with the marks that follow), and what the server may still be working through. With fewer the
     # server ran dry whenever the loop was busy for longer than its queue lasted (lags of 25 ms under load). In
     # `make bench` comparisons (medians of 3 rounds), 512 gave the four IRC rows 1.12-1.18x the throughput of 256,
-    # and 1024 gave IRC->XMPP with 20 users (a line is 20 stanzas) 1.14x that of 512, the other rows unchanged.
+    # and 1024 gave IRC->XMPP with 20 users (a line is 20 stanzas) 1.14x that of 512, the other rows 0.93-1.06x.
     WINDOW = 1024
     # A ping after each slice of 64: when one is answered, the server still has the slices after it to work
     # through while the next one is written. Smaller slices cost more pings: 32 made the 20-user rows slower.
