@@ -23,7 +23,8 @@ def upgrade() -> None:
     """Upgrade schema."""
     # Rows without a provider id never conflicted (NULLs are distinct), yet each had an entry in the constraint's
     # index, under its user: a room line to 20 members wrote 20 pages of it. On SQLite the constraint is part of the
-    # table's definition, so the table is copied once without it (batch mode).
+    # table's definition, so the table is copied once without it (batch mode): a journal of 1,000,000 rows (630 MB)
+    # took 7.6 s, and the copy needs as much free disk space as the table while it is made.
     if op.get_bind().dialect.name == 'sqlite':
         with op.batch_alter_table('journal', recreate='always') as batch:
             batch.drop_constraint('uq_journal_provider', type_='unique')
