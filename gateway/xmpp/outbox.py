@@ -52,7 +52,7 @@ class AckedOutbox:
     # as the stanzas it confirms: one per interval covers everything written meanwhile, unless a slice of a window
     # was written since the last one.
     PING_INTERVAL = 0.02
-    # Stanzas on the stream and not confirmed: what a crash can repeat (about 150 ms of what Prosody routes here at
+    # Stanzas on the stream and not confirmed: what a crash can repeat (100-200 ms of what Prosody routes here at
     # full load, with the marks that follow), and what the server may still be working through. With fewer the
     # server ran dry whenever the loop was busy for longer than its queue lasted (lags of 25 ms under load). In
     # `make bench` comparisons (medians of 3 rounds), 512 gave the four IRC rows 1.12-1.18x the throughput of 256,
