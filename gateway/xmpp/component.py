@@ -137,6 +137,8 @@ class GatewayComponent(ComponentXMPP):
         self.adapter = transport  # not `transport`: slixmpp uses that name for its asyncio transport
         self.router = router
         self.server_domain = server_domain
+        # As the server writes its own address (a domain in its canonical case): what a ping's answer comes from.
+        self._server_jid = JID(server_domain).full
         self.reconnect_max_delay = reconnect_max_delay
         self.state = State.DISCONNECTED
         self._on_state = on_state or (lambda jid, state: None)
@@ -346,9 +348,7 @@ class GatewayComponent(ComponentXMPP):
         self._pings[ping_id] = answered
         try:
             # Through send, as the outbox writes: the ping must follow on the stream what it confirms.
-            self.send(f"<iq type='get' id={stanza_text.attribute(ping_id)} "
-                          f"to={stanza_text.attribute(self.server_domain)} "
-                          f"from={stanza_text.attribute(self.boundjid.full)}><ping xmlns='urn:xmpp:ping'/></iq>")
+            self.send(stanza_text.ping(id=ping_id, to=self._server_jid, sender=self.boundjid.full))
             async with asyncio.timeout(PING_TIMEOUT):
                 await answered
         except TimeoutError:
@@ -422,12 +422,12 @@ class GatewayComponent(ComponentXMPP):
         """A stanza too deep or too large to copy is answered with an error here and goes no further; the server's
         answer to a ping of ours is taken here (see _ping_server)."""
         if self._pings and xml.tag == self._iq_tag and xml.get("type") in ("result", "error") \
-                and xml.get("from") == self.server_domain:
+                and xml.get("from") == self._server_jid:
             answered = self._pings.get(xml.get("id", ""))
             if answered is not None:
                 if not answered.done():
                     answered.set_result(None)
-                return ET.Element(f"{{{self.default_ns}}}refused")  # taken: no handler needs it
+                return self._taken()
         xml = super().incoming_filter(xml)
         kind = xml.tag.rpartition("}")[2]
         answerable = kind in ("message", "presence", "iq") and xml.get("type") not in ("error", "result")
@@ -440,7 +440,7 @@ class GatewayComponent(ComponentXMPP):
                 self.send(error_text(kind, id=xml.get("id"), to=xml.get("from", ""), sender=xml.get("to", ""),
                                      condition="jid-malformed",
                                      text=f"This gateway cannot handle the address {unheld!r}."))
-            return ET.Element(f"{{{self.default_ns}}}refused")  # no handler takes it
+            return self._taken()
         why = wire.too_complex(xml)
         if why is None:
             return xml
@@ -450,7 +450,11 @@ class GatewayComponent(ComponentXMPP):
                            condition="not-acceptable", text=f"This stanza was not processed: {why}.")
             if reply is not None:
                 reply.send()
-        return ET.Element(f"{{{self.default_ns}}}refused")  # no handler takes it
+        return self._taken()
+
+    def _taken(self) -> ET.Element:
+        """What incoming_filter returns for a stanza it dealt with itself: an element no handler takes."""
+        return ET.Element(f"{{{self.default_ns}}}refused")
 
     def _check_iq(self, stanza: Any) -> Any:
         """RFC 6120 8.2.3: a request carries exactly one payload and is answered once, whatever it holds."""

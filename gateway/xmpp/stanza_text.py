@@ -48,6 +48,12 @@ def message(*, to: str, sender: str, kind: str, id: str | None, body: str, paylo
             f"{body_xml}{payload}</message>")
 
 
+def ping(*, id: str, to: str, sender: str) -> str:
+    """An XEP-0199 ping (an iq get)."""
+    return (f"<iq type='get' id={attribute(id)} to={attribute(to)} from={attribute(sender)}>"
+            "<ping xmlns='urn:xmpp:ping'/></iq>")
+
+
 def stanza_id(id: str, by: str) -> str:
     return f'<stanza-id xmlns="{SID_NS}" id={attribute(id)} by={attribute(by)}/>'
 
